@@ -1,0 +1,147 @@
+"""``hfst``: the command line. Thin: every command calls the library, importing it lazily.
+
+``hfst --help`` imports none of torch, transformers, datasets or sagemaker.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+app = typer.Typer(
+    name="hfst",
+    help="Typed hyperparameter tuning of Hugging Face fine-tuning, locally or on AWS SageMaker.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+T = TypeVar("T")
+SpecPath = Annotated[Path, typer.Argument(help="The job spec (YAML or JSON).", show_default=False)]
+
+
+class Format(str, Enum):
+    json = "json"
+    yaml = "yaml"
+
+
+class Target(str, Enum):
+    sagemaker = "sagemaker"
+    local = "local"
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a user-facing error (no traceback) and return the exit to raise."""
+    from rich.console import Console
+
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"[bold red]error:[/] {message}", markup=True)
+    return typer.Exit(code)
+
+
+def run_user_errors(fn: Callable[[], T]) -> T:
+    """Run ``fn``; a ``TuningError`` becomes a message and exit code 2, never a traceback."""
+    from .errors import TuningError
+
+    try:
+        return fn()
+    except TuningError as exc:
+        raise fail(_escape(str(exc))) from None
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _emit(data: Any, fmt: Format, output: Path | None) -> None:
+    import yaml
+
+    text = json.dumps(data, indent=2) + "\n" if fmt is Format.json else yaml.safe_dump(data, sort_keys=False)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}", err=True)
+
+
+@app.command()
+def validate(spec: SpecPath) -> None:
+    """Check a spec: every mistake SageMaker would reject (or silently accept) is reported now."""
+    from .specs import load_job_spec
+
+    job = run_user_errors(lambda: load_job_spec(spec))
+    tuned = ", ".join(job.search_space.names())
+    typer.echo(
+        f"ok: {job.name}: {job.tuning.strategy} search over {tuned}; "
+        f"objective {job.direction} {job.objective.metric}; "
+        f"up to {job.tuning.max_jobs or job.search_space.grid_size()} trials, {job.tuning.max_parallel_jobs} at a time"
+    )
+    for note in job.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+@app.command("compile")
+def compile_(
+    spec: SpecPath,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
+    target: Annotated[Target, typer.Option("--backend", "-b", help="Compile for this backend.")] = Target.sagemaker,
+    job_name: Annotated[str | None, typer.Option(help="Tuning-job name (default: spec name + unique suffix).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+    sdk: Annotated[
+        bool, typer.Option("--sdk", help="Also build the sagemaker v3 tuner and show what it holds.")
+    ] = False,
+) -> None:
+    """Compile a spec to the exact CreateHyperParameterTuningJob request (checked by botocore)."""
+    from .compile import compile_request, validate_request_body
+    from .specs import load_job_spec
+
+    def build() -> dict[str, Any]:
+        job = load_job_spec(spec)
+        request = compile_request(job, target=target.value, job_name=job_name)
+        body = request.to_api()
+        validate_request_body(body)
+        if sdk:
+            from .compile.sdk import describe_sdk_objects
+
+            return {"request": body, "sdk": describe_sdk_objects(job, request)}
+        return body
+
+    _emit(run_user_errors(build), fmt, output)
+
+
+@app.command()
+def schema(
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+) -> None:
+    """Print the JSON Schema of the spec file (for editors and docs)."""
+    from .specs import json_schema
+
+    _emit(json_schema(), Format.json, output)
+
+
+def _register_optional() -> None:
+    # Commands that live beside their feature's package register themselves here.
+    try:
+        from .data._cli import register as register_data
+    except ImportError:  # pragma: no cover - the data package is part of the distribution
+        return
+    register_data(app)
+
+
+_register_optional()
+
+
+def main() -> None:
+    """Entry point of the ``hfst`` console script."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

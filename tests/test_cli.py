@@ -1,0 +1,115 @@
+"""The ``hfst`` command line: exit codes, messages, no tracebacks for user mistakes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from hf_sagemaker_tuning.cli import app
+
+from .conftest import EXAMPLE_SPEC
+from .specs._base_spec import spec_with
+
+runner = CliRunner()
+
+
+def _write(tmp_path: Path, data: object, name: str = "job.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data) if name.endswith((".yaml", ".yml")) else json.dumps(data))
+    return path
+
+
+def test_validate_ok() -> None:
+    result = runner.invoke(app, ["validate", str(EXAMPLE_SPEC)])
+    assert result.exit_code == 0, result.output
+    assert "ok: tweet-eval-distilbert" in result.output
+    assert "maximize eval_macro_recall" in result.output
+
+
+def test_validate_reports_every_problem_with_file_and_field(tmp_path: Path) -> None:
+    path = _write(tmp_path, spec_with(**{"tuning.strategy": "Foo", "search_space.learning_rate.scaling": "Bogus"}))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert f"invalid spec in {path}" in result.output.replace("\n", "")
+    assert "tuning.strategy" in result.output and "search_space.learning_rate.scaling" in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "does not exist"),
+        ("name: [unclosed", "not valid YAML"),
+        ("", "is empty"),
+        ("- a\n- b\n", "must be a mapping"),
+    ],
+)
+def test_bad_files_exit_2_with_a_message(tmp_path: Path, content: str | None, fragment: str) -> None:
+    path = tmp_path / "job.yaml"
+    if content is not None:
+        path.write_text(content)
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2
+    assert fragment in result.output
+    assert "Traceback" not in result.output
+
+
+def test_validate_notes_the_parallel_quota(tmp_path: Path) -> None:
+    path = _write(tmp_path, spec_with(**{"tuning.max_parallel_jobs": 12}))
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0
+    assert "default account quota of 10" in result.output
+
+
+def test_compile_json_and_yaml(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compile", str(EXAMPLE_SPEC), "--job-name", "cli-job"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["HyperParameterTuningJobName"] == "cli-job"
+    out = tmp_path / "req.yaml"
+    result = runner.invoke(app, ["compile", str(EXAMPLE_SPEC), "--job-name", "cli-job", "-f", "yaml", "-o", str(out)])
+    assert result.exit_code == 0
+    assert yaml.safe_load(out.read_text()) == body
+
+
+def test_compile_json_spec_for_local_backend(tmp_path: Path) -> None:
+    path = _write(tmp_path, spec_with(sagemaker=...), "job.json")
+    result = runner.invoke(app, ["compile", str(path), "--backend", "local", "--job-name", "loc"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["TrainingJobDefinition"]["InputDataConfig"][0]["DataSource"]["S3DataSource"][
+        "S3Uri"
+    ].startswith("file://")
+    result = runner.invoke(app, ["compile", str(path)])
+    assert result.exit_code == 2 and "sagemaker:" in result.output
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_compile_sdk_builds_the_real_tuner(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["compile", str(EXAMPLE_SPEC), "--job-name", "cli-job", "--sdk"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    sdk = data["sdk"]
+    assert sdk["HyperparameterTuner"]["strategy"] == "Bayesian"
+    assert (
+        sdk["HyperparameterTuner"]["hyperparameter_ranges"]["ContinuousParameterRanges"][0]["scaling_type"]
+        == "Logarithmic"
+    )
+    assert (
+        sdk["ModelTrainer"]["training_image"]
+        == data["request"]["TrainingJobDefinition"]["AlgorithmSpecification"]["TrainingImage"]
+    )
+    assert sdk["ModelTrainer"]["source_dir"].rstrip("/").endswith("training")
+
+
+def test_schema_is_json_schema() -> None:
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "hf-sagemaker-tuning job spec"
+    assert {"name", "dataset", "training", "search_space", "objective", "tuning"} <= set(schema["required"])

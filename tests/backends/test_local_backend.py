@@ -1,0 +1,322 @@
+"""The local backend on a fake training script: strategies, early stopping, completion, faults, resume."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hf_sagemaker_tuning.backends.local import LocalBackend, best_model_dir
+from hf_sagemaker_tuning.compile import TuningJobRequest
+from hf_sagemaker_tuning.errors import BackendError
+
+MakeRequest = Callable[..., TuningJobRequest]
+pytestmark = pytest.mark.timeout(120)
+
+
+def backend(tmp_path: Path, **kw: Any) -> LocalBackend:
+    return LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2, **kw)
+
+
+def tuned(be: LocalBackend, job: str) -> list[dict[str, str]]:
+    return [t["TunedHyperParameters"] for t in be.list_trials(job)]
+
+
+def test_random_job_runs_every_trial_inside_the_ranges(tmp_path: Path, make_request: MakeRequest) -> None:
+    be = backend(tmp_path)
+    answer = be.run(make_request(**{"tuning.max_jobs": 6, "tuning.max_parallel_jobs": 2}))
+    assert answer["HyperParameterTuningJobStatus"] == "Completed"
+    assert answer["TrainingJobStatusCounters"]["Completed"] == 6
+    trials = be.list_trials("fake-job")
+    assert len(trials) == 6
+    for t in trials:
+        hp = t["TunedHyperParameters"]
+        assert 0.0 <= float(hp["x"]) <= 1.0
+        assert 0.01 <= float(hp["y"]) <= 1.0
+        assert hp["opt"] in {"a", "b", "c"}
+        assert t["ObjectiveStatus"] == "Succeeded"
+        assert t["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "score"
+    best = answer["BestTrainingJob"]
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == max(
+        t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials
+    )
+
+
+def test_objective_is_the_last_value_emitted(tmp_path: Path, make_request: MakeRequest) -> None:
+    be = backend(tmp_path)
+    be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
+    trial = be.list_trials("fake-job")[0]
+    series = be.metrics("fake-job", trial["TrainingJobName"])
+    assert len(series["score"]) == 3
+    assert len(series["eval_loss"]) == 3  # an extra metric definition is read too
+    assert trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == series["score"][-1]
+    assert series["score"] == sorted(series["score"])  # per-epoch values, increasing by construction
+
+
+def test_trial_sees_the_container_contract_and_no_credentials(
+    tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "do-not-leak")
+    monkeypatch.setenv("MY_PRIVATE_TOKEN", "do-not-leak")
+    be = backend(tmp_path)
+    be.run(make_request(**{"tuning.max_jobs": 2, "tuning.max_parallel_jobs": 2}))
+    trial = be.list_trials("fake-job")[0]
+    folder = tmp_path / "jobs" / "fake-job" / "trials" / trial["TrainingJobName"]
+    seen = json.loads((folder / "output" / "data" / "seen.json").read_text())
+    assert not [k for k in seen["env"] if k.startswith("AWS_") or k == "MY_PRIVATE_TOKEN"]
+    for var in (
+        "SM_MODEL_DIR",
+        "SM_OUTPUT_DATA_DIR",
+        "SM_CHANNEL_TRAIN",
+        "SM_CHANNEL_VALIDATION",
+        "SM_HPS",
+        "SM_HP_X",
+        "SAGEMAKER_BASE_DIR",
+        "SM_NUM_GPUS",
+        "SM_HOSTS",
+        "SM_CURRENT_HOST",
+    ):
+        assert var in seen["env"], var
+    assert seen["channels"] == {"train": True, "validation": True}
+    assert seen["hps"]["x"] == trial["TunedHyperParameters"]["x"]  # passed exactly as the string in the request
+    assert seen["sm_hps"]["epochs"] == "3"
+    assert "sagemaker_program" not in seen["hps"] and "_tuning_objective_metric" not in seen["hps"]
+    assert seen["threads"] == str(max(1, (os.cpu_count() or 1) // 2))  # two parallel trials split the cores
+    assert seen["cuda"] == ""
+    hyper = json.loads((folder / "input" / "config" / "hyperparameters.json").read_text())
+    assert hyper["_tuning_objective_metric"] == "score" and hyper["sagemaker_program"] == "fake_train.py"
+    assert all(isinstance(v, str) for v in hyper.values())
+    assert (folder / "input" / "data" / "train").is_symlink()
+    assert best_model_dir(tmp_path / "jobs" / "fake-job").name == "model"
+
+
+def test_grid_covers_every_combination_exactly_once(tmp_path: Path, make_request: MakeRequest) -> None:
+    be = backend(tmp_path)
+    request = make_request(**{
+        "search_space": {"opt": {"kind": "categorical", "values": ["a", "b", "c"]},
+                         "mode": {"kind": "categorical", "values": ["ok", "silent"]}},
+        "tuning": {"strategy": "grid", "max_parallel_jobs": 2},
+    })  # fmt: skip
+    answer = be.run(request)
+    combos = sorted((t["opt"], t["mode"]) for t in tuned(be, "fake-job"))
+    assert combos == sorted(itertools.product("abc", ["ok", "silent"]))
+    # silent trials print no objective: Failed with a reason, and the job still completes
+    assert answer["HyperParameterTuningJobStatus"] == "Completed"
+    failed = [t for t in be.list_trials("fake-job") if t["TrainingJobStatus"] == "Failed"]
+    assert len(failed) == 3 and all("no value of the objective metric 'score'" in t["FailureReason"] for t in failed)
+
+
+@pytest.mark.parametrize("strategy", ["random", "bayesian"])
+def test_seeded_strategies_are_reproducible(tmp_path: Path, make_request: MakeRequest, strategy: str) -> None:
+    overrides = {"tuning": {"strategy": strategy, "max_jobs": 7, "max_parallel_jobs": 1, "random_seed": 11}}
+    runs = []
+    for i in range(2):
+        be = backend(tmp_path / str(i))
+        be.run(make_request(**overrides))
+        runs.append(tuned(be, "fake-job"))
+    assert runs[0] == runs[1]
+    be = backend(tmp_path / "other")
+    be.run(make_request(**{"tuning": {**overrides["tuning"], "random_seed": 12}}))
+    assert tuned(be, "fake-job") != runs[0]
+
+
+def test_median_early_stopping_stops_lagging_trials(tmp_path: Path, make_request: MakeRequest) -> None:
+    be = backend(tmp_path)
+    be.run(make_request(**{
+        "training.hyperparameters": {"epochs": 6, "seed": 1},
+        "tuning": {"strategy": "random", "max_jobs": 12, "max_parallel_jobs": 1, "random_seed": 5,
+                   "early_stopping": "auto"},
+    }))  # fmt: skip
+    trials = be.list_trials("fake-job")
+    stopped = [t for t in trials if t["TrainingJobStatus"] == "Stopped"]
+    assert len(trials) == 12
+    assert stopped, "the median rule stopped no trial"
+    for t in stopped:
+        assert len(be.metrics("fake-job", t["TrainingJobName"])["score"]) < 6
+
+
+def test_hyperband_stops_trials_early(tmp_path: Path, make_request: MakeRequest) -> None:
+    be = backend(tmp_path)
+    answer = be.run(make_request(**{
+        "training.hyperparameters": {"seed": 1},
+        "tuning": {"strategy": "hyperband", "max_jobs": 12, "max_parallel_jobs": 1, "random_seed": 2,
+                   "hyperband": {"min_resource": 1, "max_resource": 9}},
+    }))  # fmt: skip
+    trials = be.list_trials("fake-job")
+    epochs = [len(be.metrics("fake-job", t["TrainingJobName"])["score"]) for t in trials]
+    assert answer["HyperParameterTuningJobStatus"] == "Completed"
+    assert any(t["TrainingJobStatus"] == "Stopped" for t in trials)
+    assert max(epochs) <= 9 and min(epochs) < 9
+
+
+@pytest.mark.parametrize(
+    ("completion", "reason"),
+    [
+        ({"target_objective_value": 0.5}, "TargetObjectiveMetricValueReached"),
+        ({"max_jobs_not_improving": 3}, "BestObjectiveNotImproving"),
+        ({"complete_on_convergence": True}, "ConvergenceDetected"),
+    ],
+)
+def test_completion_criteria_end_the_job(
+    tmp_path: Path, make_request: MakeRequest, completion: dict[str, Any], reason: str
+) -> None:
+    be = backend(tmp_path)
+    space = {"opt": {"kind": "categorical", "values": ["a", "b", "c"]}} if reason == "ConvergenceDetected" else None
+    overrides: dict[str, Any] = {
+        "tuning": {"strategy": "random", "max_jobs": 60, "max_parallel_jobs": 1, "random_seed": 1,
+                   "completion": completion},
+    }  # fmt: skip
+    if space:
+        overrides["search_space"] = space
+    answer = be.run(make_request(**overrides))
+    assert answer["TuningJobCompletionReason"] == reason
+    assert answer["HyperParameterTuningJobStatus"] == "Completed"
+    assert len(be.list_trials("fake-job")) < 60
+
+
+def test_job_max_runtime_ends_the_job(
+    tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.4")
+    be = backend(tmp_path)
+    request = make_request(**{"tuning": {"strategy": "random", "max_jobs": 50, "max_parallel_jobs": 1,
+                                         "max_runtime_seconds": 120}})  # fmt: skip
+    # 120 s is the smallest limit a spec accepts; shorten it in the compiled request for the test.
+    body = request.to_api()
+    body["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"] = 2
+    answer = be.run(TuningJobRequest.from_api(body))
+    assert answer["TuningJobCompletionReason"] == "MaxRuntimeExceeded"
+    assert answer["HyperParameterTuningJobStatus"] == "Stopped"
+    assert len(be.list_trials("fake-job")) < 50
+
+
+@pytest.mark.parametrize(
+    ("mode", "fragment"),
+    [
+        ("crash", "CUDA error: an illegal memory access"),
+        ("failure_file", "NonFiniteLossError: loss is nan at step 7"),
+        ("kill", "killed by signal SIGKILL"),
+        ("nan", "the objective 'score' is nan"),
+        ("silent", "no value of the objective metric"),
+        ("hang", "MaxRuntimeExceeded"),
+    ],
+)
+def test_each_fault_fails_its_trial_with_a_reason_and_the_job_completes(
+    tmp_path: Path, make_request: MakeRequest, mode: str, fragment: str
+) -> None:
+    be = backend(tmp_path)
+    request = make_request(**{
+        "search_space": {"mode": {"kind": "categorical", "values": ["ok", mode]}},
+        "tuning": {"strategy": "grid", "max_parallel_jobs": 2},
+    })  # fmt: skip
+    if mode == "hang":
+        body = request.to_api()
+        body["TrainingJobDefinition"]["StoppingCondition"]["MaxRuntimeInSeconds"] = 1
+        request = TuningJobRequest.from_api(body)
+    answer = be.run(request)
+    assert answer["HyperParameterTuningJobStatus"] == "Completed"
+    by_mode = {t["TunedHyperParameters"]["mode"]: t for t in be.list_trials("fake-job")}
+    assert by_mode["ok"]["TrainingJobStatus"] == "Completed"
+    assert by_mode[mode]["TrainingJobStatus"] == "Failed"
+    assert fragment in by_mode[mode]["FailureReason"]
+
+
+def test_too_many_failures_fail_the_job(tmp_path: Path, make_request: MakeRequest) -> None:
+    be = backend(tmp_path, max_failed_trials=1)
+    answer = be.run(make_request(**{"training.hyperparameters": {"epochs": 3, "seed": 1, "mode": "crash"},
+                                    "tuning.max_jobs": 6, "tuning.max_parallel_jobs": 1}))  # fmt: skip
+    assert answer["HyperParameterTuningJobStatus"] == "Failed"
+    assert "failure budget" in answer["FailureReason"]
+    assert len(be.list_trials("fake-job")) == 2
+
+
+def test_missing_channels_fail_clearly(tmp_path: Path, make_request: MakeRequest, channels: Path) -> None:
+    (channels / "validation").rmdir()
+    be = backend(tmp_path)
+    answer = be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
+    assert answer["HyperParameterTuningJobStatus"] == "Failed"
+    assert "does not exist (prepare the dataset first" in be.list_trials("fake-job")[0]["FailureReason"]
+
+
+def test_existing_job_is_not_overwritten(tmp_path: Path, make_request: MakeRequest) -> None:
+    be = backend(tmp_path)
+    be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
+    with pytest.raises(BackendError, match="already exists"):
+        be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
+
+
+def _wait_for(predicate: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_sigkill_of_the_coordinator_then_resume_gives_exactly_max_jobs(
+    tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.15")
+    be = backend(tmp_path)
+    request = make_request(**{"tuning.max_jobs": 8, "tuning.max_parallel_jobs": 2})
+    job = be.submit(request)
+    folder = be.folder(job)
+    _wait_for(lambda: sum(r["TrainingJobStatus"] == "Completed" for r in folder.trial_records()) >= 3)
+    pid = folder.state()["CoordinatorPid"]
+    os.kill(pid, signal.SIGKILL)
+    _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
+    before = {r["TrainingJobName"]: r for r in folder.trial_records() if r["TrainingJobStatus"] == "Completed"}
+    assert be.describe(job)["Resumable"] is True
+
+    be.resume(job)
+    answer = be.describe(job)
+    trials = be.list_trials(job)
+    assert answer["HyperParameterTuningJobStatus"] == "Completed"
+    assert len(trials) == 8
+    assert sum(1 for t in trials if t["TrainingJobStatus"] == "Completed") == 8
+    for name, record in before.items():  # finished trials were kept, not re-run
+        now = next(t for t in trials if t["TrainingJobName"] == name)
+        assert now["TrainingEndTime"].isoformat() == record["TrainingEndTime"]
+    superseded = [r for r in folder.trial_records() if r.get("Superseded")]
+    rerun = {json.dumps(r["TunedHyperParameters"], sort_keys=True) for r in superseded}
+    assert rerun <= {json.dumps(t["TunedHyperParameters"], sort_keys=True) for t in trials}
+
+
+def test_stop_then_resume(tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.2")
+    be = backend(tmp_path)
+    job = be.submit(make_request(**{"tuning.max_jobs": 5, "tuning.max_parallel_jobs": 1}))
+    folder = be.folder(job)
+    _wait_for(lambda: any(r["TrainingJobStatus"] == "Completed" for r in folder.trial_records()))
+    be.stop(job)
+    _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
+    assert be.describe(job)["Resumable"]
+    be.resume(job)
+    assert be.describe(job)["HyperParameterTuningJobStatus"] == "Completed"
+    assert len(be.list_trials(job)) == 5
+
+
+def test_logs_and_unknown_jobs(tmp_path: Path, make_request: MakeRequest) -> None:
+    be = backend(tmp_path)
+    be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
+    name = be.list_trials("fake-job")[0]["TrainingJobName"]
+    assert "hfst_metric epoch=3" in be.logs("fake-job", name)
+    with pytest.raises(BackendError, match="no local tuning job"):
+        be.describe("nope")
+
+
+def test_coordinator_module_runs_a_job(tmp_path: Path, make_request: MakeRequest) -> None:
+    be = backend(tmp_path)
+    folder = be.create(make_request(**{"tuning.max_jobs": 2, "tuning.max_parallel_jobs": 2}))
+    subprocess.run([sys.executable, "-m", "hf_sagemaker_tuning.backends.local.coordinator", str(folder.path)],
+                   check=True, timeout=60)  # fmt: skip
+    assert be.describe(str(folder.path))["HyperParameterTuningJobStatus"] == "Completed"
+    assert "fake-job-001" in (folder.path / "coordinator.log").read_text()

@@ -126,16 +126,16 @@ def schema(
     _emit(json_schema(), Format.json, output)
 
 
-def _register_optional() -> None:
-    # Commands that live beside their feature's package register themselves here.
-    try:
-        from .data._cli import register as register_data
-    except ImportError:  # pragma: no cover - the data package is part of the distribution
-        return
+def _register_feature_commands() -> None:
+    # Commands live beside their feature's package (each module imports only typer at the top).
+    from .backends._cli import register as register_backends
+    from .data._cli import register as register_data
+
     register_data(app)
+    register_backends(app)
 
 
-_register_optional()
+_register_feature_commands()
 
 
 def main() -> None:

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..compile.request import TuningJobRequest
 from ..errors import BackendError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..compile.request import TuningJobRequest
 
 #: Tuning-job states, as SageMaker spells them.
 JOB_TERMINAL = ("Completed", "Failed", "Stopped")

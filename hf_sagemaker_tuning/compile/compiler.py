@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Literal
 
 from .. import contract
-from ..errors import CompileError
+from ..errors import CompileError, DataError
+from ..packaged import is_package_uri, package_path
 from ..specs.job import TuningJobSpec
 from ..specs.search_space import (
     SCALING_TO_API,
@@ -120,6 +121,18 @@ def _tuning_config(spec: TuningJobSpec) -> rq.TuningJobConfig:
     )
 
 
+def default_data_uri(spec: TuningJobSpec, target: Target) -> str:
+    """Where the prepared channels are read from when the caller names no place.
+
+    SageMaker: ``sagemaker.data_uri``, else ``<output_path>/data/<name>``; local: ``./prepared/<name>``.
+    ``hfst prepare`` writes to the same place, so the two always agree.
+    """
+    sm = spec.sagemaker
+    if target == "sagemaker" and sm is not None:
+        return sm.data_uri or f"{sm.output_path}/data/{spec.name}"
+    return Path("prepared", spec.name).resolve().as_uri()
+
+
 def compile_request(
     spec: TuningJobSpec,
     *,
@@ -152,19 +165,30 @@ def compile_request(
             raise CompileError("the SageMaker backend needs a `sagemaker:` section (role, region, output_path)")
         role, region = sm.role, sm.region
         output = output_uri or sm.output_path
-        data = data_uri or sm.data_uri or f"{sm.output_path}/data/{spec.name}"
+        data = data_uri or default_data_uri(spec, target)
         source = source_uri or f"{output}/{name}/source/sourcedir.tar.gz"
     else:
         role = sm.role if sm else LOCAL_ROLE_ARN
         region = sm.region if sm else "us-east-1"
         output = output_uri or Path("jobs").resolve().as_uri()
-        data = data_uri or Path("prepared", spec.name).resolve().as_uri()
+        data = data_uri or default_data_uri(spec, target)
         source = source_uri or (
             contract.training_package_dir().as_uri()
             if spec.training.uses_bundled_package
             else Path(spec.training.source_dir or ".").resolve().as_uri()
         )
     static = spec.static_hyperparameters()
+    model = spec.training.model
+    if is_package_uri(model):
+        if target == "sagemaker":
+            raise CompileError(
+                f"training.model {model!r} lives in a package installed here, which SageMaker's container cannot "
+                "see; use a hub id, or an S3/locally uploaded model folder"
+            )
+        try:
+            static["model_name_or_path"] = package_path(model)
+        except DataError as exc:
+            raise CompileError(f"training.model: {exc}") from None
     static["sagemaker_program"] = spec.training.entry_point or ENTRY_SCRIPT
     static["sagemaker_submit_directory"] = source
     training = spec.training

@@ -1,0 +1,282 @@
+"""``prepare_dataset``: source -> cleaned, labelled, split, tokenized channels with a manifest, cached."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from ..errors import DataError
+from ._clean import OVER_CAP, CleanSplit, clean, encode, label_names
+from ._result import MANIFEST, TRUNCATION_WARN_FRACTION, PreparedDataset, SplitReport
+from ._sources import Located, content_hashes, folder_label_names, locate, read_split
+from ._splits import carve_size, stratified_pick
+from ._store import CHANNELS, Store
+from ._tokenize import load_tokenizer, tokenize, tokenizer_identity
+
+if TYPE_CHECKING:
+    from ..specs.dataset import DatasetSpec
+
+logger = logging.getLogger("hf_sagemaker_tuning.data")
+PIPELINE_VERSION = 1
+
+
+def _library_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hf-sagemaker-tuning")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def map_splits(spec: DatasetSpec, located: Located) -> dict[str, str]:
+    """Our split name -> the source's, for the splits that will be read.
+
+    With the default mapping, a missing ``validation`` or ``test`` is simply absent; splits named
+    explicitly in the spec must exist.
+    """
+    explicit = "splits" in spec.model_fields_set
+    out: dict[str, str] = {}
+    mapping: dict[str, str] = {str(k): v for k, v in spec.splits.items()}
+    for ours in CHANNELS:
+        theirs = mapping.get(ours)
+        if theirs is None:
+            continue
+        if theirs in located.available:
+            out[ours] = theirs
+        elif ours == "train" or explicit:
+            raise DataError(
+                f"{located.description} has no split {theirs!r} (mapped to our {ours!r}); "
+                f"it has: {', '.join(located.available)}. Map them with `splits`, "
+                "e.g. {train: <name>, validation: <name>}"
+            )
+    return out
+
+
+def fingerprint_of(spec: DatasetSpec, located: Located, tokenizer: str, used: dict[str, str]) -> str:
+    """sha256 over the source content and every option that shapes the channels."""
+    payload = {
+        "pipeline": PIPELINE_VERSION,
+        "spec": spec.model_dump(mode="json"),
+        "splits_used": used,
+        "content": content_hashes(located),
+        "tokenizer": tokenizer_identity(tokenizer),
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _read_manifest(store: Store) -> PreparedDataset:
+    where = store.location(MANIFEST)
+    try:
+        store.refresh()
+        text = store.read_text(MANIFEST)
+        missing = [] if text is None else [n for n in CHANNELS if not store.exists(f"{n}/state.json")]
+    except Exception as error:
+        raise DataError(f"cannot read {where}: {type(error).__name__}: {error}") from None
+    if text is None:
+        raise DataError(f"{store.url} is not a prepared dataset: it has no {MANIFEST}")
+    try:
+        manifest = json.loads(text)
+    except ValueError as error:
+        raise DataError(f"{where} is not valid JSON: {error}") from None
+    if not isinstance(manifest, dict):
+        raise DataError(f"{where} is not a JSON object")
+    result = PreparedDataset.from_manifest(manifest, store.url, cache_hit=False, where=where)
+    missing = [name for name in result.channels if name in missing]
+    if missing:
+        raise DataError(f"{store.url} is incomplete: channel(s) {', '.join(missing)} missing; prepare it again")
+    return result
+
+
+def load_manifest(output: str | os.PathLike[str], storage_options: dict[str, Any] | None = None) -> PreparedDataset:
+    """Read a prepared dataset's manifest.
+
+    Args:
+        output: The folder or ``s3://`` prefix that ``prepare_dataset`` wrote.
+        storage_options: s3fs options (credentials, ``client_kwargs={"endpoint_url": ...}``) for S3.
+
+    Returns:
+        The ``PreparedDataset`` the manifest describes (``cache_hit=False``).
+
+    Raises:
+        DataError: No manifest, an unreadable one, or a channel it names is missing.
+    """
+    return _read_manifest(Store(output, storage_options))
+
+
+@contextmanager
+def _progress_bars(enabled: bool) -> Iterator[None]:
+    from datasets.utils import logging as ds_logging
+
+    was_enabled = ds_logging.is_progress_bar_enabled()
+    (ds_logging.enable_progress_bar if enabled else ds_logging.disable_progress_bar)()
+    try:
+        yield
+    finally:
+        (ds_logging.enable_progress_bar if was_enabled else ds_logging.disable_progress_bar)()
+
+
+def _select(split: CleanSplit, ids: list[int], keep: list[int]) -> tuple[CleanSplit, list[int]]:
+    return split.select(keep), [ids[i] for i in keep]
+
+
+def _arrange(
+    spec: DatasetSpec, cleaned: dict[str, CleanSplit], ids: dict[str, list[int]], used: dict[str, str]
+) -> dict[str, str]:
+    """Carve validation from train when absent, apply the sample caps (in place); return each split's origin."""
+    sources = dict(used)
+    if "validation" not in cleaned:
+        train = cleaned["train"]
+        if len(train) < 2:
+            raise DataError(
+                f"split 'train' ({train.raw.origin}) has {len(train)} row(s): too few to carve a validation split from"
+            )
+        picked, rest = stratified_pick(ids["train"], carve_size(len(train), spec.validation_size), spec.seed)
+        cleaned["validation"], ids["validation"] = _select(train, ids["train"], picked)
+        cleaned["validation"].dropped = {}
+        cleaned["train"], ids["train"] = _select(train, ids["train"], rest)
+        sources["validation"] = f"{used['train']} (carved)"
+    for ours in CHANNELS:
+        cap = spec.max_train_samples if ours == "train" else spec.max_eval_samples
+        if ours in cleaned and cap is not None and len(cleaned[ours]) > cap:
+            over = len(cleaned[ours]) - cap
+            picked, _ = stratified_pick(ids[ours], cap, spec.seed)
+            cleaned[ours], ids[ours] = _select(cleaned[ours], ids[ours], picked)
+            cleaned[ours].dropped[OVER_CAP] = over
+    return sources
+
+
+def prepare_dataset(
+    spec: DatasetSpec,
+    *,
+    tokenizer: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    storage_options: dict[str, Any] | None = None,
+    force: bool = False,
+    progress: bool = False,
+) -> PreparedDataset:
+    """Turn the dataset that ``spec`` describes into tokenized channels plus a manifest.
+
+    Reads the source (hub, local files, ``save_to_disk`` folder, S3 or an installed package), cleans the
+    texts, resolves label names, carves a stratified validation split from train when there is none,
+    applies the sample caps, tokenizes (truncated, not padded) and writes ``<output>/train``,
+    ``<output>/validation``, ``<output>/test`` (when the source has one) and, last,
+    ``<output>/manifest.json``. A second call with the same inputs is a cache hit and does no work.
+
+    Args:
+        spec: The dataset spec.
+        tokenizer: Hub id or local folder of the (fast) tokenizer.
+        output: Local folder or ``s3://bucket/prefix``.
+        storage_options: s3fs options, used for ``s3://`` sources and outputs.
+        force: Prepare again even when the output already holds this exact preparation.
+        progress: Show ``datasets`` progress bars while tokenizing and saving.
+
+    Returns:
+        What was written (or found), with counts, label balance, lengths and the cleaning report.
+
+    Raises:
+        DataError: Bad input (missing file, unknown column or split, bad labels, non-text values, ...),
+            raised before anything is written; an existing prepared output is left as it was.
+    """
+    tokenizer = os.fspath(tokenizer)
+    store = Store(output, storage_options)
+    logger.info("Reading %s", spec.source)
+    located = locate(spec, storage_options)
+    used = map_splits(spec, located)
+    fingerprint = fingerprint_of(spec, located, tokenizer, used)
+    if not force:
+        try:
+            found = _read_manifest(store)
+        except DataError:
+            found = None
+        if found is not None and found.fingerprint == fingerprint:
+            logger.info("%s is already prepared (fingerprint %s): cache hit", store.url, fingerprint[:16])
+            return dataclasses.replace(found, cache_hit=True)
+
+    cleaned = {ours: clean(read_split(located, theirs, spec), spec) for ours, theirs in used.items()}
+    names = label_names(spec, list(cleaned.values()), folder_label_names(located))
+    ids = {ours: encode(split, names, spec.label_column) for ours, split in cleaned.items()}
+    sources = _arrange(spec, cleaned, ids, used)
+    present = sorted({names[i] for i in ids["train"]})
+    if len(present) < 2:
+        raise DataError(
+            f"split 'train' ({cleaned['train'].raw.origin}) holds a single class ({present[0]!r}) "
+            f"after cleaning and sampling; at least two of {', '.join(names)} are needed"
+        )
+
+    logger.info("Tokenizing with %s (max_length %d)", tokenizer, spec.max_length)
+    loaded_tokenizer = load_tokenizer(tokenizer)
+    limit = int(getattr(loaded_tokenizer, "model_max_length", 0) or 0)
+    if 0 < limit < spec.max_length:
+        raise DataError(
+            f"max_length {spec.max_length} is longer than the {limit} tokens that tokenizer "
+            f"{tokenizer!r} (and its model) accept; set max_length <= {limit}"
+        )
+    import datasets
+
+    features: dict[str, Any] = {"text": datasets.Value("string")}
+    if len(spec.text_columns) == 2:
+        features["text_pair"] = datasets.Value("string")
+    features["label"] = datasets.ClassLabel(names=names)
+    channels: dict[str, Any] = {}
+    reports: dict[str, SplitReport] = {}
+    with _progress_bars(progress):
+        for ours in (c for c in CHANNELS if c in cleaned):
+            split = cleaned[ours]
+            columns = dict(zip(["text", "text_pair"][: len(split.texts)], split.texts, strict=True))
+            dataset = datasets.Dataset.from_dict({**columns, "label": ids[ours]}, features=datasets.Features(features))
+            channels[ours], lengths, truncated = tokenize(
+                dataset, loaded_tokenizer, spec.max_length, len(split.texts) == 2, f"Tokenizing {ours}"
+            )
+            counts = [0] * len(names)
+            for i in ids[ours]:
+                counts[i] += 1
+            reports[ours] = SplitReport(
+                len(split),
+                sources[ours],
+                dict(zip(names, counts, strict=True)),
+                lengths,
+                truncated,
+                dict(split.dropped),
+            )
+        warnings = []
+        for ours, report in reports.items():
+            if report.truncated_fraction > TRUNCATION_WARN_FRACTION:
+                message = (
+                    f"{report.truncated_fraction:.1%} of {ours} ({report.truncated} of {report.rows}) is "
+                    f"longer than max_length {spec.max_length} and was truncated (longest "
+                    f"{report.lengths.max}, p95 {report.lengths.p95} tokens); consider a larger max_length"
+                )
+                logger.warning(message)
+                warnings.append(message)
+        result = PreparedDataset(
+            output=store.url,
+            channels={name: store.location(name) for name in channels},
+            label_names=tuple(names),
+            splits=reports,
+            fingerprint=fingerprint,
+            tokenizer=tokenizer,
+            max_length=spec.max_length,
+            columns=tuple(next(iter(channels.values())).column_names),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            library_version=_library_version(),
+            source=spec.source,
+            warnings=tuple(warnings),
+        )
+        logger.info("Writing %s", store.url)
+        try:
+            store.commit(
+                channels, result.to_manifest(), lambda ds, where: ds.save_to_disk(where, storage_options=store.options)
+            )
+        except Exception as error:  # the old output is back in place; say where writing failed
+            raise DataError(
+                f"cannot write {store.url}: {type(error).__name__}: {error} (nothing was changed)"
+            ) from error
+    return result

@@ -1,0 +1,180 @@
+"""``PreparedDataset``: what a prepare produced, its JSON manifest form, and its summary."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..errors import DataError
+from ._tokenize import LengthStats
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "hf-sagemaker-tuning/prepared-dataset"
+MANIFEST_VERSION = 1
+TRUNCATION_WARN_FRACTION = 0.01
+
+
+@dataclass(frozen=True)
+class SplitReport:
+    """One written channel: rows, label balance, token lengths, truncation and the rows dropped, by reason.
+
+    ``dropped`` counts rows of the source split removed by cleaning (``empty``, ``duplicate``) and by the
+    sample caps (``over_sample_cap``). A carved validation split reports its source as ``train (carved)``;
+    the cleaning of those rows is counted under ``train``.
+    """
+
+    rows: int
+    source_split: str
+    label_counts: Mapping[str, int]
+    lengths: LengthStats
+    truncated: int
+    dropped: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def truncated_fraction(self) -> float:
+        """Share of this split's examples longer than ``max_length`` (cut to it)."""
+        return self.truncated / self.rows if self.rows else 0.0
+
+
+@dataclass(frozen=True)
+class PreparedDataset:
+    """A prepared dataset: tokenized channels (``save_to_disk`` folders) and their manifest.
+
+    Attributes:
+        output: The output folder or ``s3://`` prefix.
+        channels: Channel name (``train``, ``validation``, ``test``) to its location.
+        label_names: Class names in id order.
+        splits: Per-channel report.
+        fingerprint: sha256 of the source content and every option that shapes the channels.
+        tokenizer: The tokenizer (hub id or local folder).
+        max_length: Tokens per example after truncation.
+        columns: Columns of every channel.
+        created: UTC time the channels were written (ISO 8601).
+        library_version: hf-sagemaker-tuning version that wrote them.
+        source: The dataset spec's source.
+        warnings: Things worth a look (e.g. much truncation).
+        cache_hit: ``True`` when this call found the output already prepared and did no work.
+    """
+
+    output: str
+    channels: Mapping[str, str]
+    label_names: tuple[str, ...]
+    splits: Mapping[str, SplitReport]
+    fingerprint: str
+    tokenizer: str
+    max_length: int
+    columns: tuple[str, ...]
+    created: str
+    library_version: str
+    source: str
+    warnings: tuple[str, ...] = ()
+    cache_hit: bool = False
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Rows per channel."""
+        return {name: report.rows for name, report in self.splits.items()}
+
+    @property
+    def label_balance(self) -> dict[str, dict[str, int]]:
+        """Rows per label name, per channel."""
+        return {name: dict(report.label_counts) for name, report in self.splits.items()}
+
+    @property
+    def length_stats(self) -> dict[str, LengthStats]:
+        """Token length statistics (before truncation), per channel."""
+        return {name: report.lengths for name, report in self.splits.items()}
+
+    @property
+    def truncated_fraction(self) -> float:
+        """Share of all examples, over every channel, that were truncated."""
+        rows = sum(r.rows for r in self.splits.values())
+        return sum(r.truncated for r in self.splits.values()) / rows if rows else 0.0
+
+    @property
+    def cleaning_report(self) -> dict[str, dict[str, int]]:
+        """Rows dropped per reason, per channel."""
+        return {name: dict(report.dropped) for name, report in self.splits.items()}
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The JSON form written to ``manifest.json`` (channel paths relative to the output)."""
+        return {
+            "format": MANIFEST_FORMAT,
+            "format_version": MANIFEST_VERSION,
+            "fingerprint": self.fingerprint,
+            "created": self.created,
+            "library_version": self.library_version,
+            "source": self.source,
+            "tokenizer": self.tokenizer,
+            "max_length": self.max_length,
+            "columns": list(self.columns),
+            "label_names": list(self.label_names),
+            "channels": {name: name for name in self.channels},
+            "splits": {
+                name: {**asdict(report), "truncated_fraction": round(report.truncated_fraction, 6)}
+                for name, report in self.splits.items()
+            },
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_manifest(cls, manifest: Mapping[str, Any], output: str, *, cache_hit: bool, where: str) -> PreparedDataset:
+        """Rebuild from a manifest read at ``output``; a malformed one is a ``DataError``."""
+        if manifest.get("format") != MANIFEST_FORMAT or manifest.get("format_version") != MANIFEST_VERSION:
+            raise DataError(
+                f"{where} is not a manifest this version understands "
+                f"(format {manifest.get('format')!r} version {manifest.get('format_version')!r})"
+            )
+        try:
+            splits = {
+                name: SplitReport(
+                    rows=int(s["rows"]),
+                    source_split=str(s["source_split"]),
+                    label_counts={str(k): int(v) for k, v in s["label_counts"].items()},
+                    lengths=LengthStats(**s["lengths"]),
+                    truncated=int(s["truncated"]),
+                    dropped={str(k): int(v) for k, v in s["dropped"].items()},
+                )
+                for name, s in manifest["splits"].items()
+            }
+            base = output.rstrip("/")
+            return cls(
+                output=output,
+                channels={name: f"{base}/{rel}" for name, rel in manifest["channels"].items()},
+                label_names=tuple(manifest["label_names"]),
+                splits=splits,
+                fingerprint=str(manifest["fingerprint"]),
+                tokenizer=str(manifest["tokenizer"]),
+                max_length=int(manifest["max_length"]),
+                columns=tuple(manifest["columns"]),
+                created=str(manifest["created"]),
+                library_version=str(manifest["library_version"]),
+                source=str(manifest["source"]),
+                warnings=tuple(manifest.get("warnings", ())),
+                cache_hit=cache_hit,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise DataError(f"{where} is incomplete or malformed ({type(error).__name__}: {error})") from None
+
+    def summary(self) -> str:
+        """A few human-readable lines: where, cached or fresh, labels, and a table of the channels."""
+        state = "cached (already prepared, nothing recomputed)" if self.cache_hit else "prepared now"
+        lines = [
+            f"Dataset {self.source} -> {self.output}: {state}",
+            f"  fingerprint {self.fingerprint[:16]}  tokenizer {self.tokenizer}  max_length {self.max_length}",
+            f"  labels ({len(self.label_names)}): {', '.join(self.label_names)}",
+            f"  columns: {', '.join(self.columns)}",
+            f"  {'split':<11}{'rows':>8}  {'from':<16}{'tokens p50/p95/max':>20}{'truncated':>11}  dropped / labels",
+        ]
+        for name, r in self.splits.items():
+            dropped = ", ".join(f"{v} {k}" for k, v in r.dropped.items() if v) or "none"
+            lengths = f"{r.lengths.p50}/{r.lengths.p95}/{r.lengths.max}"
+            lines.append(
+                f"  {name:<11}{r.rows:>8}  {r.source_split:<16}{lengths:>20}{r.truncated_fraction:>10.1%}"
+                f"  dropped: {dropped}"
+            )
+            balance = ", ".join(f"{k} {v} ({v / r.rows:.0%})" for k, v in r.label_counts.items()) if r.rows else ""
+            lines.append(f"  {'':<11}{'':>8}  labels: {balance}")
+        lines.extend(f"  warning: {w}" for w in self.warnings)
+        return "\n".join(lines)

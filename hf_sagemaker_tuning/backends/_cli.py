@@ -118,8 +118,10 @@ def _print_result(answer: dict[str, Any], console: Console) -> None:
     from rich.markup import escape
 
     status = answer["HyperParameterTuningJobStatus"]
-    console.print(f"job {answer['HyperParameterTuningJobName']}: [bold]{status}[/]"
-                  + (f" ({escape(answer['TuningJobCompletionReason'])})" if answer.get("TuningJobCompletionReason") else ""))  # fmt: skip
+    reason = answer.get("TuningJobCompletionReason")
+    console.print(
+        f"job {answer['HyperParameterTuningJobName']}: [bold]{status}[/]" + (f" ({escape(reason)})" if reason else "")
+    )
     if answer.get("FailureReason"):
         console.print(f"[red]{escape(answer['FailureReason'])}[/]")
     best = answer.get("BestTrainingJob")

@@ -130,9 +130,13 @@ def _register_feature_commands() -> None:
     # Commands live beside their feature's package (each module imports only typer at the top).
     from .backends._cli import register as register_backends
     from .data._cli import register as register_data
+    from .refine._cli import register as register_refine
+    from .results._cli import register as register_results
 
     register_data(app)
     register_backends(app)
+    register_results(app)
+    register_refine(app)
 
 
 _register_feature_commands()

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.fakejob"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO.parent / "shared" / "data" / "tweeteval").resolve()
 EXAMPLE_SPEC = REPO / "examples" / "tweet-eval-distilbert.yaml"

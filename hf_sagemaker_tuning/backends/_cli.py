@@ -186,6 +186,10 @@ def tune_command(
             where = request.job_name
         validate_request_body(request.to_api())
         name = runner.submit(request)
+        if backend is BackendName.local:
+            from ..specs import dump_yaml
+
+            (jobs_dir / request.job_name / "spec.yaml").write_text(dump_yaml(job), encoding="utf-8")
         err.print(f"started tuning job {name} on the {backend.value} backend")
         if detach:
             out.print(where)

@@ -25,8 +25,12 @@ pytestmark = pytest.mark.timeout(120)
 
 class TestLocalBackendContract(BackendContract):
     @pytest.fixture
-    def backend(self, tmp_path: Path) -> Backend:
-        return LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
+    def backend(self, tmp_path: Path) -> Iterator[Backend]:
+        backend = LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
+        yield backend
+        for folder in (tmp_path / "jobs").iterdir():  # leave no coordinator running after the test
+            backend.stop(str(folder))
+            backend.wait(str(folder), poll_seconds=0.05, timeout=60)
 
     @pytest.fixture
     def job_request(self, make_request: Callable[..., TuningJobRequest]) -> Callable[[str], TuningJobRequest]:

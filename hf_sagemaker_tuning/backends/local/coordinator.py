@@ -163,6 +163,8 @@ class Coordinator:
         import optuna
 
         first_start = not self.folder.trials_dir.is_dir() and not study.trials
+        if first_start:
+            self._warm_start(study)
         if first_start and self.config.Strategy == "Grid":
             for combo in search.grid(self.request)[: self.max_trials]:
                 study.enqueue_trial(combo)
@@ -186,6 +188,37 @@ class Coordinator:
                 study.tell(number, state=optuna.trial.TrialState.FAIL)
             study.enqueue_trial(search.from_hyperparameters(self.request, record["TunedHyperParameters"]))
             log.info("re-running %s (interrupted) with the same hyperparameters", record["TrainingJobName"])
+
+    def _warm_start(self, study: optuna.Study) -> None:
+        """Seed the search with the parents' finished trials that fit this job's ranges.
+
+        Parents are looked up beside this job's folder. Seeded trials inform the sampler
+        but are not this job's trials (they do not count towards MaxNumberOfTrainingJobs).
+        """
+        import optuna
+
+        warm = self.request.WarmStartConfig
+        if warm is None:
+            return
+        dists = search.distributions(self.request)
+        for parent in warm.ParentHyperParameterTuningJobs:
+            folder = JobFolder(self.folder.path.parent / parent.HyperParameterTuningJobName)
+            if not folder.exists():
+                raise BackendError(
+                    f"warm start: parent job {parent.HyperParameterTuningJobName!r} is not in {folder.path.parent}"
+                )
+            added = 0
+            for record in folder.trial_records():
+                value = record.get("FinalObjectiveValue")
+                if record.get("Superseded") or record["TrainingJobStatus"] != "Completed" or value is None:
+                    continue
+                try:
+                    params = search.from_hyperparameters(self.request, record["TunedHyperParameters"])
+                    study.add_trial(optuna.trial.create_trial(params=params, distributions=dists, value=value))
+                except (KeyError, ValueError):
+                    continue  # outside the narrowed ranges, or a parameter this job does not tune
+                added += 1
+            log.info("warm start: %d trials from %s", added, parent.HyperParameterTuningJobName)
 
     # ----------------------------------------------------------------- launch
     def _launch(self, study: optuna.Study, slot: int) -> None:
@@ -349,9 +382,17 @@ class Coordinator:
             signal.signal(s, self._on_signal)
         self._session_start = time.monotonic()
         self.folder.stop_file.unlink(missing_ok=True)
+        file_log = logging.FileHandler(self.folder.log_file, encoding="utf-8")
+        file_log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(file_log)
+        level = log.level
+        log.setLevel(logging.INFO)
         try:
             return self._run()
         finally:
+            log.removeHandler(file_log)
+            log.setLevel(level)
+            file_log.close()
             for s, handler in previous.items():
                 signal.signal(s, handler)
 

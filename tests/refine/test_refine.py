@@ -1,0 +1,141 @@
+"""Retrain and narrow: the next steps after a tuning job, on both backends."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from hf_sagemaker_tuning.backends.local import LocalBackend
+from hf_sagemaker_tuning.cli import app
+from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request
+from hf_sagemaker_tuning.errors import TuningError
+from hf_sagemaker_tuning.refine import narrow_spec, retrain_local
+from hf_sagemaker_tuning.specs import dump_yaml, load_job_spec, parse_job_spec
+
+from ..conftest import EXAMPLE_SPEC
+from ..fakejob import fake_spec
+
+pytestmark = pytest.mark.timeout(120)
+MakeRequest = Callable[..., TuningJobRequest]
+
+
+def _finished_job(tmp_path: Path, make_request: MakeRequest, **overrides: Any) -> tuple[LocalBackend, Path]:
+    backend = LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
+    settings = {"tuning": {"strategy": "random", "max_jobs": 10, "max_parallel_jobs": 2, "random_seed": 4}}
+    settings.update(overrides)
+    request = make_request("parent", **settings)
+    backend.run(request)
+    folder = tmp_path / "jobs" / "parent"
+    (folder / "spec.yaml").write_text(dump_yaml(parse_job_spec(fake_spec(**settings))))
+    return backend, folder
+
+
+def _summary(hps: dict[str, str], value: float) -> dict[str, Any]:
+    return {"TrainingJobStatus": "Completed", "TunedHyperParameters": hps,
+            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "m", "Value": value}}  # fmt: skip
+
+
+def test_narrow_shrinks_ranges_around_the_top_trials_in_their_own_scale() -> None:
+    spec = parse_job_spec(fake_spec())
+    trials = [
+        _summary({"x": "0.30", "y": "0.10", "opt": "c"}, 0.9),
+        _summary({"x": "0.35", "y": "0.20", "opt": "c"}, 0.8),
+        _summary({"x": "0.25", "y": "0.15", "opt": "b"}, 0.7),
+        _summary({"x": "0.90", "y": "0.90", "opt": "a"}, 0.1),
+        _summary({"x": "0.05", "y": "0.02", "opt": "a"}, 0.2),
+    ]
+    new = narrow_spec(spec, trials, parent_job="parent", minimum=3)
+    x, y, opt = new.search_space["x"], new.search_space["y"], new.search_space["opt"]
+    assert 0.2 <= x.min < 0.25 and 0.35 < x.max <= 0.4  # type: ignore[union-attr]
+    assert 0.08 < y.min < 0.1 and 0.2 < y.max < 0.25  # type: ignore[union-attr]  # margin taken in log space
+    assert y.scaling == "logarithmic"  # type: ignore[union-attr]
+    assert opt.values == ["b", "c"]  # type: ignore[union-attr]
+    assert new.tuning.warm_start is not None and new.tuning.warm_start.parents == ["parent"]
+    assert new.tuning.warm_start.type == "transfer_learning"
+    assert new.name == "fake-narrow"
+    compile_request(new, target="local", job_name="n")  # still a valid, compilable job
+
+
+def test_narrow_needs_two_completed_trials() -> None:
+    with pytest.raises(TuningError, match="at least two completed trials"):
+        narrow_spec(parse_job_spec(fake_spec()), [_summary({"x": "0.3", "y": "0.1", "opt": "a"}, 1.0)], parent_job="p")
+
+
+def test_narrowed_job_warm_starts_from_its_parent_locally(tmp_path: Path, make_request: MakeRequest,
+                                                          channels: Path) -> None:  # fmt: skip
+    backend, folder = _finished_job(tmp_path, make_request)
+    new = narrow_spec(load_job_spec(folder / "spec.yaml"), backend.list_trials("parent"), parent_job="parent")
+    request = compile_request(new, target="local", job_name="child", data_uri=channels.as_uri())
+    answer = backend.run(request)
+    assert answer["HyperParameterTuningJobStatus"] == "Completed"
+    assert len(backend.list_trials("child")) == 10
+    log = (tmp_path / "jobs" / "child" / "coordinator.log").read_text()
+    assert "warm start: " in log and "trials from parent" in log
+    seeded = int(log.split("warm start: ")[1].split(" ")[0])
+    assert seeded >= 2
+
+
+def test_retrain_local_runs_the_best_configuration_longer(tmp_path: Path, make_request: MakeRequest) -> None:
+    backend, folder = _finished_job(tmp_path, make_request)
+    best = backend.describe("parent")["BestTrainingJob"]
+    result = retrain_local(folder, epochs=6)
+    assert result["TrainingJobStatus"] == "Completed"
+    assert len(result["Metrics"]["score"]) == 6
+    assert result["HyperParameters"]["x"] == best["TunedHyperParameters"]["x"]
+    assert result["FinalObjectiveValue"] > best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]  # more epochs
+    assert Path(result["ModelDir"], "config.json").is_file()
+
+
+def test_cli_narrow_and_retrain(tmp_path: Path, make_request: MakeRequest) -> None:
+    _, folder = _finished_job(tmp_path, make_request)
+    runner = CliRunner()
+    out = tmp_path / "narrow.yaml"
+    result = runner.invoke(app, ["narrow", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(out.read_text())["tuning"]["warm_start"]["parents"] == ["parent"]
+    result = runner.invoke(app, ["retrain", str(folder), "--epochs", "4"])
+    assert result.exit_code == 0, result.output
+    assert "Completed" in result.output and "objective = " in result.output
+    result = runner.invoke(app, ["narrow", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "no local tuning job" in result.output
+
+
+@pytest.mark.aws
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_retrain_on_sagemaker_creates_a_training_job_with_the_best_hyperparameters() -> None:
+    import boto3
+    from moto import mock_aws
+
+    from hf_sagemaker_tuning.refine import retrain_sagemaker
+
+    captured: dict[str, Any] = {}
+    tuned = {"learning_rate": "3e-05", "warmup_steps": "10", "optimizer": "adamw", "weight_decay": "0.01"}
+    best = {
+        "TrainingJobName": "best-1",
+        "TrainingJobStatus": "Completed",
+        "TunedHyperParameters": tuned,
+        "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "eval_macro_recall", "Value": 0.7},
+    }
+
+    def add_best(parsed: dict[str, Any], **_: Any) -> None:
+        parsed["BestTrainingJob"] = best
+
+    with mock_aws():
+        session = boto3.Session(region_name="us-east-1")
+        session.events.register("after-call.sagemaker.DescribeHyperParameterTuningJob", add_best)
+        session.events.register("provide-client-params.sagemaker.CreateTrainingJob",
+                                lambda params, **_: captured.update(params))  # fmt: skip
+        request = compile_request(load_job_spec(EXAMPLE_SPEC), job_name="tuned-1")
+        session.client("sagemaker").create_hyper_parameter_tuning_job(**request.to_api())
+        name = retrain_sagemaker("tuned-1", epochs=5, boto_session=session)
+    assert captured["TrainingJobName"] == name
+    hps = captured["HyperParameters"]
+    assert hps["epochs"] == "5" and hps["learning_rate"] == "3e-05" and hps["optimizer"] == "adamw"
+    assert hps["model_name_or_path"] == "distilbert-base-uncased"
+    assert "_tuning_objective_metric" not in hps
+    assert captured["AlgorithmSpecification"]["TrainingImage"].endswith("gpu-py312-cu129-ubuntu22.04")

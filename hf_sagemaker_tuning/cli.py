@@ -130,6 +130,7 @@ def _register_feature_commands() -> None:
     # Commands live beside their feature's package (each module imports only typer at the top).
     from .backends._cli import register as register_backends
     from .data._cli import register as register_data
+    from .deploy._cli import register as register_deploy
     from .refine._cli import register as register_refine
     from .results._cli import register as register_results
 
@@ -137,6 +138,7 @@ def _register_feature_commands() -> None:
     register_backends(app)
     register_results(app)
     register_refine(app)
+    register_deploy(app)
 
 
 _register_feature_commands()

@@ -22,10 +22,11 @@ def _modules_after(code: str) -> set[str]:
     [
         "import hf_sagemaker_tuning",
         "import hf_sagemaker_tuning.specs, hf_sagemaker_tuning.compile",
+        "import hf_sagemaker_tuning.backends, hf_sagemaker_tuning.deploy, hf_sagemaker_tuning.refine",
         "from hf_sagemaker_tuning.cli import app\nimport contextlib, io\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n    app(['--help'])",
     ],
-    ids=["package", "specs-and-compile", "cli-help"],
+    ids=["package", "specs-and-compile", "feature-packages", "cli-help"],
 )
 def test_no_heavy_imports(code: str) -> None:
     loaded = _modules_after(code)

@@ -1,0 +1,156 @@
+"""``Predictor``: send texts to an endpoint (local or SageMaker), get plain lists of ``{"label", "score"}``."""
+
+from __future__ import annotations
+
+import json
+import math
+import urllib.error
+import urllib.request
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import Any, overload
+
+from ._errors import DeployError, PredictError
+
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
+JSON_TYPE = "application/json"
+Label = dict[str, Any]
+
+
+def encode_request(inputs: str | Sequence[str], top_k: int | None = None) -> bytes:
+    """The request body: ``{"inputs": ..., "parameters": {"top_k": k}}`` (checked client-side)."""
+    if isinstance(inputs, str):
+        payload_inputs: str | list[str] = inputs
+    elif isinstance(inputs, Sequence) and all(isinstance(item, str) for item in inputs):
+        payload_inputs = list(inputs)
+        if not payload_inputs:
+            raise DeployError("inputs is an empty list; pass at least one text")
+    else:
+        raise DeployError(f"inputs must be a string or a list of strings, not {type(inputs).__name__}")
+    payload: dict[str, Any] = {"inputs": payload_inputs}
+    if top_k is not None:
+        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+            raise DeployError(f"top_k must be a positive integer, not {top_k!r}")
+        payload["parameters"] = {"top_k": top_k}
+    body = json.dumps(payload).encode("utf-8")
+    if len(body) > MAX_REQUEST_BYTES:
+        raise DeployError(f"the request has {len(body)} bytes; endpoints accept at most {MAX_REQUEST_BYTES}")
+    return body
+
+
+def _labels(value: Any, where: str) -> list[Label]:
+    if not isinstance(value, list):
+        raise DeployError(f"unexpected response from the endpoint: {where} is not a list of labels")
+    out: list[Label] = []
+    for item in value:
+        label = item.get("label") if isinstance(item, dict) else None
+        score = item.get("score") if isinstance(item, dict) else None
+        if not isinstance(label, str) or isinstance(score, bool) or not isinstance(score, (int, float)):
+            raise DeployError(
+                f'unexpected response from the endpoint: {where} holds {item!r}, not {{"label", "score"}}'
+            )
+        if not math.isfinite(score):
+            raise DeployError(f"unexpected response from the endpoint: score {score!r} in {where}")
+        out.append({"label": label, "score": float(score)})
+    return out
+
+
+def parse_response(raw: bytes | str, inputs: str | Sequence[str]) -> list[Label] | list[list[Label]]:
+    """Check and normalise a response: a list of labels for one text, a list of such lists for several.
+
+    A flat list with one label per text (the inference toolkit's default pipeline answers
+    batches so) is accepted for a batch and returned as one-label lists.
+    """
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise DeployError(f"the endpoint answered with something that is not JSON: {str(raw)[:200]!r}") from None
+    if isinstance(inputs, str):
+        return _labels(data, "the response")
+    if not isinstance(data, list) or len(data) != len(inputs):
+        raise DeployError(f"unexpected response from the endpoint: expected {len(inputs)} answers, one per text")
+    if all(isinstance(row, dict) for row in data):
+        return [_labels([row], f"answer {index}") for index, row in enumerate(data)]
+    return [_labels(row, f"answer {index}") for index, row in enumerate(data)]
+
+
+class Predictor(ABC):
+    """Calls one endpoint. ``predict("text")`` -> ``[{"label": "positive", "score": 0.98}]``."""
+
+    name: str
+
+    @overload
+    def predict(self, inputs: str, top_k: int | None = None) -> list[Label]: ...
+
+    @overload
+    def predict(self, inputs: list[str] | tuple[str, ...], top_k: int | None = None) -> list[list[Label]]: ...
+
+    def predict(self, inputs: str | Sequence[str], top_k: int | None = None) -> list[Label] | list[list[Label]]:
+        """Labels and scores, best first: a list for one text, a list of lists for a list of texts.
+
+        Args:
+            inputs: one text or a list of texts (at most 64 per request with the bundled handler).
+            top_k: how many labels per text (default: the handler's, 1).
+
+        Raises:
+            PredictError: the endpoint refused the request (4xx) or the model failed (5xx).
+            DeployError: the endpoint cannot be reached or answered something unexpected.
+        """
+        return parse_response(self._invoke(encode_request(inputs, top_k)), inputs)
+
+    @abstractmethod
+    def _invoke(self, body: bytes) -> bytes:
+        """Send one JSON request body; return the response body."""
+
+    @classmethod
+    def for_endpoint(cls, name: str) -> Predictor:
+        """The predictor for a registered endpoint (``hfst endpoints`` lists them), of either kind."""
+        from . import _registry
+
+        record = _registry.load(name)
+        if record.kind == "sagemaker":
+            from ._remote import SageMakerPredictor
+
+            return SageMakerPredictor(record.name, region=record.region)
+        if record.url is None:
+            raise DeployError(f"the registry entry for {name!r} has no address; undeploy it and deploy again")
+        return LocalPredictor(record.url, name=record.name)
+
+
+class LocalPredictor(Predictor):
+    """Calls a local endpoint's ``POST /invocations`` over HTTP (standard library only)."""
+
+    def __init__(self, url: str, name: str | None = None, timeout: float = 60.0):
+        self.url = url.rstrip("/")
+        self.name = name or self.url
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"LocalPredictor({self.url!r}, name={self.name!r})"
+
+    def _invoke(self, body: bytes) -> bytes:
+        request = urllib.request.Request(
+            f"{self.url}/invocations",
+            data=body,
+            method="POST",
+            headers={"Content-Type": JSON_TYPE, "Accept": JSON_TYPE},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                data: bytes = response.read()
+                return data
+        except urllib.error.HTTPError as exc:
+            raise PredictError(f"{self.name}: HTTP {exc.code}: {_error_message(exc.read())}", exc.code) from None
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise DeployError(f"cannot reach endpoint {self.name} at {self.url}: {reason}") from None
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", "replace")[:500]
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return str(data["error"])
+    return json.dumps(data)[:500]

@@ -1,0 +1,134 @@
+"""A small on-disk registry of deployed endpoints: one JSON file per endpoint name.
+
+The folder is ``$HFST_STATE_DIR`` when set, else ``~/.cache/hf-sagemaker-tuning/endpoints``.
+Local entries record the server's pid, address, model folder, log file and start time;
+SageMaker entries record the endpoint name and region, so ``hfst predict NAME`` and
+``hfst undeploy NAME`` work on either kind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from ._errors import DeployError
+
+STATE_DIR_ENV = "HFST_STATE_DIR"
+Kind = Literal["local", "sagemaker"]
+#: SageMaker's endpoint-name pattern, used for local names too (they become file names).
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
+
+
+def state_dir() -> Path:
+    """The registry folder (created, private to the user)."""
+    folder = Path(os.environ.get(STATE_DIR_ENV) or Path.home() / ".cache" / "hf-sagemaker-tuning" / "endpoints")
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return folder
+
+
+def check_name(name: str) -> str:
+    """Return ``name`` if it is a valid endpoint name, else raise ``DeployError``."""
+    if not NAME_PATTERN.fullmatch(name):
+        raise DeployError(
+            f"invalid endpoint name {name!r}: use 1-63 letters, digits and hyphens, starting and ending "
+            "with a letter or digit"
+        )
+    return name
+
+
+def name_from(text: str) -> str:
+    """A valid endpoint name derived from free text (a folder or job name)."""
+    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-")[:63].strip("-")
+    return cleaned or "endpoint"
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class EndpointRecord:
+    """What the registry knows about one endpoint."""
+
+    name: str
+    kind: Kind
+    model: str
+    started_at: str
+    pid: int | None = None
+    host: str | None = None
+    port: int | None = None
+    log_file: str | None = None
+    region: str | None = None
+    image_uri: str | None = None
+
+    @property
+    def url(self) -> str | None:
+        """The base URL of a local endpoint (``None`` for SageMaker)."""
+        if self.kind != "local" or self.host is None or self.port is None:
+            return None
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> EndpointRecord:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+def _path(name: str) -> Path:
+    return state_dir() / f"{check_name(name)}.json"
+
+
+def save(record: EndpointRecord) -> Path:
+    """Write ``record`` atomically; return its file."""
+    path = _path(record.name)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{record.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(record.to_json(), handle, indent=2)
+    os.replace(tmp, path)
+    return path
+
+
+def find(name: str) -> EndpointRecord | None:
+    """The record named ``name``, or ``None``."""
+    path = _path(name)
+    try:
+        return EndpointRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError) as exc:
+        raise DeployError(f"the registry entry {path} is unreadable ({exc}); delete it") from None
+
+
+def load(name: str) -> EndpointRecord:
+    """The record named ``name``; ``DeployError`` naming the known endpoints if there is none."""
+    record = find(name)
+    if record is None:
+        known = ", ".join(r.name for r in all_records()) or "none"
+        raise DeployError(f"no endpoint named {name!r} (known: {known}); `hfst endpoints` lists them")
+    return record
+
+
+def remove(name: str) -> None:
+    """Forget ``name`` (no error if it is already gone)."""
+    _path(name).unlink(missing_ok=True)
+
+
+def all_records() -> list[EndpointRecord]:
+    """Every readable record, by name."""
+    records = []
+    for path in sorted(state_dir().glob("*.json")):
+        try:
+            records.append(EndpointRecord.from_json(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, TypeError):
+            continue
+    return records

@@ -119,11 +119,43 @@ def compile_(
 @app.command()
 def schema(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="The human-readable reference page instead.")] = False,
 ) -> None:
     """Print the JSON Schema of the spec file (for editors and docs)."""
+    if markdown:
+        from .specs.reference import spec_reference_markdown
+
+        text = spec_reference_markdown()
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+        return
     from .specs import json_schema
 
     _emit(json_schema(), Format.json, output)
+
+
+@app.command()
+def quickstart(
+    spec: Annotated[Path | None, typer.Argument(help="Job spec (default: the bundled offline quickstart).")] = None,
+    jobs_dir: Annotated[Path, typer.Option("--jobs-dir", help="Where job folders go.")] = Path("jobs"),
+    report: Annotated[Path, typer.Option(help="Where the HTML report goes.")] = Path("quickstart-report.html"),
+) -> None:
+    """Prepare offline tweets, tune MiniLM here, write the report, deploy the best model, ask it, undeploy."""
+    from rich.console import Console
+
+    from .quickstart import SPEC_FILE, run_quickstart
+    from .specs import load_job_spec
+
+    console = Console(soft_wrap=True, highlight=False)
+
+    def go() -> None:
+        result = run_quickstart(load_job_spec(spec or SPEC_FILE), console=console, jobs_dir=jobs_dir, report=report)
+        if result.status == "Failed" or not result.endpoint_stopped:
+            raise typer.Exit(1)
+
+    run_user_errors(go)
 
 
 def _register_feature_commands() -> None:

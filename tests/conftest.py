@@ -46,6 +46,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
     monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
     monkeypatch.setenv("SAGEMAKER_VALIDATE_ROLE", "false")
     monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("HFST_STATE_DIR", str(home / "state"))  # endpoint registry
 
 
 @pytest.fixture(scope="session")

@@ -26,8 +26,15 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("tiny-model")
     tokenizer = AutoTokenizer.from_pretrained(str(gt.get_model_path()))
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128, num_labels=4)  # fmt: skip
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=4,
+    )
     BertForSequenceClassification(config).save_pretrained(str(folder))
     tokenizer.save_pretrained(str(folder))
     return folder
@@ -36,22 +43,26 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_tiny_job_end_to_end_on_cpu(tmp_path: Path, tiny_model: Path, tweeteval: Path) -> None:
     spec: dict[str, Any] = {
         "name": "e2e-tiny",
-        "dataset": {"source": str(tweeteval / "emotion"), "max_length": 64, "max_train_samples": 96,
-                    "max_eval_samples": 48},
-        "training": {"model": str(tiny_model),
-                     "hyperparameters": {"epochs": 2, "per_device_train_batch_size": 16}},
+        "dataset": {
+            "source": str(tweeteval / "emotion"),
+            "max_length": 64,
+            "max_train_samples": 96,
+            "max_eval_samples": 48,
+        },
+        "training": {"model": str(tiny_model), "hyperparameters": {"epochs": 2, "per_device_train_batch_size": 16}},
         "search_space": {
             "learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-2, "scaling": "logarithmic"},
             "optimizer": {"kind": "categorical", "values": ["adamw", "sgd"]},
         },
         "objective": {"metric": "eval_macro_f1"},
         "tuning": {"strategy": "random", "max_jobs": 3, "max_parallel_jobs": 2, "random_seed": 1},
-    }  # fmt: skip
+    }
     path = tmp_path / "job.yaml"
     path.write_text(yaml.safe_dump(spec))
     jobs = tmp_path / "jobs"
-    result = CliRunner().invoke(app, ["tune", str(path), "--jobs-dir", str(jobs), "--data", str(tmp_path / "data"),
-                                      "--job-name", "e2e-tiny-1"])  # fmt: skip
+    result = CliRunner().invoke(
+        app, ["tune", str(path), "--jobs-dir", str(jobs), "--data", str(tmp_path / "data"), "--job-name", "e2e-tiny-1"]
+    )
     assert result.exit_code == 0, result.output
     assert "best trial e2e-tiny-1-" in result.output
 
@@ -70,3 +81,12 @@ def test_tiny_job_end_to_end_on_cpu(tmp_path: Path, tiny_model: Path, tweeteval:
     assert sorted(config["id2label"].values()) == ["anger", "joy", "optimism", "sadness"]
     assert (model / "code" / "inference.py").is_file()
     assert (model / "model.safetensors").is_file()
+
+    # the best model behind a local endpoint answers with the dataset's label names
+    from hf_sagemaker_tuning.deploy import deploy_local
+
+    with deploy_local(jobs / "e2e-tiny-1", port=0, name="e2e-tiny", threads=1) as endpoint:
+        single = endpoint.predict("Best thing ever!")
+        batch = endpoint.predict(["I am so angry", "what a lovely day"])
+    assert single[0]["label"] in {"anger", "joy", "optimism", "sadness"}
+    assert [len(answer) for answer in batch] == [1, 1]

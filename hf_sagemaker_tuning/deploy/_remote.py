@@ -169,9 +169,14 @@ def deploy_sagemaker(
 
     try:
         deploy_model(
-            image_uri=image.uri, model_data_url=best.model_data_url, role_arn=role, instance_type=instance_type,
-            endpoint_name=name, env_vars=SERVING_ENV, boto_session=session,
-        )  # fmt: skip
+            image_uri=image.uri,
+            model_data_url=best.model_data_url,
+            role_arn=role,
+            instance_type=instance_type,
+            endpoint_name=name,
+            env_vars=SERVING_ENV,
+            boto_session=session,
+        )
     except Exception as exc:
         endpoint = SageMakerEndpoint(name, region, boto_session=session)
         try:
@@ -184,9 +189,13 @@ def deploy_sagemaker(
             raise
         raise DeployError(f"deploying {name!r} failed: {type(exc).__name__}: {exc}") from exc
     record = EndpointRecord(
-        name=name, kind="sagemaker", model=best.model_data_url, started_at=_registry.now_iso(),
-        region=region, image_uri=image.uri,
-    )  # fmt: skip
+        name=name,
+        kind="sagemaker",
+        model=best.model_data_url,
+        started_at=_registry.now_iso(),
+        region=region,
+        image_uri=image.uri,
+    )
     _registry.save(record)
     return SageMakerEndpoint(name, region, boto_session=session, image=image, best=best)
 

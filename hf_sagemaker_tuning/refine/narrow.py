@@ -37,8 +37,12 @@ def top_trials(
     trials: list[dict[str, Any]], maximize: bool, fraction: float = 0.2, minimum: int = 3
 ) -> list[dict[str, Any]]:
     """The best completed trials (at least ``minimum``, else ``fraction`` of them)."""
-    done = [t for t in trials if t.get("TrainingJobStatus") == "Completed"
-            and t.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value") is not None]  # fmt: skip
+    done = [
+        t
+        for t in trials
+        if t.get("TrainingJobStatus") == "Completed"
+        and t.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value") is not None
+    ]
     done.sort(key=lambda t: t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"], reverse=maximize)
     return done[: max(minimum, math.ceil(fraction * len(done)))]
 
@@ -76,8 +80,12 @@ def narrow_spec(
             ilo, ihi = math.floor(lo), math.ceil(hi)
             if ilo >= ihi:
                 ilo, ihi = (ilo, ilo + 1) if ilo + 1 <= param.max else (ihi - 1, ihi)
-            space[pname] = {"kind": "integer", "min": max(ilo, param.min), "max": min(ihi, param.max),
-                            "scaling": param.scaling}  # fmt: skip
+            space[pname] = {
+                "kind": "integer",
+                "min": max(ilo, param.min),
+                "max": min(ihi, param.max),
+                "scaling": param.scaling,
+            }
         elif isinstance(param, ContinuousParameter):
             lo, hi = _narrow_range(param.min, param.max, [float(v) for v in seen], param.scaling)
             if lo >= hi:

@@ -96,20 +96,23 @@ def _ranges_request(parameters: list[TunedParameter]) -> TuningJobRequest:
 
     ranges = ParameterRangesShape(
         IntegerParameterRanges=[
-            IntegerParameterRange(Name=p.name, MinValue=str(int(p.low)), MaxValue=str(int(p.high)),
-                                  ScalingType=cast(Any, p.scaling))
-            for p in parameters if p.kind == "integer"
+            IntegerParameterRange(
+                Name=p.name, MinValue=str(int(p.low)), MaxValue=str(int(p.high)), ScalingType=cast(Any, p.scaling)
+            )
+            for p in parameters
+            if p.kind == "integer"
         ],
         ContinuousParameterRanges=[
-            ContinuousParameterRange(Name=p.name, MinValue=repr(p.low), MaxValue=repr(p.high),
-                                     ScalingType=cast(Any, p.scaling))
-            for p in parameters if p.kind == "continuous"
+            ContinuousParameterRange(
+                Name=p.name, MinValue=repr(p.low), MaxValue=repr(p.high), ScalingType=cast(Any, p.scaling)
+            )
+            for p in parameters
+            if p.kind == "continuous"
         ],
         CategoricalParameterRanges=[
-            CategoricalParameterRange(Name=p.name, Values=list(p.values))
-            for p in parameters if p.kind == "categorical"
+            CategoricalParameterRange(Name=p.name, Values=list(p.values)) for p in parameters if p.kind == "categorical"
         ],
-    )  # fmt: skip
+    )
     # Only the ranges are read, so the rest of the request is left out (model_construct: no validation).
     config_fields: dict[str, Any] = {"ParameterRanges": ranges}
     config = TuningJobConfig.model_construct(**config_fields)

@@ -72,8 +72,11 @@ def write_report(
         "<h2>Best hyperparameters</h2>",
     ]
     best = best_hyperparameters(results)
-    parts.append(_kv_table({k: format_value(v) for k, v in best.items()}) if best else
-                 '<p class="note">No trial has an objective value yet.</p>')  # fmt: skip
+    parts.append(
+        _kv_table({k: format_value(v) for k, v in best.items()})
+        if best
+        else '<p class="note">No trial has an objective value yet.</p>'
+    )
     for title, plot in _PLOTS:
         parts.append(f"<h2>{_e(title)}</h2>")
         try:

@@ -121,15 +121,25 @@ def parameters_from(description: dict[str, Any]) -> list[TunedParameter]:
     """The tuned parameters of a DescribeHyperParameterTuningJob answer (integer, continuous, categorical)."""
     ranges = (description.get("HyperParameterTuningJobConfig") or {}).get("ParameterRanges") or {}
     out = [
-        TunedParameter(r["Name"], "integer", float(unquote(r["MinValue"])), float(unquote(r["MaxValue"])),
-                       r.get("ScalingType", "Auto"))
+        TunedParameter(
+            r["Name"],
+            "integer",
+            float(unquote(r["MinValue"])),
+            float(unquote(r["MaxValue"])),
+            r.get("ScalingType", "Auto"),
+        )
         for r in ranges.get("IntegerParameterRanges") or []
-    ]  # fmt: skip
+    ]
     out += [
-        TunedParameter(r["Name"], "continuous", float(unquote(r["MinValue"])), float(unquote(r["MaxValue"])),
-                       r.get("ScalingType", "Auto"))
+        TunedParameter(
+            r["Name"],
+            "continuous",
+            float(unquote(r["MinValue"])),
+            float(unquote(r["MaxValue"])),
+            r.get("ScalingType", "Auto"),
+        )
         for r in ranges.get("ContinuousParameterRanges") or []
-    ]  # fmt: skip
+    ]
     out += [
         TunedParameter(r["Name"], "categorical", values=tuple(unquote(v) for v in r.get("Values") or []))
         for r in ranges.get("CategoricalParameterRanges") or []

@@ -64,8 +64,9 @@ def build_table(results: JobResults) -> pd.DataFrame:
     end = _times([t.get("TrainingEndTime") for t in trials])
     columns["TrainingJobName"] = pd.Series([t.get("TrainingJobName") for t in trials], dtype="string")
     columns["TrainingJobStatus"] = pd.Series([t.get("TrainingJobStatus") for t in trials], dtype="string")
-    columns["FinalObjectiveValue"] = pd.Series([math.nan if v is None else float(v) for v in objective],
-                                               dtype="float64")  # fmt: skip
+    columns["FinalObjectiveValue"] = pd.Series(
+        [math.nan if v is None else float(v) for v in objective], dtype="float64"
+    )
     columns["TrainingStartTime"] = start
     columns["TrainingEndTime"] = end
     columns["TrainingElapsedTimeSeconds"] = (end - start).dt.total_seconds().astype("float64")

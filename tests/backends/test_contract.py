@@ -62,13 +62,19 @@ class _FakeAmt:
             tuned |= {
                 r["Name"]: r["Values"][i % len(r["Values"])] for r in ranges.get("CategoricalParameterRanges", [])
             }
-            out.append({
-                "TrainingJobName": f"{job}-{i + 1:03d}-0000000{i}", "CreationTime": now, "TrainingStartTime": now,
-                "TrainingEndTime": now, "TrainingJobStatus": "Completed", "TunedHyperParameters": tuned,
-                "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{job}-{i}",
-                "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": metric, "Value": 0.5 + i / 10},
-                "ObjectiveStatus": "Succeeded",
-            })  # fmt: skip
+            out.append(
+                {
+                    "TrainingJobName": f"{job}-{i + 1:03d}-0000000{i}",
+                    "CreationTime": now,
+                    "TrainingStartTime": now,
+                    "TrainingEndTime": now,
+                    "TrainingJobStatus": "Completed",
+                    "TunedHyperParameters": tuned,
+                    "TrainingJobArn": f"arn:aws:sagemaker:us-east-1:123456789012:training-job/{job}-{i}",
+                    "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": metric, "Value": 0.5 + i / 10},
+                    "ObjectiveStatus": "Succeeded",
+                }
+            )
         return out
 
     def list_children(self, **_: Any) -> tuple[Any, dict[str, Any]]:
@@ -106,8 +112,9 @@ class TestSageMakerBackendContract(BackendContract):
             session = boto3.Session(region_name="us-east-1")
             session.events.register("provide-client-params.sagemaker.*", amt.capture)
             session.events.register("after-call.sagemaker.*", _strip_empty)
-            session.events.register("before-call.sagemaker.ListTrainingJobsForHyperParameterTuningJob",
-                                    amt.list_children)  # fmt: skip
+            session.events.register(
+                "before-call.sagemaker.ListTrainingJobsForHyperParameterTuningJob", amt.list_children
+            )
             session.events.register("after-call.sagemaker.DescribeHyperParameterTuningJob", amt.fix_best)
             session.client("s3").create_bucket(Bucket="my-bucket")
             yield SageMakerBackend(boto_session=session)

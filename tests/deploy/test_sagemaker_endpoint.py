@@ -63,9 +63,13 @@ class Aws:
         from moto.moto_api._internal.models import moto_api_backend
 
         moto_api_backend.set_sagemaker_result(
-            body=json.dumps(body), content_type="application/json", prod_variant="AllTraffic",
-            custom_attrs="", account_id=ACCOUNT, region=REGION,
-        )  # fmt: skip
+            body=json.dumps(body),
+            content_type="application/json",
+            prod_variant="AllTraffic",
+            custom_attrs="",
+            account_id=ACCOUNT,
+            region=REGION,
+        )
 
 
 def _strip_empty(parsed: Any, **_: Any) -> None:

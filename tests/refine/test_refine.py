@@ -36,8 +36,11 @@ def _finished_job(tmp_path: Path, make_request: MakeRequest, **overrides: Any) -
 
 
 def _summary(hps: dict[str, str], value: float) -> dict[str, Any]:
-    return {"TrainingJobStatus": "Completed", "TunedHyperParameters": hps,
-            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "m", "Value": value}}  # fmt: skip
+    return {
+        "TrainingJobStatus": "Completed",
+        "TunedHyperParameters": hps,
+        "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "m", "Value": value},
+    }
 
 
 def test_narrow_shrinks_ranges_around_the_top_trials_in_their_own_scale() -> None:
@@ -66,8 +69,9 @@ def test_narrow_needs_two_completed_trials() -> None:
         narrow_spec(parse_job_spec(fake_spec()), [_summary({"x": "0.3", "y": "0.1", "opt": "a"}, 1.0)], parent_job="p")
 
 
-def test_narrowed_job_warm_starts_from_its_parent_locally(tmp_path: Path, make_request: MakeRequest,
-                                                          channels: Path) -> None:  # fmt: skip
+def test_narrowed_job_warm_starts_from_its_parent_locally(
+    tmp_path: Path, make_request: MakeRequest, channels: Path
+) -> None:
     backend, folder = _finished_job(tmp_path, make_request)
     new = narrow_spec(load_job_spec(folder / "spec.yaml"), backend.list_trials("parent"), parent_job="parent")
     request = compile_request(new, target="local", job_name="child", data_uri=channels.as_uri())
@@ -128,8 +132,9 @@ def test_retrain_on_sagemaker_creates_a_training_job_with_the_best_hyperparamete
     with mock_aws():
         session = boto3.Session(region_name="us-east-1")
         session.events.register("after-call.sagemaker.DescribeHyperParameterTuningJob", add_best)
-        session.events.register("provide-client-params.sagemaker.CreateTrainingJob",
-                                lambda params, **_: captured.update(params))  # fmt: skip
+        session.events.register(
+            "provide-client-params.sagemaker.CreateTrainingJob", lambda params, **_: captured.update(params)
+        )
         request = compile_request(load_job_spec(EXAMPLE_SPEC), job_name="tuned-1")
         session.client("sagemaker").create_hyper_parameter_tuning_job(**request.to_api())
         name = retrain_sagemaker("tuned-1", epochs=5, boto_session=session)

@@ -67,11 +67,15 @@ def failing_job(tmp_path_factory: pytest.TempPathFactory, session_channels: Path
             "mode": {"kind": "categorical", "values": ["ok", "crash"]},
             "epochs": {"kind": "integer", "min": 1, "max": 3},
         },
-        objective={"metric": "eval_loss", "direction": "minimize", "regex": _regex("eval_loss"),
-                   "extra_metrics": [{"name": "score", "regex": _regex("score")}]},
+        objective={
+            "metric": "eval_loss",
+            "direction": "minimize",
+            "regex": _regex("eval_loss"),
+            "extra_metrics": [{"name": "score", "regex": _regex("score")}],
+        },
         tuning={"strategy": "random", "max_jobs": 8, "max_parallel_jobs": 2, "random_seed": 5},
         **{"training.hyperparameters": {"seed": 1}},
-    )  # fmt: skip
+    )
 
 
 def _regex(name: str) -> str:

@@ -56,9 +56,13 @@ class LocalBackend(Backend):
             raise BackendError(f"trials_per_gpu must be >= 1, got {trials_per_gpu}")
         self.root = Path(root)
         self.options = Options(
-            python=python, trials_per_gpu=trials_per_gpu, gpus=gpus, max_failed_trials=max_failed_trials,
-            poll_seconds=poll_seconds, grace_seconds=grace_seconds,
-        )  # fmt: skip
+            python=python,
+            trials_per_gpu=trials_per_gpu,
+            gpus=gpus,
+            max_failed_trials=max_failed_trials,
+            poll_seconds=poll_seconds,
+            grace_seconds=grace_seconds,
+        )
 
     def folder(self, job: str | os.PathLike[str]) -> JobFolder:
         """A job by name (under ``root``) or by path."""
@@ -77,8 +81,13 @@ class LocalBackend(Backend):
             raise BackendError(f"tuning job {request.job_name!r} already exists in {folder.path}; use resume")
         folder.path.mkdir(parents=True, exist_ok=True)
         write_json(folder.request_file, request.to_api())
-        folder.write_state({"HyperParameterTuningJobStatus": "InProgress", "CreationTime": iso(now()),
-                            "Options": self.options.to_json()})  # fmt: skip
+        folder.write_state(
+            {
+                "HyperParameterTuningJobStatus": "InProgress",
+                "CreationTime": iso(now()),
+                "Options": self.options.to_json(),
+            }
+        )
         return folder
 
     def run(self, request: TuningJobRequest) -> dict[str, Any]:
@@ -110,9 +119,12 @@ class LocalBackend(Backend):
         try:
             process = subprocess.Popen(
                 [self.options.python, "-m", "hf_sagemaker_tuning.backends.local.coordinator", str(folder.path)],
-                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
                 env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-            )  # fmt: skip
+            )
         finally:
             out.close()
         _reap()

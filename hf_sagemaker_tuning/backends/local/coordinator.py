@@ -60,10 +60,13 @@ class Options:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "python": self.python, "trials_per_gpu": self.trials_per_gpu, "gpus": self.gpus,
-            "max_failed_trials": self.max_failed_trials, "poll_seconds": self.poll_seconds,
+            "python": self.python,
+            "trials_per_gpu": self.trials_per_gpu,
+            "gpus": self.gpus,
+            "max_failed_trials": self.max_failed_trials,
+            "poll_seconds": self.poll_seconds,
             "grace_seconds": self.grace_seconds,
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Options:
@@ -230,16 +233,30 @@ class Coordinator:
         hyperparameters["_tuning_objective_metric"] = self.request.objective_metric
         hyperparameters.update(tuned)
         gpu, threads = self.slots[slot]
-        launch = Launch(name=name, folder=self.folder.trial_dir(name), hyperparameters=hyperparameters,
-                        cuda_devices=gpu, threads=threads)  # fmt: skip
+        launch = Launch(
+            name=name,
+            folder=self.folder.trial_dir(name),
+            hyperparameters=hyperparameters,
+            cuda_devices=gpu,
+            threads=threads,
+        )
         moment = now()
         record: dict[str, Any] = {
-            "TrainingJobName": name, "Index": index, "TrialNumber": trial.number,
-            "TunedHyperParameters": tuned, "TrainingJobStatus": "InProgress", "ObjectiveStatus": "Pending",
-            "CreationTime": iso(moment), "TrainingStartTime": iso(moment), "TrainingEndTime": None,
-            "FailureReason": None, "FinalObjectiveValue": None, "Metrics": {}, "Device": gpu or "cpu",
+            "TrainingJobName": name,
+            "Index": index,
+            "TrialNumber": trial.number,
+            "TunedHyperParameters": tuned,
+            "TrainingJobStatus": "InProgress",
+            "ObjectiveStatus": "Pending",
+            "CreationTime": iso(moment),
+            "TrainingStartTime": iso(moment),
+            "TrainingEndTime": None,
+            "FailureReason": None,
+            "FinalObjectiveValue": None,
+            "Metrics": {},
+            "Device": gpu or "cpu",
             "Threads": threads,
-        }  # fmt: skip
+        }
         launch.folder.mkdir(parents=True, exist_ok=True)
         self.folder.write_trial(record)
         try:
@@ -262,8 +279,15 @@ class Coordinator:
         return None
 
     # ----------------------------------------------------------------- finish
-    def _finish(self, record: dict[str, Any], status: str, *, reason: str | None = None,
-                objective: float | None = None, stop_reason: str | None = None) -> None:  # fmt: skip
+    def _finish(
+        self,
+        record: dict[str, Any],
+        status: str,
+        *,
+        reason: str | None = None,
+        objective: float | None = None,
+        stop_reason: str | None = None,
+    ) -> None:
         record["TrainingJobStatus"] = status
         record["TrainingEndTime"] = iso(now())
         record["FailureReason"] = reason
@@ -278,8 +302,15 @@ class Coordinator:
         self.folder.write_trial(record)
         log.info("%s %s%s", record["TrainingJobName"], status.lower(), f": {reason}" if reason else "")
 
-    def _close(self, run: Running, study: optuna.Study, status: str, *, reason: str | None = None,
-               stop_reason: str | None = None) -> None:  # fmt: skip
+    def _close(
+        self,
+        run: Running,
+        study: optuna.Study,
+        status: str,
+        *,
+        reason: str | None = None,
+        stop_reason: str | None = None,
+    ) -> None:
         run.reader.finish()
         run.record["Metrics"] = run.reader.series
         objective = run.reader.final_objective
@@ -301,8 +332,13 @@ class Coordinator:
         elif status == "Failed":
             study.tell(run.trial, state=_state("FAIL"))
         # Interrupted trials stay RUNNING in optuna; resume supersedes and re-runs them.
-        self._finish(run.record, status, reason=reason, objective=objective if status != "Failed" else None,
-                     stop_reason=stop_reason)  # fmt: skip
+        self._finish(
+            run.record,
+            status,
+            reason=reason,
+            objective=objective if status != "Failed" else None,
+            stop_reason=stop_reason,
+        )
         del self.running[run.record["TrainingJobName"]]
 
     # ----------------------------------------------------------------- monitor
@@ -402,10 +438,13 @@ class Coordinator:
         self._save_state(
             HyperParameterTuningJobStatus="InProgress",
             CreationTime=state.get("CreationTime") or iso(now()),
-            HyperParameterTuningEndTime=None, FailureReason=None, CompletionReason=None,
-            CoordinatorPid=os.getpid(), Options=self.options.to_json(),
+            HyperParameterTuningEndTime=None,
+            FailureReason=None,
+            CompletionReason=None,
+            CoordinatorPid=os.getpid(),
+            Options=self.options.to_json(),
             ConsumedRuntimeSeconds=state.get("ConsumedRuntimeSeconds", 0.0),
-        )  # fmt: skip
+        )
         self._resume(study)
         last_saved = time.monotonic()
         while True:
@@ -439,8 +478,12 @@ class Coordinator:
             terminate(run.process, self.options.grace_seconds)
             self._close(run, study, "Stopped", stop_reason="Interrupted")
         self._checkpoint_runtime()
-        self._save_state(HyperParameterTuningJobStatus=status, HyperParameterTuningEndTime=iso(now()),
-                         CompletionReason=reason, CoordinatorPid=None)  # fmt: skip
+        self._save_state(
+            HyperParameterTuningJobStatus=status,
+            HyperParameterTuningEndTime=iso(now()),
+            CompletionReason=reason,
+            CoordinatorPid=None,
+        )
         self.folder.stop_file.unlink(missing_ok=True)
         return status
 
@@ -460,9 +503,13 @@ class Coordinator:
         else:
             status, failure = "Completed", None
         self._checkpoint_runtime()
-        self._save_state(HyperParameterTuningJobStatus=status, HyperParameterTuningEndTime=iso(now()),
-                         FailureReason=failure, CompletionReason=reason or "MaxNumberOfTrainingJobsReached",
-                         CoordinatorPid=None)  # fmt: skip
+        self._save_state(
+            HyperParameterTuningJobStatus=status,
+            HyperParameterTuningEndTime=iso(now()),
+            FailureReason=failure,
+            CompletionReason=reason or "MaxNumberOfTrainingJobsReached",
+            CoordinatorPid=None,
+        )
         log.info("job %s: %s (%s)", self.request.job_name, status, failure or reason or "all trials done")
         return status
 
@@ -502,7 +549,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("job_dir", type=Path)
     args = parser.parse_args(argv)
     folder = JobFolder(args.job_dir)
-    logging.basicConfig(filename=folder.log_file, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     options = Options.from_json(folder.state().get("Options", {})) if folder.job_file.is_file() else Options()
     status = Coordinator(folder, options).run()
     return 0 if status in ("Completed", "Stopped") else 1

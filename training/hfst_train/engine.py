@@ -1,0 +1,110 @@
+"""The training step: forward under autocast, loss, backward, optimizer step; no host sync per step.
+
+The running loss and the first non-finite step are kept on the device and read
+only when the loop asks (at logging and evaluation), so the GPU is never made
+to wait for the host inside the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+
+import torch
+from torch import nn
+from torch.nn.functional import cross_entropy
+
+from hfst_train.errors import NonFiniteLossError
+from hfst_train.optim import Precision
+
+
+class StepEngine:
+    """Runs micro-batches and optimizer steps for one model (gradient accumulation, clipping, scaling)."""
+
+    def __init__(
+        self,
+        model: Callable[..., object],
+        parameters: list[nn.Parameter],
+        optimizer: torch.optim.Optimizer,
+        scheduler: torch.optim.lr_scheduler.LRScheduler,
+        precision: Precision,
+        device: torch.device,
+        *,
+        max_grad_norm: float,
+        accumulation_steps: int,
+        label_smoothing: float,
+        inject_nan_at_step: int | None = None,
+    ) -> None:
+        self.model = model
+        self.parameters = parameters
+        self.optimizer = optimizer
+        self.scheduler = scheduler
+        self.precision = precision
+        self.device = device
+        self.max_grad_norm = max_grad_norm
+        self.accumulation_steps = accumulation_steps
+        self.label_smoothing = label_smoothing
+        self.inject_nan_at_step = inject_nan_at_step
+        self.scaler = torch.amp.GradScaler(device.type, enabled=precision.grad_scaler)
+        self.step = 0
+        self.pending = 0
+        self.examples = 0
+        self._loss_sum = torch.zeros((), dtype=torch.float32, device=device)
+        self._first_bad_step = torch.full((), -1, dtype=torch.long, device=device)
+
+    def autocast(self) -> AbstractContextManager[object]:
+        """Autocast to the resolved dtype (a no-op in fp32)."""
+        dtype = self.precision.autocast_dtype
+        return torch.autocast(self.device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+    def micro_step(self, batch: dict[str, torch.Tensor]) -> bool:
+        """Forward and backward one micro-batch; returns True when it completed an optimizer step."""
+        labels = batch["labels"]
+        with self.autocast():
+            output = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
+        logits = output.logits  # type: ignore[attr-defined]
+        loss = cross_entropy(logits.float(), labels, label_smoothing=self.label_smoothing)
+        if self.inject_nan_at_step is not None and self.step + 1 == self.inject_nan_at_step:
+            loss = loss * float("nan")
+        detached = loss.detach()
+        self._loss_sum += detached * labels.shape[0]
+        self.examples += int(labels.shape[0])
+        keep = torch.isfinite(detached) | (self._first_bad_step >= 0)
+        self._first_bad_step = torch.where(keep, self._first_bad_step, self.step + 1)
+        self.scaler.scale(loss / self.accumulation_steps).backward()  # type: ignore[no-untyped-call]
+        self.pending += 1
+        if self.pending == self.accumulation_steps:
+            self.optimizer_step()
+            return True
+        return False
+
+    def optimizer_step(self) -> None:
+        """Clip, step the optimizer and the schedule, clear gradients."""
+        if self.max_grad_norm > 0:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.parameters, self.max_grad_norm, foreach=self.device.type == "cuda")
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step += 1
+        self.pending = 0
+
+    def check_finite(self) -> None:
+        """Fail with the step number if any loss so far was NaN or infinite (one host sync)."""
+        bad = int(self._first_bad_step.item())
+        if bad >= 0:
+            raise NonFiniteLossError(f"training loss became NaN or infinite at optimizer step {bad}")
+
+    def take_train_loss(self) -> tuple[float, int]:
+        """Mean training loss per example and the example count since the last call; resets both."""
+        examples = self.examples
+        mean = float(self._loss_sum.item()) / examples if examples else float("nan")
+        self._loss_sum.zero_()
+        self.examples = 0
+        return mean, examples
+
+    def synchronize(self) -> None:
+        """Wait for queued GPU work (for timing)."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)

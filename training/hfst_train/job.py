@@ -1,0 +1,284 @@
+"""One training job: resume, train with periodic evaluation and checkpoints, write the outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.functional import cross_entropy
+
+from hfst_train import checkpoint
+from hfst_train.data import Collator, TokenizedSplit, eval_batches, iterate, load_channel, to_device, train_batches
+from hfst_train.errors import CheckpointError, NonFiniteLossError
+from hfst_train.metrics import classification_metrics, is_better, load_metric_declarations, print_line, select_saved
+from hfst_train.optim import Precision
+from hfst_train.paths import ContainerPaths
+from hfst_train.setup import TrainingSetup, build_setup, effective_config, load_splits
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+#: Files of the package copied into ``<model>/code/`` (name in the package -> name in the model).
+SERVING_FILES = {"inference.py": "inference.py", "serving_requirements.txt": "requirements.txt"}
+#: The GPU is asked for the running loss only every this many steps (on CPU every step: syncing is free there).
+GPU_CHECK_EVERY = 50
+
+
+def evaluate(
+    model: torch.nn.Module,
+    split: TokenizedSplit,
+    collate: Collator,
+    batch_size: int,
+    device: torch.device,
+    precision: Precision,
+) -> dict[str, float]:
+    """One pass over the split under ``inference_mode``: mean cross-entropy over all examples, and the metrics."""
+    batches = eval_batches(split.lengths, batch_size)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    predictions = []
+    was_training = model.training
+    model.eval()
+    dtype = precision.autocast_dtype
+    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        for batch in iterate(batches, collate):
+            batch = to_device(batch, device)
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+            loss_sum += cross_entropy(logits, batch["labels"], reduction="sum").double()
+            predictions.append(logits.argmax(dim=-1))
+    model.train(was_training)
+    order = [index for batch in batches for index in batch]
+    labels = np.asarray([split.labels[index] for index in order])
+    predicted = torch.cat(predictions).cpu().numpy()
+    metrics = {"eval_loss": float(loss_sum.item()) / len(order)}
+    metrics.update(classification_metrics(labels, predicted, len(split.label_names)))
+    return metrics
+
+
+class Job:
+    """Trains one model under the container contract."""
+
+    def __init__(self, hps: dict[str, Any], paths: ContainerPaths, environ: Mapping[str, str]) -> None:
+        self.hps = hps
+        self.paths = paths
+        self.environ = environ
+        self.prefix, self.declared = load_metric_declarations()
+        train, validation = load_splits(paths, hps)
+        self.setup: TrainingSetup = build_setup(hps, train, validation, environ=environ)
+        self.history: list[dict[str, float | int]] = []
+        self.best_index: int | None = None
+        self.epoch_index = 0
+        self.batches_done = 0
+        stop = environ.get("HFST_TEST_STOP_AFTER_STEP")
+        self.stop_after_step = int(stop) if stop else None
+
+    # -- checkpoints -----------------------------------------------------------------------------------------
+    def resume(self) -> int | None:
+        """Continue from the checkpoint folder's state, if one exists; returns the step resumed from."""
+        state = checkpoint.load_state(self.paths.checkpoint_dir)
+        if state is None:
+            return None
+        if state["hyperparameters"] != self.hps:
+            changed = sorted(k for k in self.hps if state["hyperparameters"].get(k) != self.hps[k])
+            raise CheckpointError(
+                f"the checkpoint in {self.paths.checkpoint_dir} was written with other values of {changed}; "
+                "use an empty checkpoint folder for a new configuration"
+            )
+        setup = self.setup
+        setup.model.load_state_dict(state["model"])
+        setup.optimizer.load_state_dict(state["optimizer"])
+        setup.scheduler.load_state_dict(state["scheduler"])
+        setup.engine.scaler.load_state_dict(state["scaler"])
+        checkpoint.restore_rng(state["rng"])
+        setup.engine.step = int(state["step"])
+        self.epoch_index = int(state["epoch_index"])
+        self.batches_done = int(state["batches_done"])
+        self.history = list(state["history"])
+        self.best_index = state["best_index"]
+        return setup.engine.step
+
+    def save_checkpoint(self) -> None:
+        setup = self.setup
+        checkpoint.save_state(
+            self.paths.checkpoint_dir,
+            {
+                "hyperparameters": self.hps,
+                "model": setup.model.state_dict(),
+                "optimizer": setup.optimizer.state_dict(),
+                "scheduler": setup.scheduler.state_dict(),
+                "scaler": setup.engine.scaler.state_dict(),
+                "rng": checkpoint.rng_state(),
+                "step": setup.engine.step,
+                "epoch_index": self.epoch_index,
+                "batches_done": self.batches_done,
+                "history": self.history,
+                "best_index": self.best_index,
+            },
+        )
+
+    # -- training --------------------------------------------------------------------------------------------
+    def run_evaluation(self, train_seconds: float) -> None:
+        setup = self.setup
+        engine = setup.engine
+        engine.check_finite()
+        train_loss, examples = engine.take_train_loss()
+        metrics = evaluate(
+            setup.model,
+            setup.validation,
+            setup.eval_collate,
+            self.hps["per_device_eval_batch_size"],
+            setup.device,
+            setup.precision,
+        )
+        if not math.isfinite(metrics["eval_loss"]):
+            raise NonFiniteLossError(f"evaluation loss became NaN or infinite at optimizer step {engine.step}")
+        entry: dict[str, float | int] = {
+            "epoch": engine.step / setup.plan.steps_per_epoch,
+            "step": engine.step,
+            **metrics,
+            "train_loss": train_loss,
+            "train_samples_per_second": examples / train_seconds if train_seconds > 0 else 0.0,
+        }
+        self.history.append(entry)
+        print_line(self.prefix, self.declared, entry)
+        metric = self.hps["metric_for_best_model"]
+        incumbent = None if self.best_index is None else float(self.history[self.best_index][metric])
+        if is_better(metric, float(entry[metric]), incumbent):
+            self.best_index = len(self.history) - 1
+            if self.hps["save_model"] == "best":
+                checkpoint.save_best(self.paths.checkpoint_dir, setup.model)
+        self.save_checkpoint()
+        if self.stop_after_step is not None and engine.step >= self.stop_after_step:
+            print(f"hfst: stopping after step {engine.step} (HFST_TEST_STOP_AFTER_STEP)", flush=True)
+            raise SystemExit(75)
+
+    def train(self) -> None:
+        setup = self.setup
+        engine = setup.engine
+        plan = setup.plan
+        eval_steps = self.hps["eval_steps"]
+        check_every = 1 if setup.device.type == "cpu" else GPU_CHECK_EVERY
+        started = time.perf_counter()
+
+        def after_step() -> bool:
+            """Check, maybe evaluate; True when the run has reached its last step."""
+            nonlocal started
+            if engine.step % check_every == 0 or engine.step == plan.total_steps:
+                engine.check_finite()
+            if eval_steps > 0 and engine.step % eval_steps == 0:
+                engine.synchronize()
+                self.run_evaluation(time.perf_counter() - started)
+                started = time.perf_counter()
+            return engine.step >= plan.total_steps
+
+        while engine.step < plan.total_steps:
+            batches = train_batches(
+                setup.train.lengths,
+                self.hps["per_device_train_batch_size"],
+                self.hps["seed"],
+                self.epoch_index,
+                self.hps["group_by_length"],
+            )
+            finished = False
+            for batch in iterate(batches, setup.train_collate, start=self.batches_done):
+                self.batches_done += 1
+                if engine.micro_step(to_device(batch, setup.device)) and after_step():
+                    finished = True
+                    break
+            if not finished and engine.pending:
+                engine.optimizer_step()
+                finished = after_step()
+            if self.batches_done >= len(batches):
+                self.epoch_index += 1
+                self.batches_done = 0
+                if eval_steps == 0 and (not self.history or self.history[-1]["step"] != engine.step):
+                    engine.synchronize()
+                    self.run_evaluation(time.perf_counter() - started)
+                    started = time.perf_counter()
+        if not self.history or self.history[-1]["step"] != engine.step:
+            engine.check_finite()
+            engine.synchronize()
+            self.run_evaluation(time.perf_counter() - started)
+
+    # -- outputs ---------------------------------------------------------------------------------------------
+    def write_outputs(self) -> dict[str, float | int]:
+        """Save the kept model (best or last) with tokenizer and serving code; metrics JSON; final metric line."""
+        setup = self.setup
+        model_dir = self.paths.model_dir
+        model_dir.mkdir(parents=True, exist_ok=True)
+        kept = select_saved(self.history, self.hps["metric_for_best_model"], self.hps["save_model"])
+        best_dir = self.paths.checkpoint_dir / checkpoint.BEST_DIR
+        if self.hps["save_model"] == "best" and kept != len(self.history) - 1:
+            if not (best_dir / "config.json").is_file():
+                raise CheckpointError(f"the best model's folder {best_dir} is missing")
+            shutil.copytree(best_dir, model_dir, dirs_exist_ok=True)
+        else:
+            checkpoint.save_pretrained(setup.model, model_dir)
+        setup.tokenizer.save_pretrained(str(model_dir))
+        code_dir = model_dir / "code"
+        code_dir.mkdir(exist_ok=True)
+        for source, target in SERVING_FILES.items():
+            shutil.copyfile(PACKAGE_DIR / source, code_dir / target)
+        final = dict(self.history[kept])
+        report: dict[str, Any] = {
+            "evaluations": self.history,
+            "final": final,
+            "saved": {
+                "strategy": self.hps["save_model"],
+                "metric_for_best_model": self.hps["metric_for_best_model"],
+                "step": final["step"],
+            },
+        }
+        if self.paths.test_channel is not None:
+            report["test"] = self.evaluate_test(self.paths.test_channel, model_dir)
+        self.paths.output_data_dir.mkdir(parents=True, exist_ok=True)
+        (self.paths.output_data_dir / "metrics.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+        print_line(self.prefix, self.declared, final)  # last line: the kept model's values (AMT reads the last)
+        return final
+
+    def evaluate_test(self, test_channel: Path, model_dir: Path) -> dict[str, float]:
+        """Metrics of the saved model on the optional test channel (reported, never used for selection)."""
+        from transformers import AutoModelForSequenceClassification
+
+        setup = self.setup
+        test = load_channel(test_channel, "test")
+        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), use_safetensors=True)
+        model.to(setup.device)
+        collate = Collator(
+            test,
+            setup.eval_collate.pad_token_id,
+            setup.eval_collate.pad_to_multiple_of,
+            setup.eval_collate.max_length,
+            setup.eval_collate.pin_memory,
+        )
+        metrics = evaluate(model, test, collate, self.hps["per_device_eval_batch_size"], setup.device, setup.precision)
+        result = {name.replace("eval_", "test_"): value for name, value in metrics.items()}
+        print("hfst: test " + " ".join(f"{k}={v!r}" for k, v in result.items()), flush=True)
+        return result
+
+
+def run_job(hps: dict[str, Any], paths: ContainerPaths, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Train, evaluate and save; returns the final (kept) evaluation."""
+    environ = os.environ if environ is None else environ
+    job = Job(hps, paths, environ)
+    resumed = job.resume()
+    config = effective_config(job.setup)
+    config["resumed_from_step"] = resumed
+    paths.output_data_dir.mkdir(parents=True, exist_ok=True)
+    (paths.output_data_dir / "effective_config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    setup = job.setup
+    print(
+        f"hfst: training {hps['model_name_or_path']} on {config['device']['name']} ({setup.precision.name}), "
+        f"{len(setup.train)} train / {len(setup.validation)} validation examples, "
+        f"{setup.plan.total_steps} optimizer steps, labels {list(setup.train.label_names)}",
+        flush=True,
+    )
+    if resumed is not None:
+        print(f"hfst: resumed from the checkpoint in {paths.checkpoint_dir} at step {resumed}", flush=True)
+    job.train()
+    return job.write_outputs()

@@ -1,0 +1,69 @@
+"""Load the model and tokenizer with the dataset's label names and the dropout override."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+#: Config attributes that hold a dropout probability, across BERT, DistilBERT, RoBERTa, DeBERTa, ELECTRA...
+DROPOUT_ATTRIBUTES = (
+    "hidden_dropout_prob",
+    "attention_probs_dropout_prob",
+    "classifier_dropout",
+    "dropout",
+    "attention_dropout",
+    "seq_classif_dropout",
+    "activation_dropout",
+    "hidden_dropout",
+    "pooler_dropout",
+)
+
+
+def load_model_and_tokenizer(name_or_path: str, label_names: tuple[str, ...], dropout: float) -> tuple[nn.Module, Any]:
+    """A sequence-classification model whose config carries ``id2label``/``label2id`` from the data.
+
+    ``dropout`` >= 0 overrides every dropout probability the config declares; -1 keeps them.
+    """
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+    id2label = dict(enumerate(label_names))
+    config = AutoConfig.from_pretrained(
+        name_or_path,
+        num_labels=len(label_names),
+        id2label=id2label,
+        label2id={name: index for index, name in id2label.items()},
+        trust_remote_code=False,
+    )
+    if dropout >= 0:
+        for attribute in DROPOUT_ATTRIBUTES:
+            if hasattr(config, attribute):
+                setattr(config, attribute, dropout)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        name_or_path, config=config, ignore_mismatched_sizes=True, trust_remote_code=False
+    )
+    if dropout >= 0:  # modules some architectures build with a fixed p also follow the override
+        for module in model.modules():
+            if isinstance(module, nn.Dropout):
+                module.p = dropout
+    tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
+    return model, tokenizer
+
+
+def dropout_report(model: nn.Module) -> dict[str, Any]:
+    """The dropout values in the model config and in the model's ``nn.Dropout`` modules."""
+    config = getattr(model, "config", None)
+    in_config = {name: getattr(config, name) for name in DROPOUT_ATTRIBUTES if hasattr(config, name)}
+    in_modules = sorted({float(module.p) for module in model.modules() if isinstance(module, nn.Dropout)})
+    return {"config": in_config, "modules": in_modules}
+
+
+def max_sequence_length(model: nn.Module, tokenizer: Any) -> int:
+    """The longest sequence the model accepts (position embeddings), capped by the tokenizer's limit."""
+    config = getattr(model, "config", None)
+    limits = [
+        int(getattr(config, "max_position_embeddings", 0) or 0),
+        int(getattr(tokenizer, "model_max_length", 0) or 0),
+    ]
+    usable = [limit for limit in limits if 0 < limit < 1_000_000]
+    return min(usable) if usable else 512

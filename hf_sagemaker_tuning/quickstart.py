@@ -41,7 +41,7 @@ def run_quickstart(
     threads: int | None = None,
 ) -> QuickstartResult:
     """Run the whole job as a user meets it; print progress to ``console``."""
-    from .backends._cli import _prepare_local
+    from .backends._cli import prepare_local_channels
     from .backends.local import LocalBackend, search
     from .backends.progress import follow
     from .compile import compile_request
@@ -51,7 +51,7 @@ def run_quickstart(
     from .specs import dump_yaml
 
     console.rule("[bold]1/5 data")
-    data_uri = _prepare_local(spec, str(data_dir) if data_dir else None, console)
+    data_uri = prepare_local_channels(spec, str(data_dir) if data_dir else None, console)
 
     console.rule("[bold]2/5 tuning on this machine")
     request = compile_request(spec, target="local", data_uri=data_uri)

@@ -53,8 +53,8 @@ def test_reduced_quickstart_end_to_end(tmp_path: Path) -> None:
     assert "best trial" in text and "endpoint stopped" in text
 
     # a second run reuses the prepared data and says so
-    from hf_sagemaker_tuning.backends._cli import _prepare_local
+    from hf_sagemaker_tuning.backends._cli import prepare_local_channels
 
     again = io.StringIO()
-    _prepare_local(spec, str(tmp_path / "data"), Console(file=again, width=120))
+    prepare_local_channels(spec, str(tmp_path / "data"), Console(file=again, width=120))
     assert "cached" in again.getvalue().lower()

@@ -50,7 +50,24 @@ def make_backend(kind: BackendName, jobs_dir: Path, region: str | None, **local:
     return SageMakerBackend(region)
 
 
-def _prepare_local(job: TuningJobSpec, data: str | None, err: Console) -> str:
+def check_prepared(data_uri: str, err: Console) -> None:
+    """Refuse to start a paid job whose channels were never prepared (needs s3fs; skipped without it)."""
+    import importlib.util
+
+    from ..errors import DataError
+
+    if importlib.util.find_spec("s3fs") is None:
+        err.print(f"note: s3fs is not installed; not checking that {data_uri} holds prepared data")
+        return
+    from ..data import load_manifest
+
+    try:
+        load_manifest(data_uri)
+    except (DataError, OSError) as exc:
+        raise DataError(f"no prepared dataset at {data_uri} ({exc}); run `hfst prepare SPEC` first") from None
+
+
+def prepare_local_channels(job: TuningJobSpec, data: str | None, err: Console) -> str:
     """Prepare (or reuse) the tokenized channels for a local run; return their file:// URI."""
     from ..data import prepare_dataset
     from ..packaged import resolve_model
@@ -123,7 +140,7 @@ def tune_command(
         for note in job.notes:
             err.print(f"note: {note}")
         if backend is BackendName.local:
-            data_uri = _prepare_local(job, data, err)
+            data_uri = prepare_local_channels(job, data, err)
             request = compile_request(job, target="local", job_name=job_name, data_uri=data_uri)
             runner = make_backend(
                 backend, jobs_dir, region, trials_per_gpu=trials_per_gpu, max_failed_trials=max_failed_trials
@@ -131,6 +148,7 @@ def tune_command(
             where = str(jobs_dir / request.job_name)
         else:
             request = compile_request(job, target="sagemaker", job_name=job_name, data_uri=data)
+            check_prepared(request.channels()["train"].rsplit("/", 1)[0], err)
             runner = make_backend(backend, jobs_dir, region or (job.sagemaker.region if job.sagemaker else None))
             where = request.job_name
         validate_request_body(request.to_api())

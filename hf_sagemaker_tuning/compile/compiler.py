@@ -179,6 +179,15 @@ def compile_request(
         )
     static = spec.static_hyperparameters()
     model = spec.training.model
+    if (
+        target == "sagemaker"
+        and not is_package_uri(model)
+        and (model.startswith((".", "/", "~")) or Path(model).exists())
+    ):
+        raise CompileError(
+            f"training.model {model!r} is a folder on this machine, which SageMaker's container cannot see; "
+            "use a Hugging Face hub id (or run the job with the local backend)"
+        )
     if is_package_uri(model):
         if target == "sagemaker":
             raise CompileError(

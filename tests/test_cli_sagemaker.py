@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,10 +40,8 @@ def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     s3 = boto3.client("s3", region_name="us-east-1")
-    try:
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket="my-bucket")
-    except s3.exceptions.BucketAlreadyOwnedByYou:
-        pass
     return moto_server
 
 

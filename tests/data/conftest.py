@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from ..helpers import free_port
 
 
 @pytest.fixture(scope="session")
@@ -43,17 +44,11 @@ def small_folder(tmp_path: Path) -> Path:
     return folder
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A moto S3 server on 127.0.0.1 (s3fs needs a real endpoint: in-process moto does not work with it)."""
     server_mod = pytest.importorskip("moto.server")
-    port = _free_port()
+    port = free_port()
     server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
@@ -68,7 +63,7 @@ def s3(moto_endpoint: str, request: pytest.FixtureRequest) -> dict[str, Any]:
     import boto3
     import s3fs
 
-    bucket = f"test-{request.node.name.lower().replace('_', '-')[:40]}-{_free_port()}"
+    bucket = f"test-{request.node.name.lower().replace('_', '-')[:40]}-{free_port()}"
     boto3.client(
         "s3",
         endpoint_url=moto_endpoint,

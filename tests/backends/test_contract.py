@@ -134,7 +134,7 @@ def test_sagemaker_backend_uploads_the_training_code_where_the_request_says() ->
         with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
             names = tar.getnames()
         assert {"train.py", "inference.py", "hyperparameters.json", "metrics.json"} <= set(names)
-        assert not [n for n in names if "__pycache__" in n]
+        assert not [n for n in names if "__pycache__" in n or n.startswith(".") or "/." in n]
         sent = session.client("sagemaker").describe_hyper_parameter_tuning_job(
             HyperParameterTuningJobName="upload-check"
         )

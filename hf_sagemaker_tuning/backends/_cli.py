@@ -125,7 +125,7 @@ def tune_command(
 
             local = LocalBackend(jobs_dir, trials_per_gpu=trials_per_gpu, max_failed_trials=max_failed_trials)
             folder = local.folder(resume)
-            name = local.resume(resume, background=True)
+            local.resume(resume, background=True)
             from .local import search
 
             answer = follow(local, str(folder.path), out, limit=search.max_trials(folder.request()))

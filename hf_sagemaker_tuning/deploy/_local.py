@@ -36,13 +36,8 @@ def resolve_model_dir(path: str | os.PathLike[str]) -> Path:
     if not folder.is_dir():
         raise DeployError(f"{folder} is not a folder; pass a model folder or a local tuning-job folder")
     if (folder / "request.json").is_file():
-        try:
-            from ..backends.local.jobs import best_model_dir  # type: ignore[import-not-found,unused-ignore]
-        except ImportError:
-            raise DeployError(
-                f"{folder} is a tuning-job folder; deploying one needs the local backend "
-                "(hf_sagemaker_tuning.backends.local), which is not installed; pass the model folder instead"
-            ) from None
+        from ..backends.local.jobs import best_model_dir
+
         folder = Path(best_model_dir(folder)).resolve()
     missing = [name for name in ("config.json", "code/inference.py") if not (folder / name).is_file()]
     if missing:

@@ -209,12 +209,11 @@ def test_folder_errors_are_clear(tmp_path: Path) -> None:
         deploy_local(tmp_path, port=70000)
 
 
-def test_a_job_folder_needs_the_local_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
+def test_a_job_folder_must_hold_a_valid_request_and_a_finished_trial(tmp_path: Path) -> None:
+    from hf_sagemaker_tuning.errors import TuningError
 
     (tmp_path / "request.json").write_text("{}")
-    monkeypatch.setitem(sys.modules, "hf_sagemaker_tuning.backends.local.jobs", None)  # import now fails
-    with pytest.raises(DeployError, match="needs the local backend"):
+    with pytest.raises(TuningError, match="is not a compiled tuning-job request"):
         deploy_local(tmp_path)
 
 

@@ -105,7 +105,11 @@ class JobFolder:
     def request(self) -> TuningJobRequest:
         if not self.exists():
             raise BackendError(f"{self.path} is not a local tuning job folder (no {REQUEST_FILE})")
-        return TuningJobRequest.from_api(read_json(self.request_file))
+        try:
+            return TuningJobRequest.from_api(read_json(self.request_file))
+        except (ValueError, OSError) as exc:  # pydantic's ValidationError is a ValueError
+            first = str(exc).splitlines()[0]
+            raise BackendError(f"{self.request_file} is not a compiled tuning-job request: {first}") from None
 
     def state(self) -> dict[str, Any]:
         if not self.job_file.is_file():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,39 +13,29 @@ from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.specs import load_job_spec, spec_to_dict
 
 from .conftest import EXAMPLE_SPEC
-from .helpers import free_port
 
 pytestmark = [pytest.mark.aws, pytest.mark.timeout(120)]
 
 
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def aws(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     import boto3
 
-    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
     s3 = boto3.client("s3", region_name="us-east-1")
     with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
         s3.create_bucket(Bucket="my-bucket")
-    return moto_server
+    return moto_endpoint
 
 
 def test_tune_on_sagemaker_refuses_unprepared_data(aws: str, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["tune", str(EXAMPLE_SPEC), "--backend", "sagemaker", "--detach"])
+    data = spec_to_dict(load_job_spec(EXAMPLE_SPEC))
+    data["name"] = "never-prepared"
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(data))
+    result = CliRunner().invoke(app, ["tune", str(path), "--backend", "sagemaker", "--detach"])
     assert result.exit_code == 2, result.output
-    assert "no prepared dataset at s3://my-bucket/hpo/data/tweet-eval-distilbert" in result.output
+    assert "no prepared dataset at s3://my-bucket/hpo/data/never-prepared" in result.output
     assert "hfst prepare" in result.output
     assert "Traceback" not in result.output
 

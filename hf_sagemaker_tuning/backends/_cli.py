@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -171,6 +172,16 @@ def tune_command(
         raise _user_error(exc) from None
 
 
+def _guarded(action: Callable[[], None]) -> None:
+    """Run a command body; a ``TuningError`` becomes a message and exit code 2."""
+    from ..errors import TuningError
+
+    try:
+        action()
+    except TuningError as exc:
+        raise _user_error(exc) from None
+
+
 def status_command(
     job: Annotated[str, typer.Argument(help="A local job folder or name, or a SageMaker tuning job name.")],
     backend: Annotated[BackendName, typer.Option("--backend", "-b")] = BackendName.local,
@@ -178,16 +189,15 @@ def status_command(
     region: Region = None,
 ) -> None:
     """Show a tuning job's status, counters, best trial and its trials."""
-    from ..errors import TuningError
-
     out, _ = _consoles()
-    try:
+
+    def show() -> None:
         runner = make_backend(backend, jobs_dir, region)
         answer = runner.describe(job)
         out.print(render(answer, runner.list_trials(job), time.monotonic(), None))
         _print_result(answer, out)
-    except TuningError as exc:
-        raise _user_error(exc) from None
+
+    _guarded(show)
 
 
 def stop_command(
@@ -197,14 +207,13 @@ def stop_command(
     region: Region = None,
 ) -> None:
     """Stop a running tuning job (local jobs stay resumable)."""
-    from ..errors import TuningError
-
     out, _ = _consoles()
-    try:
+
+    def stop() -> None:
         make_backend(backend, jobs_dir, region).stop(job)
         out.print(f"stop requested for {job}")
-    except TuningError as exc:
-        raise _user_error(exc) from None
+
+    _guarded(stop)
 
 
 def register(app: typer.Typer) -> None:

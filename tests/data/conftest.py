@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,19 +41,6 @@ def small_folder(tmp_path: Path) -> Path:
     write_jsonl(folder / "validation.jsonl", tweets(10, prefix="val"))
     write_jsonl(folder / "test.jsonl", tweets(10, prefix="test"))
     return folder
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A moto S3 server on 127.0.0.1 (s3fs needs a real endpoint: in-process moto does not work with it)."""
-    server_mod = pytest.importorskip("moto.server")
-    port = free_port()
-    server = server_mod.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
 
 
 @pytest.fixture

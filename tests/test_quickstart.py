@@ -53,8 +53,7 @@ def test_reduced_quickstart_end_to_end(tmp_path: Path) -> None:
     assert "best trial" in text and "endpoint stopped" in text
 
     # a second run reuses the prepared data and says so
-    from hf_sagemaker_tuning.backends._cli import prepare_local_channels
+    from hf_sagemaker_tuning.data import prepare_for_job
 
-    again = io.StringIO()
-    prepare_local_channels(spec, str(tmp_path / "data"), Console(file=again, width=120))
-    assert "cached" in again.getvalue().lower()
+    again = prepare_for_job(spec, tmp_path / "data")
+    assert again.cache_hit and "cached" in again.summary().lower()

@@ -5,18 +5,22 @@ Hooks of the Hugging Face inference toolkit: ``model_fn``, ``input_fn``,
 {"top_k": int}}``. Response: ``[{"label": "positive", "score": 0.98}]`` for one
 string (the ``top_k`` best, 1 by default, best first), a list of such lists for a
 list of strings. Bad requests raise ``InvalidRequestError`` (a ``ValueError``),
-which the server answers with a 4xx and the message. This file is self-contained
-(torch and transformers only).
+which the server answers with a 4xx and the message. Texts are truncated at the
+length the model was trained with (``code/serving.json``, written at training
+time; 512 when absent). This file is self-contained (torch and transformers only).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 MAX_INPUTS = 64
 MAX_CHARACTERS = 20_000
+DEFAULT_MAX_LENGTH = 512
+SERVING_FILE = "serving.json"  # in code/: {"max_length": <tokens per text at training time>}
 JSON_TYPE = "application/json"
 KNOWN_PARAMETERS = frozenset({"top_k"})
 
@@ -63,7 +67,20 @@ def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
     labels = tuple(str(id2label[index]) for index in range(model.config.num_labels))
     limits = [int(getattr(model.config, "max_position_embeddings", 0) or 0), int(tokenizer.model_max_length or 0)]
     usable = [limit for limit in limits if 0 < limit < 1_000_000]
-    return LoadedModel(model, tokenizer, labels, device, min(usable) if usable else 512)
+    return LoadedModel(model, tokenizer, labels, device, min([trained_max_length(model_dir), *usable]))
+
+
+def trained_max_length(model_dir: str) -> int:
+    """Tokens per text the model was trained with (``code/serving.json``); ``DEFAULT_MAX_LENGTH`` when absent."""
+    try:
+        recorded = json.loads((Path(model_dir) / "code" / SERVING_FILE).read_text(encoding="utf-8"))["max_length"]
+    except (OSError, ValueError, TypeError, KeyError):
+        return DEFAULT_MAX_LENGTH
+    return (
+        recorded
+        if isinstance(recorded, int) and not isinstance(recorded, bool) and recorded > 0
+        else DEFAULT_MAX_LENGTH
+    )
 
 
 def _media_type(value: str | None) -> str:
@@ -79,6 +96,8 @@ def input_fn(input_data: str | bytes | bytearray, content_type: str, context: An
         payload = json.loads(text)
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidRequestError(f"the request body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidRequestError("the request body is nested too deeply") from None
     if not isinstance(payload, dict):
         raise InvalidRequestError('the request must be a JSON object like {"inputs": "text"}')
     extra = sorted(set(payload) - {"inputs", "parameters"})
@@ -107,6 +126,10 @@ def _texts(inputs: Any) -> tuple[tuple[str, ...], bool]:
             raise InvalidRequestError(f"{where} is an empty string")
         if len(item) > MAX_CHARACTERS:
             raise InvalidRequestError(f"{where} has {len(item)} characters; at most {MAX_CHARACTERS}")
+        try:
+            item.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidRequestError(f"{where} holds invalid Unicode (a lone surrogate)") from None
     return tuple(items), single
 
 
@@ -143,8 +166,32 @@ def predict_fn(data: Request, model: LoadedModel, context: Any = None) -> list[A
     return answers[0] if data.single else answers
 
 
+def accepts_json(accept: str | None) -> bool:
+    """Whether an ``Accept`` header admits JSON: lists, wildcards and q-values (the most specific range wins)."""
+    if accept is None or not accept.strip():
+        return True
+    best = (-1, 0.0)  # (specificity, quality) of the most specific range that matches JSON
+    for item in accept.split(",")[:100]:
+        media_range, *parameters = item.split(";")
+        specificity = {JSON_TYPE: 2, "application/*": 1, "*/*": 0}.get(media_range.strip().lower())
+        if specificity is None:
+            continue
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+                quality = quality if 0.0 <= quality <= 1.0 else 0.0
+        if specificity > best[0] or (specificity == best[0] and quality > best[1]):
+            best = (specificity, quality)
+    return best[1] > 0.0
+
+
 def output_fn(prediction: list[Any], accept: str | None, context: Any = None) -> str:
-    """Encode the prediction as JSON (the only response type)."""
-    if _media_type(accept) not in ("", "*/*", JSON_TYPE):
+    """Encode the prediction as JSON (the only response type), for any ``Accept`` that admits JSON."""
+    if not accepts_json(accept):
         raise UnsupportedMediaTypeError(f"accept type {accept!r} is not supported; use {JSON_TYPE}")
     return json.dumps(prediction)

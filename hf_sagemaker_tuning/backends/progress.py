@@ -46,26 +46,95 @@ def render(answer: dict[str, Any], trials: list[dict[str, Any]], started: float,
     return Group(head, table)
 
 
-def follow(backend: Backend, job: str, console: Console, limit: int | None = None, poll: float = 0.5) -> dict[str, Any]:
-    """A live view of the job until it ends; Ctrl-C stops it cleanly (resumable)."""
+def progress_line(answer: dict[str, Any], started: float, limit: int | None) -> str:
+    """One plain line of progress, for logs and CI (no terminal control codes)."""
+    counters = answer.get("TrainingJobStatusCounters", {})
+    failed = counters.get("NonRetryableError", 0) + counters.get("RetryableError", 0)
+    best = answer.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
+    parts = [
+        f"{answer['HyperParameterTuningJobName']}: {answer['HyperParameterTuningJobStatus']}",
+        f"done {counters.get('Completed', 0)}" + (f" of {limit}" if limit else ""),
+        f"running {counters.get('InProgress', 0)}",
+        f"failed {failed}",
+        f"stopped {counters.get('Stopped', 0)}",
+    ]
+    if isinstance(best, float):
+        parts.append(f"best {best:.4g}")
+    parts.append(f"elapsed {int(time.monotonic() - started)} s")
+    return ", ".join(parts)
+
+
+def follow(
+    backend: Backend,
+    job: str,
+    console: Console,
+    limit: int | None = None,
+    poll: float = 0.5,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Follow the job until it ends; Ctrl-C stops it cleanly (resumable).
+
+    On a terminal (or in a notebook) the view is live; elsewhere (CI, a log file) one plain line
+    is printed each time the counters or the best value change, so the log shows progress as it
+    happens, not only at the end.
+
+    Raises:
+        BackendError: the job did not end within ``timeout`` seconds (it keeps running).
+    """
     from rich.live import Live
 
+    from ..errors import BackendError
     from .base import JOB_TERMINAL
 
     started = time.monotonic()
-    answer = backend.describe(job)
-    with Live(console=console, refresh_per_second=4, transient=False) as live:
+    deadline = None if timeout is None else started + timeout
+    if limit is None:
+        limit = _trial_limit(backend.describe(job))
+    live_view = console.is_terminal or console.is_jupyter
+    last_line = ""
+    with Live(console=console, refresh_per_second=4, transient=False) if live_view else _NoLive() as live:
         try:
             while True:
                 answer = backend.describe(job)
-                live.update(render(answer, backend.list_trials(job), started, limit))
+                if live_view:
+                    live.update(render(answer, backend.list_trials(job), started, limit))
+                else:
+                    line = progress_line(answer, started, limit)
+                    if line.rsplit(", elapsed", 1)[0] != last_line.rsplit(", elapsed", 1)[0]:
+                        console.print(line, markup=False, highlight=False)
+                        last_line = line
                 if answer["HyperParameterTuningJobStatus"] in JOB_TERMINAL:
                     break
+                if deadline is not None and time.monotonic() > deadline:
+                    raise BackendError(f"tuning job {job!r} did not finish within {timeout} s (it is still running)")
                 time.sleep(poll)
         except KeyboardInterrupt:
-            live.console.print("[yellow]stopping the job: running trials are ended cleanly...[/]")
+            console.print("[yellow]stopping the job: running trials are ended cleanly...[/]")
             backend.stop(job)
             answer = backend.wait(job, poll_seconds=0.5, timeout=120)
-            live.update(render(answer, backend.list_trials(job), started, limit))
-    console.line()
+            if live_view:
+                live.update(render(answer, backend.list_trials(job), started, limit))
+            else:
+                console.print(progress_line(answer, started, limit), markup=False, highlight=False)
+    if live_view:
+        console.line()
     return answer
+
+
+def _trial_limit(answer: dict[str, Any]) -> int | None:
+    limits = (answer.get("HyperParameterTuningJobConfig") or {}).get("ResourceLimits") or {}
+    value = limits.get("MaxNumberOfTrainingJobs")
+    return int(value) if value is not None else None
+
+
+class _NoLive:
+    """Stands in for ``rich.live.Live`` when the output is not a terminal."""
+
+    def __enter__(self) -> _NoLive:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+    def update(self, _renderable: object) -> None:  # pragma: no cover - never called off a terminal
+        return None

@@ -11,14 +11,36 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..compile.request import TuningJobRequest
 from ..contract import training_package_dir
 from ..errors import BackendError, translate_client_error
-from .base import Backend
+from .base import Backend, ModelArtifact, merge_channels
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..specs import TuningJobSpec
+
+#: The tag that ties a training job started by ``start_training`` (a retrain) to its tuning job.
+RETRAIN_TAG = "hfst-retrain-of"
+#: The bundled package's evaluation-only entry point: its runs leave no model to serve.
+EVALUATION_PROGRAM = "evaluate.py"
+#: Keys of a DescribeHyperParameterTuningJob answer that CreateHyperParameterTuningJob takes back.
+_RESUBMITTED = ("HyperParameterTuningJobConfig", "TrainingJobDefinition")
+#: Keys of a tuning job's TrainingJobDefinition that CreateTrainingJob takes as they are.
+_TRAINING_KEYS = (
+    "RoleArn",
+    "InputDataConfig",
+    "OutputDataConfig",
+    "ResourceConfig",
+    "StoppingCondition",
+    "EnableManagedSpotTraining",
+    "CheckpointConfig",
+    "VpcConfig",
+)
 
 #: Folders never packed into sourcedir.tar.gz (besides hidden files and folders, e.g. .mypy_cache).
 _SKIP = {"__pycache__"}
@@ -54,7 +76,13 @@ class SageMakerBackend(Backend):
 
     name = "sagemaker"
 
-    def __init__(self, region: str | None = None, *, boto_session: Any | None = None, source_dir: str | None = None):
+    def __init__(
+        self,
+        region: str | None = None,
+        *,
+        boto_session: Any | None = None,
+        source_dir: str | os.PathLike[str] | None = None,
+    ):
         import boto3
 
         self.session = boto_session or boto3.Session(region_name=region)
@@ -80,6 +108,7 @@ class SageMakerBackend(Backend):
         return uri
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """One SageMaker call; botocore failures become ``TuningError``s (the one translation point)."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         method = getattr(self.client, operation)
@@ -90,8 +119,26 @@ class SageMakerBackend(Backend):
         answer.pop("ResponseMetadata", None)
         return answer
 
-    def _submit(self, request: TuningJobRequest) -> str:
+    def _s3(self) -> Any:
+        return self.session.client("s3", region_name=self.region)
+
+    def _spec_uri(self, output_path: str, job: str) -> str:
+        return f"{output_path.rstrip('/')}/{job}/spec.yaml"
+
+    # -- the Backend hooks
+    def _submit(self, request: TuningJobRequest, spec: TuningJobSpec | None) -> str:
         self.upload_source(request)
+        if spec is not None:
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            from ..specs import dump_yaml
+
+            output = request.TrainingJobDefinition.OutputDataConfig.S3OutputPath
+            bucket, key = _split_s3(self._spec_uri(output, request.job_name))
+            try:
+                self._s3().put_object(Bucket=bucket, Key=key, Body=dump_yaml(spec).encode("utf-8"))
+            except (ClientError, BotoCoreError) as exc:
+                raise translate_client_error(exc, "PutObject (job spec)") from exc
         self._call("create_hyper_parameter_tuning_job", **request.to_api())
         return request.job_name
 
@@ -112,9 +159,175 @@ class SageMakerBackend(Backend):
     def _stop(self, job: str) -> None:
         self._call("stop_hyper_parameter_tuning_job", HyperParameterTuningJobName=job)
 
+    def _resume(self, job: str) -> str:
+        """A new tuning job warm-started from ``job`` (IdenticalDataAndAlgorithm) with the trials left.
+
+        SageMaker cannot restart a stopped tuning job; warm start is AMT's own way to go on.
+        """
+        from ..compile import validate_request_body
+        from ..compile.naming import unique_job_name
+
+        answer = self.describe(job)
+        status = answer["HyperParameterTuningJobStatus"]
+        if status not in ("Stopped", "Failed"):
+            raise BackendError(f"tuning job {job!r} is {status}; only a Stopped or Failed job can be resumed")
+        body: dict[str, Any] = {key: answer[key] for key in _RESUBMITTED}
+        limits = dict(body["HyperParameterTuningJobConfig"]["ResourceLimits"])
+        launched = len(self.list_trials(job))
+        left = int(limits.get("MaxNumberOfTrainingJobs", launched)) - launched
+        if "MaxNumberOfTrainingJobs" in limits:
+            if left < 1:
+                raise BackendError(f"tuning job {job!r} already launched all {launched} of its trials")
+            limits["MaxNumberOfTrainingJobs"] = left
+            limits["MaxParallelTrainingJobs"] = min(int(limits["MaxParallelTrainingJobs"]), left)
+        body["HyperParameterTuningJobConfig"] = {**body["HyperParameterTuningJobConfig"], "ResourceLimits": limits}
+        name = unique_job_name(f"{job[:19].rstrip('-')}-r")
+        body["HyperParameterTuningJobName"] = name
+        body["WarmStartConfig"] = {
+            "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": job}],
+            "WarmStartType": "IdenticalDataAndAlgorithm",
+        }
+        validate_request_body(body)
+        self._call("create_hyper_parameter_tuning_job", **body)
+        return name
+
+    def _metric_history(self, job: str, trial: str) -> dict[str, list[float]]:
+        """The trial's metric definitions applied to its CloudWatch log lines, in order (as AMT reads them)."""
+        definitions = self.describe(job)["TrainingJobDefinition"]["AlgorithmSpecification"].get("MetricDefinitions", [])
+        regexes = {d["Name"]: re.compile(d["Regex"]) for d in definitions}
+        series: dict[str, list[float]] = {}
+        for line in self.logs(job, trial).splitlines():
+            for name, regex in regexes.items():
+                match = regex.search(line)
+                if match is not None:
+                    try:
+                        series.setdefault(name, []).append(float(match.group(1)))
+                    except (ValueError, IndexError):
+                        continue
+        return series
+
+    def _spec(self, job: str) -> TuningJobSpec | None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        from ..specs import load_job_spec
+
+        output = self.describe(job)["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"]
+        uri = self._spec_uri(output, job)
+        bucket, key = _split_s3(uri)
+        try:
+            body = self._s3().get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if (exc.response.get("Error") or {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
+                return None
+            raise translate_client_error(exc, "GetObject (job spec)") from exc
+        except BotoCoreError as exc:
+            raise translate_client_error(exc, "GetObject (job spec)") from exc
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:  # the one spec loader, with its size and alias limits
+            file = Path(tmp) / "spec.yaml"
+            file.write_bytes(body)
+            return load_job_spec(file)
+
+    def _best_model(self, job: str) -> ModelArtifact:
+        retrained = self._newest_retrain(job)
+        if retrained is not None:
+            return self.training_artifact(retrained, "retrain")
+        answer = self.describe(job)
+        best = (answer.get("BestTrainingJob") or {}).get("TrainingJobName")
+        if not best:
+            status = answer["HyperParameterTuningJobStatus"]
+            raise BackendError(f"tuning job {job!r} ({status}) has no best training job yet")
+        return self.training_artifact(best, "trial")
+
+    def _newest_retrain(self, job: str) -> str | None:
+        """The newest completed training job that ``start_training`` made for ``job``.
+
+        Found by its ``RETRAIN_TAG`` (SageMaker Search), so a run with a caller-chosen name
+        counts too; the newest is picked here rather than trusting the service's sort order.
+        """
+        kwargs: dict[str, Any] = {
+            "Resource": "TrainingJob",
+            "SearchExpression": {
+                "Filters": [
+                    {"Name": f"Tags.{RETRAIN_TAG}", "Operator": "Equals", "Value": job},
+                    {"Name": "TrainingJobStatus", "Operator": "Equals", "Value": "Completed"},
+                ]
+            },
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": 100,
+        }
+        runs: list[dict[str, Any]] = []
+        while True:
+            page = self._call("search", **kwargs)
+            for result in page.get("Results", []):
+                run = result.get("TrainingJob") or {}
+                tagged = {"Key": RETRAIN_TAG, "Value": job} in (run.get("Tags") or [])
+                program = str((run.get("HyperParameters") or {}).get("sagemaker_program", "")).strip('"')
+                evaluation = program == EVALUATION_PROGRAM  # scores a model, trains none
+                if (
+                    tagged
+                    and not evaluation
+                    and run.get("TrainingJobStatus") == "Completed"
+                    and run.get("CreationTime")
+                ):
+                    runs.append(run)
+            token = page.get("NextToken")
+            if not token:
+                break
+            kwargs["NextToken"] = token
+        return str(max(runs, key=lambda run: run["CreationTime"])["TrainingJobName"]) if runs else None
+
+    def training_artifact(self, training: str, source: str = "trial") -> ModelArtifact:
+        """The model of one completed training job (any job in the account, e.g. to deploy it alone)."""
+        described = self._call("describe_training_job", TrainingJobName=training)
+        status = described.get("TrainingJobStatus")
+        if status != "Completed":
+            raise BackendError(f"training job {training!r} is {status}, not Completed: it has no model to deploy")
+        url = (described.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+        if not url:
+            raise BackendError(f"training job {training!r} reports no model artifact")
+        metrics = {m["MetricName"]: m["Value"] for m in described.get("FinalMetricDataList") or []}
+        objective = described.get("HyperParameters", {}).get("_tuning_objective_metric")
+        return ModelArtifact(
+            training_job_name=training,
+            location=str(url),
+            source=source,
+            objective=None if objective not in metrics else float(metrics[objective]),
+            training_image=(described.get("AlgorithmSpecification") or {}).get("TrainingImage"),
+        )
+
+    def _start_training(
+        self, job: str, hyperparameters: dict[str, str], name: str | None, channels: dict[str, str] | None = None
+    ) -> str:
+        from ..compile.naming import unique_job_name
+
+        definition = self.describe(job)["TrainingJobDefinition"]
+        training = name or unique_job_name(_retrain_prefix(job))
+        request: dict[str, Any] = {
+            "TrainingJobName": training,
+            "AlgorithmSpecification": {
+                k: v
+                for k, v in definition["AlgorithmSpecification"].items()
+                if k in ("TrainingImage", "TrainingInputMode", "MetricDefinitions")
+            },
+            "HyperParameters": hyperparameters,
+            "Tags": [{"Key": RETRAIN_TAG, "Value": job}],
+        }
+        request.update({key: definition[key] for key in _TRAINING_KEYS if key in definition})
+        if channels is not None:
+            request["InputDataConfig"] = merge_channels(definition.get("InputDataConfig") or [], channels)
+        self._call("create_training_job", **request)
+        return training
+
+    def _describe_training(self, job: str, training: str) -> dict[str, Any]:
+        return self._call("describe_training_job", TrainingJobName=training)
+
     def _logs(self, job: str, trial: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        self.describe(job)  # an unknown job is an error, not an empty log
         logs = self.session.client("logs", region_name=self.region)
         group = "/aws/sagemaker/TrainingJobs"
         lines: list[str] = []
@@ -140,3 +353,7 @@ class SageMakerBackend(Backend):
         except (ClientError, BotoCoreError) as exc:
             raise translate_client_error(exc, "GetLogEvents") from exc
         return os.linesep.join(lines)
+
+
+def _retrain_prefix(job: str) -> str:
+    return f"{job[:19].rstrip('-')}-rt"

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
+from ..packaged import resolve_model
 from ._clean import OVER_CAP, CleanSplit, clean, encode, label_names
 from ._result import MANIFEST, TRUNCATION_WARN_FRACTION, PreparedDataset, SplitReport
 from ._sources import Located, content_hashes, folder_label_names, locate, read_split
@@ -25,6 +26,45 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("hf_sagemaker_tuning.data")
 PIPELINE_VERSION = 1
+#: Source split names read as our ``validation`` when the source has no split of that name.
+VALIDATION_ALIASES = ("val", "dev", "valid")
+#: The file written into every channel when the dataset names its task (read by the training package).
+TASK_FILE = "hfst_task.json"
+
+
+def split_notes(located: Located, used: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Notes (a split read under another name) and warnings (source splits found but not used)."""
+    notes = [
+        f"the source's split {theirs!r} is read as {ours}"
+        for ours, theirs in used.items()
+        if ours != theirs and ours == "validation" and theirs in VALIDATION_ALIASES
+    ]
+    unused = [name for name in located.available if name not in used.values()]
+    warnings = []
+    if unused:
+        files = [os.path.basename(located.files[n]) if n in located.files else n for n in unused]
+        warnings.append(
+            f"{located.description} has split(s) found but not used: {', '.join(files)}; "
+            "map them with `splits` (e.g. {validation: <name>}) to use them"
+        )
+    return notes, warnings
+
+
+def official_metric(spec: DatasetSpec, names: list[str]) -> tuple[str | None, dict[str, Any] | None]:
+    """The dataset's task and its official metric (checked against the label names), when it names one."""
+    from ..contract import official_metrics
+
+    task = spec.resolved_task
+    if task is None:
+        return None, None
+    metric = official_metrics()[task]
+    missing = [name for name in metric.get("classes") or [] if name not in names]
+    if missing:
+        raise DataError(
+            f"task {task!r}: its official metric ({metric['name']}) needs the classes {missing}, "
+            f"which are not among the label names {names}"
+        )
+    return task, metric
 
 
 def _library_version() -> str:
@@ -39,7 +79,8 @@ def _library_version() -> str:
 def map_splits(spec: DatasetSpec, located: Located) -> dict[str, str]:
     """Our split name -> the source's, for the splits that will be read.
 
-    With the default mapping, a missing ``validation`` or ``test`` is simply absent; splits named
+    With the default mapping, a missing ``validation`` or ``test`` is simply absent (a source
+    split named ``val``, ``dev`` or ``valid`` is read as ``validation``); splits named
     explicitly in the spec must exist.
     """
     explicit = "splits" in spec.model_fields_set
@@ -49,6 +90,8 @@ def map_splits(spec: DatasetSpec, located: Located) -> dict[str, str]:
         theirs = mapping.get(ours)
         if theirs is None:
             continue
+        if ours == "validation" and not explicit and theirs not in located.available:
+            theirs = next((alias for alias in VALIDATION_ALIASES if alias in located.available), theirs)
         if theirs in located.available:
             out[ours] = theirs
         elif ours == "train" or explicit:
@@ -143,8 +186,9 @@ def _arrange(
         cleaned["validation"].dropped = {}
         cleaned["train"], ids["train"] = _select(train, ids["train"], rest)
         sources["validation"] = f"{used['train']} (carved)"
+    caps = {"train": spec.max_train_samples, "validation": spec.max_eval_samples, "test": spec.max_test_samples}
     for ours in CHANNELS:
-        cap = spec.max_train_samples if ours == "train" else spec.max_eval_samples
+        cap = caps[ours]
         if ours in cleaned and cap is not None and len(cleaned[ours]) > cap:
             over = len(cleaned[ours]) - cap
             picked, _ = stratified_pick(ids[ours], cap, spec.seed)
@@ -172,7 +216,7 @@ def prepare_dataset(
 
     Args:
         spec: The dataset spec.
-        tokenizer: Hub id or local folder of the (fast) tokenizer.
+        tokenizer: Hub id, local folder or ``package://dist/path`` of the (fast) tokenizer.
         output: Local folder or ``s3://bucket/prefix``.
         storage_options: s3fs options, used for ``s3://`` sources and outputs.
         force: Prepare again even when the output already holds this exact preparation.
@@ -186,11 +230,12 @@ def prepare_dataset(
             raised before anything is written; an existing prepared output is left as it was.
     """
     tokenizer = os.fspath(tokenizer)
+    local_tokenizer = resolve_model(tokenizer)  # package:// -> its folder; the manifest keeps the name given
     store = Store(output, storage_options)
     logger.info("Reading %s", spec.source)
     located = locate(spec, storage_options)
     used = map_splits(spec, located)
-    fingerprint = fingerprint_of(spec, located, tokenizer, used)
+    fingerprint = fingerprint_of(spec, located, local_tokenizer, used)
     if not force:
         try:
             found = _read_manifest(store)
@@ -204,6 +249,10 @@ def prepare_dataset(
     names = label_names(spec, list(cleaned.values()), folder_label_names(located))
     ids = {ours: encode(split, names, spec.label_column) for ours, split in cleaned.items()}
     sources = _arrange(spec, cleaned, ids, used)
+    task, metric = official_metric(spec, names)
+    notes, unused_warnings = split_notes(located, used)
+    for message in unused_warnings:
+        logger.warning(message)
     present = sorted({names[i] for i in ids["train"]})
     if len(present) < 2:
         raise DataError(
@@ -212,7 +261,7 @@ def prepare_dataset(
         )
 
     logger.info("Tokenizing with %s (max_length %d)", tokenizer, spec.max_length)
-    loaded_tokenizer = load_tokenizer(tokenizer)
+    loaded_tokenizer = load_tokenizer(local_tokenizer)
     limit = int(getattr(loaded_tokenizer, "model_max_length", 0) or 0)
     if 0 < limit < spec.max_length:
         raise DataError(
@@ -246,7 +295,7 @@ def prepare_dataset(
                 truncated,
                 dict(split.dropped),
             )
-        warnings = []
+        warnings = list(unused_warnings)
         for ours, report in reports.items():
             if report.truncated_fraction > TRUNCATION_WARN_FRACTION:
                 message = (
@@ -269,12 +318,20 @@ def prepare_dataset(
             library_version=_library_version(),
             source=spec.source,
             warnings=tuple(warnings),
+            task=task,
+            official_metric=metric,
+            notes=tuple(notes),
         )
+        task_file = None if task is None else json.dumps({"task": task, "official_metric": metric}, indent=2)
+
+        def save(dataset: Any, where: str) -> None:
+            dataset.save_to_disk(where, storage_options=store.options)
+            if task_file is not None:  # the training package reads the official metric from the channel itself
+                store.fs.pipe_file(f"{where}/{TASK_FILE}", task_file.encode("utf-8"))
+
         logger.info("Writing %s", store.url)
         try:
-            store.commit(
-                channels, result.to_manifest(), lambda ds, where: ds.save_to_disk(where, storage_options=store.options)
-            )
+            store.commit(channels, result.to_manifest(), save)
         except Exception as error:  # the old output is back in place; say where writing failed
             raise DataError(
                 f"cannot write {store.url}: {type(error).__name__}: {error} (nothing was changed)"

@@ -53,8 +53,11 @@ class PreparedDataset:
         created: UTC time the channels were written (ISO 8601).
         library_version: hf-sagemaker-tuning version that wrote them.
         source: The dataset spec's source.
-        warnings: Things worth a look (e.g. much truncation).
+        warnings: Things worth a look (e.g. much truncation, split files found but not used).
         cache_hit: ``True`` when this call found the output already prepared and did no work.
+        task: The task the dataset names (e.g. ``tweet_eval/emotion``), when it names one.
+        official_metric: That task's official metric (``name``, ``score``, ``classes``).
+        notes: What the summary should say (e.g. a ``val`` split read as validation).
     """
 
     output: str
@@ -70,6 +73,9 @@ class PreparedDataset:
     source: str
     warnings: tuple[str, ...] = ()
     cache_hit: bool = False
+    task: str | None = None
+    official_metric: Mapping[str, Any] | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -116,6 +122,9 @@ class PreparedDataset:
                 for name, report in self.splits.items()
             },
             "warnings": list(self.warnings),
+            "task": self.task,
+            "official_metric": None if self.official_metric is None else dict(self.official_metric),
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -153,6 +162,9 @@ class PreparedDataset:
                 source=str(manifest["source"]),
                 warnings=tuple(manifest.get("warnings", ())),
                 cache_hit=cache_hit,
+                task=manifest.get("task"),
+                official_metric=manifest.get("official_metric"),
+                notes=tuple(manifest.get("notes", ())),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DataError(f"{where} is incomplete or malformed ({type(error).__name__}: {error})") from None
@@ -165,6 +177,10 @@ class PreparedDataset:
             f"  fingerprint {self.fingerprint[:16]}  tokenizer {self.tokenizer}  max_length {self.max_length}",
             f"  labels ({len(self.label_names)}): {', '.join(self.label_names)}",
             f"  columns: {', '.join(self.columns)}",
+        ]
+        if self.task is not None and self.official_metric is not None:
+            lines.append(f"  task: {self.task} (official metric: {self.official_metric.get('name')}, eval_official)")
+        lines += [
             f"  {'split':<11}{'rows':>8}  {'from':<16}{'tokens p50/p95/max':>20}{'truncated':>11}  dropped / labels",
         ]
         for name, r in self.splits.items():
@@ -176,5 +192,6 @@ class PreparedDataset:
             )
             balance = ", ".join(f"{k} {v} ({v / r.rows:.0%})" for k, v in r.label_counts.items()) if r.rows else ""
             lines.append(f"  {'':<11}{'':>8}  labels: {balance}")
+        lines.extend(f"  note: {n}" for n in self.notes)
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)

@@ -148,7 +148,11 @@ def _protocols(fs: Any) -> tuple[str, ...]:
 
 
 def folder_label_names(located: Located) -> list[str] | None:
-    """Label names from a ``labels.json`` list next to the split files, if there is one."""
+    """Label names from a ``labels.json`` next to the split files, if there is one.
+
+    Either a list of names (index = id) or the ``id2label`` form, ``{"0": "negative", "1": ...}``
+    (ids 0..n-1, each once).
+    """
     if located.folder is None:
         return None
     path = posixpath.join(located.folder, LABELS_FILE)
@@ -158,11 +162,29 @@ def folder_label_names(located: Located) -> list[str] | None:
         names = json.loads(located.fs.cat_file(path).decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise DataError(f"{LABELS_FILE} in {located.description!r} is not valid JSON: {error}") from None
+    if isinstance(names, dict):
+        names = _id2label(names, located.description)
     if not isinstance(names, list) or len(names) < 2 or not all(isinstance(n, str) and n.strip() for n in names):
-        raise DataError(f"{LABELS_FILE} in {located.description!r} must be a list of two or more label names")
+        raise DataError(
+            f"{LABELS_FILE} in {located.description!r} must be a list of two or more label names "
+            '(or the id2label form {"0": "negative", ...})'
+        )
     if len(set(names)) != len(names):
         raise DataError(f"{LABELS_FILE} in {located.description!r} repeats a label name: {names}")
     return names
+
+
+def _id2label(mapping: dict[str, Any], description: str) -> list[Any]:
+    """``{"0": "negative", "1": "neutral"}`` -> ``["negative", "neutral"]`` (ids must be 0..n-1)."""
+    try:
+        ids = {int(key): value for key, value in mapping.items()}
+    except ValueError:
+        raise DataError(
+            f"{LABELS_FILE} in {description!r}: the id2label keys must be class ids, got {sorted(mapping)}"
+        ) from None
+    if sorted(ids) != list(range(len(ids))):
+        raise DataError(f"{LABELS_FILE} in {description!r}: the ids must be 0..{len(ids) - 1}, got {sorted(ids)}")
+    return [ids[index] for index in range(len(ids))]
 
 
 def read_split(located: Located, split: str, spec: DatasetSpec) -> RawSplit:

@@ -52,5 +52,4 @@ def undeploy(name: str) -> list[str]:
     record = load(name)
     if record.kind == "sagemaker":
         return SageMakerEndpoint.from_name(name).undeploy()
-    LocalEndpoint(record).undeploy()
-    return [f"local endpoint {name} (pid {record.pid})"]
+    return LocalEndpoint(record).undeploy()

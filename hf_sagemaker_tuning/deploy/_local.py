@@ -7,7 +7,6 @@ import ipaddress
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,10 +17,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, overload
 
+from .. import _process
 from . import _registry
 from ._errors import DeployError
 from ._predictor import Label, LocalPredictor
 from ._registry import EndpointRecord
+from .server import server_environment
 
 log = logging.getLogger("hf_sagemaker_tuning.deploy")
 DEFAULT_PORT = 8080
@@ -31,14 +32,15 @@ _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def resolve_model_dir(path: str | os.PathLike[str]) -> Path:
-    """A model folder, or a local tuning-job folder (``request.json``) -> its best trial's model folder."""
+    """A model folder, or a local tuning-job folder (``request.json``) -> its best model (``Backend.best_model``)."""
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise DeployError(f"{folder} is not a folder; pass a model folder or a local tuning-job folder")
     if (folder / "request.json").is_file():
-        from ..backends.local.jobs import best_model_dir
+        from ..backends import resolve_job
 
-        folder = Path(best_model_dir(folder)).resolve()
+        backend, job = resolve_job(folder, "local")
+        folder = Path(backend.best_model(job).location).resolve()
     missing = [name for name in ("config.json", "code/inference.py") if not (folder / name).is_file()]
     if missing:
         raise DeployError(
@@ -145,14 +147,9 @@ def deploy_local(
     port_file.unlink(missing_ok=True)
     command = [sys.executable, "-m", SERVER_MODULE, str(folder), "--host", host, "--port-file", str(port_file)]
     command += ["--port", str(DEFAULT_PORT), "--any-port-if-busy"] if port is None else ["--port", str(port)]
-    env = dict(os.environ)
-    env.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the hub; fail fast instead of retrying
-    env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    env["PYTHONUNBUFFERED"] = "1"
+    # Least privilege: the served code/inference.py sees an allow-listed environment, never credentials.
     package_root = str(Path(__file__).resolve().parents[2])  # the server must import this package from any cwd
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-    if threads is not None:
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    env = server_environment(threads, package_root)
     with open(log_file, "ab") as log_handle:
         process = subprocess.Popen(
             command,
@@ -177,6 +174,7 @@ def deploy_local(
         model=str(folder),
         started_at=_registry.now_iso(),
         pid=process.pid,
+        started=_process.start_time(process.pid),
         host=host,
         port=bound,
         log_file=str(log_file),
@@ -212,53 +210,38 @@ def _wait_ready(process: subprocess.Popen[bytes], host: str, port_file: Path, lo
         pause = min(pause * 1.5, 0.5)
 
 
-def _is_our_server(pid: int) -> bool:
-    """The pid is alive (not a zombie) and, where /proc exists, runs our server module."""
-    proc = Path(f"/proc/{pid}")
-    if proc.is_dir():
-        try:
-            stat = (proc / "stat").read_text()
-            if stat.rsplit(")", 1)[-1].split()[0] in ("Z", "X"):
-                return False
-            return SERVER_MODULE in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
-        except OSError:
-            return False
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
+def _is_our_server(pid: int, started: int | None = None) -> bool:
+    """The pid is alive (not a zombie), started at ``started`` when recorded, and runs our server module."""
+    if not _process.is_alive(pid, started):
         return False
-    return True
+    command = _process.cmdline(pid)
+    if command is None:  # no /proc to read it from (macOS): liveness is all we can check
+        return not _process.has_proc()
+    return SERVER_MODULE in command
 
 
 def is_running(record: EndpointRecord) -> bool:
-    """Whether a local endpoint's server process is still alive."""
+    """Whether a local endpoint's server process is still alive (and still that process)."""
     if record.kind != "local" or record.pid is None:
         return False
     child = _CHILDREN.get(record.pid)
     if child is not None and child.poll() is not None:
         return False
-    return _is_our_server(record.pid)
+    return _is_our_server(record.pid, record.started)
 
 
-def _stop_pid(pid: int, grace: float) -> None:
-    """SIGTERM, then SIGKILL after ``grace`` seconds; reap the process if we started it."""
+def _stop_pid(pid: int, grace: float, started: int | None = None) -> None:
+    """SIGTERM the server's process group, then SIGKILL after ``grace`` seconds; reap it if we started it.
+
+    A pid that no longer runs our server (it ended, or the number now belongs to another
+    process) is never signalled.
+    """
     child = _CHILDREN.pop(pid, None)
-    if child is None and not _is_our_server(pid):
+    if child is None and not _is_our_server(pid, started):
         return  # gone already, or the pid now belongs to something else: never signal it
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, sig)
-        if child is not None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(wait)
-                return
-        else:
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                if not _is_our_server(pid):
-                    return
-                time.sleep(0.05)
-    raise DeployError(f"the local endpoint server (pid {pid}) did not stop after SIGKILL")
+    _process.terminate_group(pid, started, grace_seconds=grace, process=child)
+    if child is None and not _process.wait_gone(pid, started, 5.0):
+        raise DeployError(f"the local endpoint server (pid {pid}) did not stop after SIGKILL")
 
 
 class LocalEndpoint:
@@ -321,11 +304,17 @@ class LocalEndpoint:
         """Shortcut for ``self.predictor().predict(...)``."""
         return self.predictor().predict(inputs, top_k)  # type: ignore[arg-type]
 
-    def undeploy(self, grace: float = 5.0) -> None:
-        """Stop the server (SIGTERM, SIGKILL after ``grace`` s), freeing its port, and forget the endpoint."""
+    def undeploy(self, grace: float = 5.0) -> list[str]:
+        """Stop the server (SIGTERM, SIGKILL after ``grace`` s), freeing its port, and forget the endpoint.
+
+        Returns what was removed, as ``SageMakerEndpoint.undeploy`` and ``deploy.undeploy(name)`` do.
+        """
+        removed: list[str] = []
         if self.record.pid is not None:
-            _stop_pid(self.record.pid, grace)
+            _stop_pid(self.record.pid, grace, self.record.started)
+            removed.append(f"local endpoint {self.name} (pid {self.record.pid})")
         _registry.remove(self.name)
+        return removed
 
     def __enter__(self) -> LocalEndpoint:
         return self

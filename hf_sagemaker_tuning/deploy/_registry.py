@@ -66,6 +66,8 @@ class EndpointRecord:
     log_file: str | None = None
     region: str | None = None
     image_uri: str | None = None
+    #: The server process's start time (``/proc/<pid>/stat`` field 22): guards against pid reuse.
+    started: int | None = None
 
     @property
     def url(self) -> str | None:
@@ -99,14 +101,84 @@ def save(record: EndpointRecord) -> Path:
 
 
 def find(name: str) -> EndpointRecord | None:
-    """The record named ``name``, or ``None``."""
+    """The record named ``name``, or ``None``; ``DeployError`` naming the file if it is invalid."""
     path = _path(name)
-    try:
-        return EndpointRecord.from_json(json.loads(path.read_text(encoding="utf-8")))
-    except FileNotFoundError:
+    if not path.exists():
         return None
-    except (ValueError, TypeError) as exc:
-        raise DeployError(f"the registry entry {path} is unreadable ({exc}); delete it") from None
+    return read(path)
+
+
+MAX_RECORD_BYTES = 64 * 1024
+_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "kind": (str,),
+    "model": (str,),
+    "started_at": (str,),
+    "pid": (int, type(None)),
+    "host": (str, type(None)),
+    "port": (int, type(None)),
+    "log_file": (str, type(None)),
+    "region": (str, type(None)),
+    "image_uri": (str, type(None)),
+    "started": (int, type(None)),
+}
+_REQUIRED = ("name", "kind", "model", "started_at")
+
+
+def read(path: Path) -> EndpointRecord:
+    """Read and validate one registry file.
+
+    Raises:
+        DeployError: the file is unreadable, too large, not JSON, or not an endpoint record (the message
+            names the file and what is wrong).
+    """
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_RECORD_BYTES + 1)
+    except OSError as exc:
+        raise DeployError(f"the registry entry {path} cannot be read ({exc.strerror or exc}); delete it") from None
+    if len(raw) > MAX_RECORD_BYTES:
+        raise DeployError(f"the registry entry {path} is larger than {MAX_RECORD_BYTES} bytes; delete it")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise DeployError(f"the registry entry {path} is not valid JSON ({str(exc)[:200]}); delete it") from None
+    problem = _problem(data, path.stem)
+    if problem is not None:
+        raise DeployError(f"the registry entry {path} is not an endpoint record: {problem}; delete it")
+    return EndpointRecord.from_json(data)
+
+
+def _problem(data: Any, stem: str) -> str | None:
+    if not isinstance(data, dict):
+        return f"it holds a JSON {_json_kind(data)}, expected an object"
+    missing = [key for key in _REQUIRED if key not in data]
+    if missing:
+        return f"it lacks {', '.join(missing)}"
+    for key, kinds in _TYPES.items():
+        value = data.get(key)
+        if key in data and (not isinstance(value, kinds) or isinstance(value, bool)):
+            return f"{key} is {_json_kind(value)}, expected {' or '.join(_json_name(kind) for kind in kinds)}"
+    if data["kind"] not in ("local", "sagemaker"):
+        return f"kind is {data['kind'][:50]!r}, expected 'local' or 'sagemaker'"
+    if data["name"] != stem:
+        return f"its name {data['name'][:70]!r} differs from the file name {stem!r}"
+    port = data.get("port")
+    if port is not None and not 0 < port <= 65535:
+        return f"port is {port}, expected 1-65535"
+    pid = data.get("pid")
+    if pid is not None and pid < 1:
+        return f"pid is {pid}, expected a positive integer"
+    return None
+
+
+def _json_kind(value: Any) -> str:
+    return _json_name(type(value))
+
+
+def _json_name(kind: type) -> str:
+    names = {dict: "object", list: "array", str: "string", int: "integer", float: "number", bool: "boolean"}
+    return names.get(kind, "null" if kind is type(None) else kind.__name__)
 
 
 def load(name: str) -> EndpointRecord:
@@ -124,11 +196,5 @@ def remove(name: str) -> None:
 
 
 def all_records() -> list[EndpointRecord]:
-    """Every readable record, by name."""
-    records = []
-    for path in sorted(state_dir().glob("*.json")):
-        try:
-            records.append(EndpointRecord.from_json(json.loads(path.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, TypeError):
-            continue
-    return records
+    """Every record, by name; ``DeployError`` naming the first invalid file."""
+    return [read(path) for path in sorted(state_dir().glob("*.json"))]

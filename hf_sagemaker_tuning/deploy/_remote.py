@@ -7,9 +7,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from .. import images
+from ..backends.base import ModelArtifact
 from ..errors import TuningError, translate_client_error
 from . import _registry
 from ._errors import DeployError
@@ -22,16 +23,6 @@ DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
 SERVING_ENV = {"HF_TASK": "text-classification", "SAGEMAKER_PROGRAM": "inference.py"}
 ROLE_PATTERN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/\S+$")
 _TRANSFORMERS_IN_IMAGE = re.compile(r"transformers(\d+(?:\.\d+)*)")
-
-
-@dataclass(frozen=True)
-class BestModel:
-    """The training job whose model is deployed, where its artifact is, and what trained it."""
-
-    training_job_name: str
-    model_data_url: str
-    training_image: str | None
-    transformers_version: str | None
 
 
 @dataclass(frozen=True)
@@ -90,29 +81,6 @@ def _not_found(exc: Exception) -> bool:
     return error.get("Code") in ("ValidationException", "ResourceNotFound") and "not find" in str(error.get("Message"))
 
 
-def find_best_model(client: Any, tuning_job_name: str | None = None, training_job_name: str | None = None) -> BestModel:
-    """Describe the tuning job's best training job (or the named one): its model artifact and image."""
-    client_error = _client_error_type()
-    try:
-        if tuning_job_name is not None:
-            tuning = client.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=tuning_job_name)
-            training_job_name = (tuning.get("BestTrainingJob") or {}).get("TrainingJobName")
-            if not training_job_name:
-                status = tuning.get("HyperParameterTuningJobStatus", "unknown")
-                raise DeployError(f"tuning job {tuning_job_name!r} ({status}) has no best training job yet")
-        job = client.describe_training_job(TrainingJobName=training_job_name)
-    except client_error as exc:
-        raise translate_client_error(exc) from None
-    status = job.get("TrainingJobStatus")
-    if status != "Completed":
-        raise DeployError(f"training job {training_job_name!r} is {status}, not Completed: it has no model to deploy")
-    url = (job.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
-    if not url:
-        raise DeployError(f"training job {training_job_name!r} reports no model artifact")
-    image = (job.get("AlgorithmSpecification") or {}).get("TrainingImage")
-    return BestModel(str(training_job_name), str(url), image, transformers_version_of(image))
-
-
 def _session(boto_session: Any, region: str | None) -> Any:
     if boto_session is not None:
         return boto_session
@@ -138,7 +106,8 @@ def deploy_sagemaker(
     artifact as the handler. The endpoint bills by the hour until ``undeploy()``.
 
     Args:
-        tuning_job_name: the tuning job whose ``BestTrainingJob`` is deployed.
+        tuning_job_name: the tuning job whose best model is deployed (``Backend.best_model``: the
+            newest completed retrain, else the best training job).
         training_job_name: deploy this training job instead (exactly one of the two).
         role: the execution role ARN SageMaker assumes to pull the image and the model.
         region: the AWS region of the jobs and the endpoint.
@@ -156,21 +125,32 @@ def deploy_sagemaker(
         raise DeployError(f"role must be an IAM role ARN like arn:aws:iam::123456789012:role/NAME, not {role!r}")
     if not region:
         raise DeployError("region is required (e.g. us-east-1)")
+    from ..preflight.service_model import endpoint_instance_problem
+
+    problem = endpoint_instance_problem(instance_type)
+    if problem is not None:
+        raise DeployError(f"instance_type: {problem}")
+    from ..backends import open_backend
+    from ..backends.sagemaker import SageMakerBackend
+
     session = _session(boto_session, region)
-    client = session.client("sagemaker", region_name=region)
-    best = find_best_model(client, tuning_job_name, training_job_name)
+    backend = cast(SageMakerBackend, open_backend("sagemaker", region=region, boto_session=session))
+    if tuning_job_name is not None:
+        best = backend.best_model(tuning_job_name)
+    else:
+        best = backend.training_artifact(str(training_job_name))
     name = _registry.check_name(endpoint_name or _registry.name_from(f"hfst-{best.training_job_name}"))
     if _registry.find(name) is not None:
         raise DeployError(f"an endpoint named {name!r} is already registered; undeploy it or pick another name")
-    image = choose_inference_image(best.transformers_version, region, instance_type)
-    log.info("deploying %s with %s (%s)", best.model_data_url, image.uri, image.reason)
+    image = choose_inference_image(transformers_version_of(best.training_image), region, instance_type)
+    log.info("deploying %s with %s (%s)", best.location, image.uri, image.reason)
 
     from ._sagemaker import deploy_model
 
     try:
         deploy_model(
             image_uri=image.uri,
-            model_data_url=best.model_data_url,
+            model_data_url=best.location,
             role_arn=role,
             instance_type=instance_type,
             endpoint_name=name,
@@ -191,7 +171,7 @@ def deploy_sagemaker(
     record = EndpointRecord(
         name=name,
         kind="sagemaker",
-        model=best.model_data_url,
+        model=best.location,
         started_at=_registry.now_iso(),
         region=region,
         image_uri=image.uri,
@@ -232,7 +212,7 @@ class SageMakerEndpoint:
         region: str,
         boto_session: Any = None,
         image: ImageSelection | None = None,
-        best: BestModel | None = None,
+        best: ModelArtifact | None = None,
     ):
         self.name = name
         self.region = region

@@ -5,11 +5,12 @@ Run as ``python -m hf_sagemaker_tuning.deploy.server MODEL_DIR --host 127.0.0.1 
 loaded (503 before); ``POST /invocations`` passes the JSON body through the handler's
 ``input_fn`` -> ``predict_fn`` -> ``output_fn``, as the Hugging Face inference toolkit does.
 
-Hardening: loopback by default; bodies over 6 MB are refused with 413 before they are read;
-bad requests get a 4xx with ``{"error": "..."}``; model failures get a 500 with a short
-message (the traceback goes to the log only); only ``/ping`` and ``/invocations`` exist.
-Requests are served on threads; ``predict_fn`` runs under a lock, because a fast tokenizer
-is not safe to call from two threads at once ("Already borrowed").
+The HTTP layer (``_http``) bounds every request (size, header count, one deadline for the whole
+request, concurrent connections) and answers every malformed request with a 4xx and a JSON body.
+This module routes, negotiates ``Accept`` before the model runs, and bounds the queue in front of
+the model: ``predict_fn`` runs under a lock, because a fast tokenizer is not safe to call from two
+threads at once ("Already borrowed"), and requests that would wait too long get a 503 with
+``Retry-After``. Only a failure of the handler's own code gets a 5xx.
 
 This module imports only the standard library; torch and transformers come in through
 the handler's ``model_fn``.
@@ -19,25 +20,119 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
-MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's InvokeEndpoint payload limit
+from ._http import Limits, Request, Response, Server, json_error
+
+MAX_BODY_BYTES = Limits.max_body
 JSON_TYPE = "application/json"
 HOOKS = ("model_fn", "input_fn", "predict_fn", "output_fn")
-SOCKET_TIMEOUT_S = 60.0
+#: What each path allows; any other method gets 405 with ``Allow``, any other path 404.
+ROUTES = {"/ping": ("GET", "HEAD"), "/invocations": ("POST",)}
+MAX_QUEUE = 16  # requests waiting for the model at once; more get 503
+QUEUE_TIMEOUT_S = 30.0  # a request that waits longer for the model gets 503
+RETRY_AFTER = "1"
+#: Environment variables the server process may see (``server_environment``); nothing else, no credentials.
+ENV_ALLOWED = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LANGUAGE",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+    "PYTHONPATH",
+    "PYTHONHASHSEED",
+    "VIRTUAL_ENV",
+    "LD_LIBRARY_PATH",
+    "XDG_CACHE_HOME",
+    "HF_HOME",
+    "HF_HUB_CACHE",
+    "HF_HUB_OFFLINE",
+    "HF_HUB_DISABLE_TELEMETRY",
+    "TRANSFORMERS_OFFLINE",
+    "TRANSFORMERS_CACHE",
+    "TOKENIZERS_PARALLELISM",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "OPENBLAS_CORETYPE",
+    "CUDA_VISIBLE_DEVICES",
+    "NVIDIA_VISIBLE_DEVICES",
+    "PYTORCH_CUDA_ALLOC_CONF",
+)
 log = logging.getLogger("hfst.server")
+
+
+def server_environment(
+    threads: int | None = None, package_root: str | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The whole environment of a local endpoint's server process: ``ENV_ALLOWED`` only, no credentials.
+
+    Args:
+        threads: torch/OpenMP threads (``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``); default: inherited.
+        package_root: a folder put first on ``PYTHONPATH``, so the server imports this package from any cwd.
+        environ: the environment to filter (default: ``os.environ``).
+
+    Returns:
+        The allow-listed variables, plus ``HF_HUB_OFFLINE=1`` and ``TOKENIZERS_PARALLELISM=false``
+        unless set, and ``PYTHONUNBUFFERED=1``.
+    """
+    source = os.environ if environ is None else environ
+    env = {name: source[name] for name in ENV_ALLOWED if name in source}
+    env.setdefault("HF_HUB_OFFLINE", "1")  # a local folder never needs the hub; fail fast instead of retrying
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    env["PYTHONUNBUFFERED"] = "1"
+    if package_root is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    return env
+
+
+def accept_quality(header: str | None, media_type: str) -> float:
+    """The quality an ``Accept`` header gives ``media_type`` (q-values and wildcards; the most specific range wins)."""
+    if header is None or not header.strip():
+        return 1.0
+    kind = media_type.split("/", 1)[0]
+    best_specificity, best_quality = -1, 0.0
+    for item in header.split(",")[:100]:
+        media_range, *parameters = item.split(";")
+        media_range = media_range.strip().lower()
+        if media_range == media_type:
+            specificity = 2
+        elif media_range == f"{kind}/*":
+            specificity = 1
+        elif media_range == "*/*":
+            specificity = 0
+        else:
+            continue
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value.strip())
+                except ValueError:
+                    quality = 0.0
+                if not 0.0 <= quality <= 1.0:  # also NaN
+                    quality = 0.0
+        if specificity > best_specificity or (specificity == best_specificity and quality > best_quality):
+            best_specificity, best_quality = specificity, quality
+    return best_quality if best_specificity >= 0 else 0.0
 
 
 class HandlerError(Exception):
@@ -66,13 +161,16 @@ def load_handler(model_dir: Path, program: str = "inference.py") -> ModuleType:
 
 
 class Service:
-    """The loaded handler and model, plus the lock that serialises ``predict_fn``."""
+    """The loaded handler and model, the lock that serialises ``predict_fn``, and the routes."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_queue: int = MAX_QUEUE, queue_timeout: float = QUEUE_TIMEOUT_S) -> None:
         self.module: ModuleType | None = None
         self.model: Any = None
         self.ready = threading.Event()
         self.lock = threading.Lock()
+        self.max_queue, self.queue_timeout = max_queue, queue_timeout
+        self._waiting = 0
+        self._waiting_lock = threading.Lock()
 
     def load(self, model_dir: Path) -> None:
         module = load_handler(model_dir)
@@ -84,8 +182,29 @@ class Service:
         kind = getattr(self.module, name, None)
         return (kind,) if isinstance(kind, type) and issubclass(kind, BaseException) else default
 
-    def invoke(self, body: bytes, content_type: str, accept: str) -> tuple[int, bytes]:
-        """Run the handler on one request; return (status, JSON body)."""
+    def handle(self, request: Request) -> Response:
+        """Answer one request (never raises)."""
+        allowed = ROUTES.get(request.path)
+        if allowed is None:
+            return json_error(404, "not found; this server answers GET /ping and POST /invocations")
+        if request.method not in allowed:
+            message = f"{request.method} is not allowed on {request.path}; use {' or '.join(allowed)}"
+            return json_error(405, message, Allow=", ".join(allowed))
+        if request.path == "/ping":
+            if self.ready.is_set():
+                return Response(200, b'{"status": "healthy"}', quiet=True)
+            return _quiet(json_error(503, "the model is still loading", **{"Retry-After": RETRY_AFTER}))
+        if not request.has_length:
+            return json_error(411, "a Content-Length header is required")
+        if not self.ready.is_set():
+            return json_error(503, "the model is still loading", **{"Retry-After": RETRY_AFTER})
+        accept = request.headers.get("accept")
+        if accept_quality(accept, JSON_TYPE) <= 0:  # before the model runs
+            return json_error(406, f"accept type {accept!r} is not supported; this endpoint answers {JSON_TYPE}")
+        return self.invoke(request.body, request.headers.get("content-type", ""), JSON_TYPE)
+
+    def invoke(self, body: bytes, content_type: str, accept: str) -> Response:
+        """Run the handler on one request body."""
         module = self.module
         assert module is not None  # callers check ready first
         unsupported = self._kinds("UnsupportedMediaTypeError", ())
@@ -93,140 +212,65 @@ class Service:
         try:
             data = module.input_fn(body, content_type)
         except unsupported as exc:
-            return error(415, str(exc))
+            return json_error(415, str(exc))
         except ValueError as exc:  # input_fn raises ValueErrors for anything wrong with the request
-            return error(400, str(exc))
+            return json_error(400, str(exc))
+        except RecursionError:
+            return json_error(400, "the request is nested too deeply")
         except Exception as exc:
             return model_failure("input_fn", exc)
+        with self._waiting_lock:
+            if self._waiting >= self.max_queue:
+                return json_error(503, "the model is busy; retry later", **{"Retry-After": RETRY_AFTER})
+            self._waiting += 1
         try:
-            with self.lock:
-                prediction = module.predict_fn(data, self.model)
+            acquired = self.lock.acquire(timeout=self.queue_timeout)
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        if not acquired:
+            return json_error(503, "the model is busy; retry later", **{"Retry-After": RETRY_AFTER})
+        try:
+            prediction = module.predict_fn(data, self.model)
         except invalid as exc:
-            return error(400, str(exc))
+            return json_error(400, str(exc))
         except Exception as exc:
             return model_failure("predict_fn", exc)
+        finally:
+            self.lock.release()
         try:
             output = module.output_fn(prediction, accept)
         except unsupported as exc:
-            return error(406, str(exc))
+            return json_error(406, str(exc))
         except Exception as exc:
             return model_failure("output_fn", exc)
-        return 200, output.encode("utf-8") if isinstance(output, str) else bytes(output)
+        return Response(200, output.encode("utf-8") if isinstance(output, str) else bytes(output))
 
 
-def error(status: int, message: str) -> tuple[int, bytes]:
-    return status, json.dumps({"error": message}).encode("utf-8")
+def _quiet(response: Response) -> Response:
+    return Response(response.status, response.body, response.headers, response.close, quiet=True)
 
 
-def model_failure(hook: str, exc: Exception) -> tuple[int, bytes]:
+def model_failure(hook: str, exc: Exception) -> Response:
     log.error("%s failed:\n%s", hook, "".join(traceback.format_exception(exc)).rstrip())
     first_line = (str(exc).splitlines() or [""])[0][:300]
-    return error(500, f"the model failed in {hook}: {type(exc).__name__}: {first_line} (details in the server log)")
+    return json_error(
+        500, f"the model failed in {hook}: {type(exc).__name__}: {first_line} (details in the server log)"
+    )
 
 
-class Handler(BaseHTTPRequestHandler):
-    """Serves ``GET /ping`` and ``POST /invocations``; everything else is 404 or 405."""
-
-    server_version = "hfst-local-endpoint"
-    sys_version = ""
-    timeout = SOCKET_TIMEOUT_S  # a client that stalls mid-request cannot hold a thread forever
-    service: Service  # set on the subclass made by make_server
-
-    def do_GET(self) -> None:
-        if self.path == "/ping":
-            if self.service.ready.is_set():
-                self._send(200, b'{"status": "healthy"}')
-            else:
-                self._send(*error(503, "the model is still loading"))
-        elif self.path == "/invocations":
-            self._send(*error(405, "use POST /invocations"), extra={"Allow": "POST"})
-        else:
-            self._not_found()
-
-    def do_POST(self) -> None:
-        if self.path != "/invocations":
-            self._not_found()
-            return
-        length_header = self.headers.get("Content-Length")
-        if length_header is None:
-            self._send(*error(411, "a Content-Length header is required"), close=True)
-            return
-        try:
-            length = int(length_header)
-            if length < 0:
-                raise ValueError(length_header)
-        except ValueError:
-            self._send(*error(400, f"invalid Content-Length {length_header!r}"), close=True)
-            return
-        if length > MAX_BODY_BYTES:  # refused before reading: the body never reaches memory
-            self._send(*error(413, f"the request has {length} bytes; at most {MAX_BODY_BYTES}"), close=True)
-            return
-        body = self.rfile.read(length)
-        if not self.service.ready.is_set():
-            self._send(*error(503, "the model is still loading"))
-            return
-        content_type = self.headers.get("Content-Type") or ""
-        accept = self.headers.get("Accept") or JSON_TYPE
-        self._send(*self.service.invoke(body, content_type, accept))
-
-    def do_PUT(self) -> None:
-        self._method_not_allowed()
-
-    do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = do_PUT
-
-    def _method_not_allowed(self) -> None:
-        if self.path in ("/ping", "/invocations"):
-            self._send(*error(405, f"{self.command} is not allowed here"), close=True)
-        else:
-            self._not_found()
-
-    def _not_found(self) -> None:
-        self._send(*error(404, "not found; this server answers GET /ping and POST /invocations"), close=True)
-
-    def _send(self, status: int, body: bytes, close: bool = False, extra: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", JSON_TYPE)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (extra or {}).items():
-            self.send_header(key, value)
-        if close:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        # Method, path (no query string), status: never headers, bodies or credentials.
-        log.info("%s %s", self.address_string(), format % args)
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path = self.path.split("?", 1)[0]
-        if path == "/ping" and str(code) in ("200", "503"):
-            return  # health checks come several times a second; they would drown the log
-        self.log_message("%s %s %s", self.command, path, code)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
-class _Server6(_Server):
-    address_family = socket.AF_INET6
-
-
-def make_server(host: str, port: int, service: Service, any_port_if_busy: bool = False) -> ThreadingHTTPServer:
+def make_server(
+    host: str, port: int, service: Service, any_port_if_busy: bool = False, limits: Limits | None = None
+) -> Server:
     """Bind the HTTP server (port 0: any free port; ``any_port_if_busy``: fall back to one)."""
-    handler = type("BoundHandler", (Handler,), {"service": service})
-    server_class = _Server6 if ":" in host else _Server
+    limits = limits or Limits()
     try:
-        return server_class((host, port), handler)
+        return Server(host, port, service.handle, limits, frozenset(ROUTES))
     except OSError:
         if not any_port_if_busy:
             raise
         log.info("port %d is busy; asking the OS for a free one", port)
-        return server_class((host, 0), handler)
+        return Server(host, 0, service.handle, limits, frozenset(ROUTES))
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -242,7 +286,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--any-port-if-busy", action="store_true", help="Use a free port if --port is taken.")
     parser.add_argument("--port-file", type=Path, help="Write the bound port here once listening.")
+    parser.add_argument(
+        "--max-connections", type=int, default=Limits.max_connections, help="Connections served at once; more: 503."
+    )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=Limits.request_timeout,
+        help="Seconds a client has to send a whole request (request line, headers and body).",
+    )
     args = parser.parse_args(argv)
+    if args.max_connections < 1 or not args.request_timeout > 0:
+        parser.error("--max-connections and --request-timeout must be positive")
+    limits = Limits(max_connections=args.max_connections, request_timeout=args.request_timeout)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=sys.stderr)
     logging.getLogger("hfst.server").setLevel(logging.INFO)
 
@@ -255,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     try:
-        server = make_server(args.host, args.port, service, args.any_port_if_busy)
+        server = make_server(args.host, args.port, service, args.any_port_if_busy, limits)
     except OSError as exc:
         log.error("cannot listen on %s:%s: %s", args.host, args.port, exc)
         return 1

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["best_hyperparameters", "narrow_spec", "retrain_local", "retrain_sagemaker", "top_trials"]
+__all__ = ["RetrainResult", "narrow_spec", "retrain", "retrain_hyperparameters", "top_trials"]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._retrain import RetrainResult, retrain, retrain_hyperparameters
     from .narrow import narrow_spec, top_trials
-    from .retrain import best_hyperparameters, retrain_local, retrain_sagemaker
 
 
 def __getattr__(name: str) -> Any:
@@ -17,8 +17,8 @@ def __getattr__(name: str) -> Any:
         from . import narrow
 
         return getattr(narrow, name)
-    if name in ("best_hyperparameters", "retrain_local", "retrain_sagemaker"):
-        from . import retrain
+    if name in ("RetrainResult", "retrain", "retrain_hyperparameters"):
+        from . import _retrain
 
-        return getattr(retrain, name)
+        return getattr(_retrain, name)
     raise AttributeError(f"module 'hf_sagemaker_tuning.refine' has no attribute {name!r}")

@@ -3,48 +3,42 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..errors import TuningError
+from ..ranges import ParameterRange
 from ..specs import TuningJobSpec, parse_job_spec
 from ..specs.search_space import CategoricalParameter, ContinuousParameter, IntegerParameter, categorical_text
+from ..trials import ranked_trials
 
 MARGIN = 0.1  # widen the top trials' span by 10% on each side (in the parameter's own scale)
 
 
-def _scale(kind: str) -> tuple[Callable[[float], float], Callable[[float], float]]:
-    if kind == "logarithmic":
-        return math.log, math.exp
-    if kind == "reverse_logarithmic":
-        return (lambda x: math.log(1.0 - x)), (lambda y: 1.0 - math.exp(y))
-    return (lambda x: x), (lambda y: y)
-
-
-def _narrow_range(lo: float, hi: float, values: list[float], scaling: str) -> tuple[float, float]:
-    fwd, inv = _scale(scaling)
-    points = sorted(fwd(v) for v in values)
-    bounds = sorted((fwd(lo), fwd(hi)))
+def _narrow_range(r: ParameterRange, values: list[float]) -> tuple[float, float]:
+    """The span of ``values`` plus the margin, in the range's own scale, kept inside the range."""
+    points = sorted(r.transform(v) for v in values)
+    bounds = sorted((r.transform(r.low), r.transform(r.high)))
     span = points[-1] - points[0]
     margin = MARGIN * span if span > 0 else 0.05 * (bounds[1] - bounds[0])
     a = max(points[0] - margin, bounds[0])
     b = min(points[-1] + margin, bounds[1])
-    new = sorted((inv(a), inv(b)))
-    return max(new[0], lo), min(new[1], hi)
+    new = sorted((r.inverse(a), r.inverse(b)))
+    return max(new[0], r.low), min(new[1], r.high)
+
+
+def _tried(trials: Iterable[Mapping[str, Any]], r: ParameterRange) -> list[Any]:
+    """The values of ``r`` the trials ran with, parsed, that lie inside ``r`` (others are ignored)."""
+    raw = [(t.get("TunedHyperParameters") or {}).get(r.name) for t in trials]
+    return [r.parse(v) for v in raw if v is not None and r.contains(v)]
 
 
 def top_trials(
     trials: list[dict[str, Any]], maximize: bool, fraction: float = 0.2, minimum: int = 3
 ) -> list[dict[str, Any]]:
-    """The best completed trials (at least ``minimum``, else ``fraction`` of them)."""
-    done = [
-        t
-        for t in trials
-        if t.get("TrainingJobStatus") == "Completed"
-        and t.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value") is not None
-    ]
-    done.sort(key=lambda t: t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"], reverse=maximize)
-    return done[: max(minimum, math.ceil(fraction * len(done)))]
+    """The best completed trials (at least ``minimum``, else ``fraction`` of them), best first."""
+    done = ranked_trials(trials, maximize)
+    return [dict(t) for t in done[: max(minimum, math.ceil(fraction * len(done)))]]
 
 
 def narrow_spec(
@@ -59,8 +53,10 @@ def narrow_spec(
     """A new spec whose ranges span the top trials (plus a margin) and which warm-starts from ``parent_job``.
 
     Continuous and integer ranges shrink to the top trials' values (in their own scale:
-    log-scaled ranges shrink in log space); categorical parameters keep only the values the
-    top trials used. The warm start is ``transfer_learning`` (ranges changed).
+    log-scaled ranges shrink in log space); categorical parameters drop the values that were
+    tried but that no top trial used, and keep every value that no trial tried. A parameter
+    that no top trial ran with keeps its range. The warm start is ``transfer_learning``
+    (ranges changed).
 
     Raises:
         TuningError: fewer than two completed trials to narrow around.
@@ -71,12 +67,16 @@ def narrow_spec(
     data = spec.model_dump(mode="json", exclude_unset=True)
     space: dict[str, Any] = {}
     for pname, param in spec.search_space.items():
-        seen = [t["TunedHyperParameters"][pname] for t in best if pname in t["TunedHyperParameters"]]
-        if isinstance(param, CategoricalParameter):
-            kept = [v for v in param.values if categorical_text(v) in set(seen)] or list(param.values)
+        r = ParameterRange.from_spec(pname, param)
+        seen = _tried(best, r)
+        if not seen:  # no top trial ran with a value inside this range: keep it as it is
+            space[pname] = param.model_dump(mode="json")
+        elif isinstance(param, CategoricalParameter):
+            top, tried = set(seen), set(_tried(trials, r))
+            kept = [v for v in param.values if categorical_text(v) in top or categorical_text(v) not in tried]
             space[pname] = {"kind": "categorical", "values": kept}
         elif isinstance(param, IntegerParameter):
-            lo, hi = _narrow_range(param.min, param.max, [float(v) for v in seen], param.scaling)
+            lo, hi = _narrow_range(r, seen)
             ilo, ihi = math.floor(lo), math.ceil(hi)
             if ilo >= ihi:
                 ilo, ihi = (ilo, ilo + 1) if ilo + 1 <= param.max else (ihi - 1, ihi)
@@ -87,7 +87,7 @@ def narrow_spec(
                 "scaling": param.scaling,
             }
         elif isinstance(param, ContinuousParameter):
-            lo, hi = _narrow_range(param.min, param.max, [float(v) for v in seen], param.scaling)
+            lo, hi = _narrow_range(r, seen)
             if lo >= hi:
                 lo, hi = param.min, param.max
             space[pname] = {"kind": "continuous", "min": lo, "max": hi, "scaling": param.scaling}

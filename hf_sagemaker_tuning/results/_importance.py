@@ -1,25 +1,24 @@
 """Parameter importance: optuna's fANOVA (or mean decrease in impurity) over the finished trials.
 
 The finished trials are loaded into an in-memory optuna study (``create_trial`` with the
-distributions of the job's ranges, built by the local backend's ``search`` module), and
+distributions of the job's ranges, ``ParameterRange.to_optuna``), and
 ``optuna.importance.get_param_importances`` ranks the parameters (values sum to 1).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError, TuningError
-from ._source import JobLike, TunedParameter, load
+from ..trials import objective_value, ranked_trials
+from ._source import JobLike, load
 from ._table import require
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backends.base import Backend
-    from ..compile.request import TuningJobRequest
 
 EVALUATORS = ("fanova", "mdi")
 
@@ -53,18 +52,15 @@ def parameter_importance(
     if not results.parameters:
         raise BackendError(f"tuning job {results.name!r} tunes no hyperparameter")
     optuna = require("optuna")
-    from ..backends.local.search import REVERSE_PREFIX, distributions, from_hyperparameters
-
-    request = _ranges_request(results.parameters)
-    dists = distributions(request)
+    ranges = results.parameters
+    dists = {p.optuna_name: p.to_optuna() for p in ranges}
     trials = []
-    for t in results.trials:
-        metric = t.get("FinalHyperParameterTuningJobObjectiveMetric") or {}
-        value = metric.get("Value")
-        if t.get("TrainingJobStatus") != "Completed" or value is None or not math.isfinite(float(value)):
-            continue
-        params = from_hyperparameters(request, t["TunedHyperParameters"])
-        trials.append(optuna.trial.create_trial(params=params, distributions=dists, value=float(value)))
+    finished = {id(t) for t in ranked_trials(results.trials, results.maximize)}
+    for t in (t for t in results.trials if id(t) in finished):  # launch order, as optuna would have seen them
+        tuned = t["TunedHyperParameters"]
+        params = {p.optuna_name: p.to_optuna_value(tuned[p.name]) for p in ranges}
+        value = objective_value(t)
+        trials.append(optuna.trial.create_trial(params=params, distributions=dists, value=value))
     if len(trials) < 2:
         raise BackendError(
             f"parameter importance needs at least 2 finished trials; job {results.name!r} has {len(trials)}"
@@ -79,45 +75,9 @@ def parameter_importance(
         else:
             chosen = optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=seed)
         importances = optuna.importance.get_param_importances(study, evaluator=chosen)
-    out = {name.removeprefix(REVERSE_PREFIX): float(value) for name, value in importances.items()}
+    names = {p.optuna_name: p.name for p in ranges}
+    out = {names[name]: float(value) for name, value in importances.items()}
     return dict(sorted(out.items(), key=lambda item: -item[1]))
-
-
-def _ranges_request(parameters: list[TunedParameter]) -> TuningJobRequest:
-    """A request that carries only parameter ranges (what ``search.distributions`` reads)."""
-    from ..compile.request import (
-        CategoricalParameterRange,
-        ContinuousParameterRange,
-        IntegerParameterRange,
-        ParameterRangesShape,
-        TuningJobConfig,
-        TuningJobRequest,
-    )
-
-    ranges = ParameterRangesShape(
-        IntegerParameterRanges=[
-            IntegerParameterRange(
-                Name=p.name, MinValue=str(int(p.low)), MaxValue=str(int(p.high)), ScalingType=cast(Any, p.scaling)
-            )
-            for p in parameters
-            if p.kind == "integer"
-        ],
-        ContinuousParameterRanges=[
-            ContinuousParameterRange(
-                Name=p.name, MinValue=repr(p.low), MaxValue=repr(p.high), ScalingType=cast(Any, p.scaling)
-            )
-            for p in parameters
-            if p.kind == "continuous"
-        ],
-        CategoricalParameterRanges=[
-            CategoricalParameterRange(Name=p.name, Values=list(p.values)) for p in parameters if p.kind == "categorical"
-        ],
-    )
-    # Only the ranges are read, so the rest of the request is left out (model_construct: no validation).
-    config_fields: dict[str, Any] = {"ParameterRanges": ranges}
-    config = TuningJobConfig.model_construct(**config_fields)
-    request_fields: dict[str, Any] = {"HyperParameterTuningJobConfig": config}
-    return TuningJobRequest.model_construct(**request_fields)
 
 
 @contextlib.contextmanager

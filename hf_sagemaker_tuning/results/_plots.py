@@ -12,9 +12,10 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError
+from ..ranges import ParameterRange
 from ._importance import parameter_importance
-from ._source import JobLike, JobResults, TunedParameter, load
-from ._table import require
+from ._source import JobLike, JobResults, load
+from ._table import best_trial_name, require
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -107,7 +108,7 @@ def plot_parameters(
     cols = min(3, len(params))
     rows = math.ceil(len(params) / cols)
     fig = _figure(4.0 * cols, 3.5 * rows)
-    best_name = table["TrainingJobName"].iloc[0] if len(table) else None
+    best_name = best_trial_name(results)
     for i, p in enumerate(params):
         ax = fig.add_subplot(rows, cols, i + 1)
         y = table["FinalObjectiveValue"].to_numpy(dtype=float)
@@ -132,21 +133,9 @@ def plot_parameters(
     return _finish(fig, out)
 
 
-def _normalized(p: TunedParameter, values: Any) -> list[float]:
-    if p.kind == "categorical":
-        span = max(len(p.values) - 1, 1)
-        index = {v: k for k, v in enumerate(p.values)}
-        return [index.get(str(v), 0) / span for v in values]
-    low, high = p.low, p.high
-    out = []
-    for v in values:
-        v = float(v)
-        if p.log and low > 0 and v > 0:
-            a, b, v = math.log(low), math.log(high), math.log(v)
-        else:
-            a, b = low, high
-        out.append(0.5 if b == a else (v - a) / (b - a))
-    return out
+def _normalized(p: ParameterRange, values: Any) -> list[float]:
+    """Each value's place on its axis, 0 to 1, in the range's own scale (see ``ParameterRange.normalize``)."""
+    return [p.normalize(v) for v in values]
 
 
 def plot_parallel_coordinates(
@@ -244,8 +233,7 @@ def plot_learning_curves(
     known = [v for v in final.values() if not math.isnan(v)]
     lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
     mappable = ScalarMappable(norm=Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0), cmap=_CMAP)
-    done = table[table["FinalObjectiveValue"].notna()]
-    best = done["TrainingJobName"].iloc[0] if len(done) else None
+    best = best_trial_name(results)
     fig = _figure(8, 4.5)
     ax = fig.add_subplot()
     for trial, values in series.items():

@@ -7,7 +7,6 @@ categorical values removed) and its tuned parameters (kind and scaling from the 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,39 +14,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from ..errors import BackendError, TuningError
+from ..ranges import ParameterRange, ranges_from_description
+from ..ranges import unquote as unquote  # re-exported: older callers import it from here
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..backends.base import Backend
 
-#: Backend names ``load`` accepts (or pass a ``Backend`` instance).
-BACKENDS = ("local", "sagemaker")
-
-
-@dataclass(frozen=True)
-class TunedParameter:
-    """One tuned hyperparameter, as its range declares it.
-
-    Attributes:
-        name: the hyperparameter's name.
-        kind: ``"integer"``, ``"continuous"`` or ``"categorical"``.
-        low: lower bound (numeric kinds).
-        high: upper bound (numeric kinds).
-        scaling: ``Auto``, ``Linear``, ``Logarithmic`` or ``ReverseLogarithmic`` (numeric kinds).
-        values: the allowed values (categorical).
-    """
-
-    name: str
-    kind: str
-    low: float = 0.0
-    high: float = 0.0
-    scaling: str = "Linear"
-    values: tuple[str, ...] = ()
-
-    @property
-    def log(self) -> bool:
-        return self.kind != "categorical" and self.scaling == "Logarithmic"
+#: A tuned hyperparameter's range (the library's one range model; the old name is kept).
+TunedParameter = ParameterRange
 
 
 @dataclass
@@ -91,60 +67,28 @@ class JobResults:
             self._table = build_table(self)
         return self._table.copy()
 
+    def _repr_html_(self) -> str:
+        """The summary and the results table, for notebooks."""
+        import html
+
+        from ._table import summary
+
+        text = "<br>".join(html.escape(line) for line in summary(self).splitlines())
+        return f"<div><p>{text}</p>{self.table().to_html(index=False, na_rep='', float_format=_six)}</div>"
+
     def curves(self, trial: str) -> dict[str, list[float]]:
-        """Every metric value one trial emitted, in order (local backend only)."""
+        """Every metric value one trial emitted, in order (``Backend.metric_history``)."""
         if self.curves_reader is None:
-            raise BackendError(
-                f"learning curves are not available for {self.backend} job {self.name!r}: "
-                "only the local backend keeps per-evaluation metric values"
-            )
+            raise BackendError(f"job {self.name!r} was loaded without a backend: it has no learning curves")
         return self.curves_reader(trial)
 
 
 JobLike = Union[str, "os.PathLike[str]", JobResults]
 
 
-def unquote(text: Any) -> str:
-    """A hyperparameter value without the JSON quotes SDK v2 adds (``'"adamw"'`` -> ``'adamw'``)."""
-    value = str(text)
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            return value
-        if isinstance(decoded, str):
-            return decoded
-    return value
-
-
 def parameters_from(description: dict[str, Any]) -> list[TunedParameter]:
     """The tuned parameters of a DescribeHyperParameterTuningJob answer (integer, continuous, categorical)."""
-    ranges = (description.get("HyperParameterTuningJobConfig") or {}).get("ParameterRanges") or {}
-    out = [
-        TunedParameter(
-            r["Name"],
-            "integer",
-            float(unquote(r["MinValue"])),
-            float(unquote(r["MaxValue"])),
-            r.get("ScalingType", "Auto"),
-        )
-        for r in ranges.get("IntegerParameterRanges") or []
-    ]
-    out += [
-        TunedParameter(
-            r["Name"],
-            "continuous",
-            float(unquote(r["MinValue"])),
-            float(unquote(r["MaxValue"])),
-            r.get("ScalingType", "Auto"),
-        )
-        for r in ranges.get("ContinuousParameterRanges") or []
-    ]
-    out += [
-        TunedParameter(r["Name"], "categorical", values=tuple(unquote(v) for v in r.get("Values") or []))
-        for r in ranges.get("CategoricalParameterRanges") or []
-    ]
-    return out
+    return ranges_from_description(description)
 
 
 def _clean_trial(trial: dict[str, Any]) -> dict[str, Any]:
@@ -177,53 +121,25 @@ def load(
     """
     if isinstance(job, JobResults):
         return job
-    from ..backends.base import Backend
+    from ..backends import resolve_job
 
-    if isinstance(backend, Backend):
-        return _from_backend(backend, str(job))
-    if backend not in (None, *BACKENDS):
-        raise BackendError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    if backend == "local" or (backend is None and _is_local(job, jobs_root)):
-        from ..backends.local import LocalBackend
-
-        local = LocalBackend(jobs_root if jobs_root is not None else "jobs")
-        path = local.folder(job).path
-        return _from_backend(local, str(path))
-    if backend is None and (os.sep in str(job) or Path(job).exists()):
-        raise BackendError(f"{str(job)!r} is not a local tuning job folder (it has no request.json)")
-    from ._aws import fetch_job
-
+    root = jobs_root if jobs_root is not None else "jobs"
+    runner, job_id = resolve_job(job, backend, jobs_dir=root, region=region, boto_session=boto_session)
     try:
-        description, trials = fetch_job(str(job), region=region, boto_session=boto_session)
+        description = runner.describe(job_id)
     except TuningError as exc:
-        if backend is not None:
+        if backend is not None or runner.name != "sagemaker":
             raise
-        root = Path(jobs_root if jobs_root is not None else "jobs")
         raise BackendError(f"no local tuning job {str(job)!r} in {root}, and on SageMaker: {exc}") from exc
     return JobResults(
-        name=str(description.get("HyperParameterTuningJobName", job)),
-        backend="sagemaker",
+        name=str(description.get("HyperParameterTuningJobName", Path(job_id).name)),
+        backend=runner.name or type(runner).__name__,
         description=description,
-        trials=[_clean_trial(t) for t in trials],
+        trials=[_clean_trial(t) for t in runner.list_trials(job_id)],
         parameters=parameters_from(description),
+        curves_reader=lambda trial: runner.metric_history(job_id, trial),
     )
 
 
-def _is_local(job: str | os.PathLike[str], jobs_root: str | os.PathLike[str] | None) -> bool:
-    if (Path(job) / "request.json").is_file():
-        return True
-    return (Path(jobs_root if jobs_root is not None else "jobs") / str(job) / "request.json").is_file()
-
-
-def _from_backend(backend: Backend, job: str) -> JobResults:
-    description = backend.describe(job)
-    metrics = getattr(backend, "metrics", None)
-    reader = None if metrics is None else (lambda trial: metrics(job, trial))
-    return JobResults(
-        name=str(description.get("HyperParameterTuningJobName", Path(job).name)),
-        backend=backend.name or type(backend).__name__,
-        description=description,
-        trials=[_clean_trial(t) for t in backend.list_trials(job)],
-        parameters=parameters_from(description),
-        curves_reader=reader,
-    )
+def _six(value: float) -> str:
+    return f"{value:.6g}"

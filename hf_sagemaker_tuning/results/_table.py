@@ -7,6 +7,7 @@ import os
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .. import trials
 from ..errors import BackendError, TuningError
 from ._source import JobLike, JobResults, load
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..backends.base import Backend
+    from ..evaluate import Evaluation
 
 #: The columns after the tuned hyperparameters, in order (as AMT's analytics names them).
 TRIAL_COLUMNS = (
@@ -119,18 +121,29 @@ def best_trial(
 ) -> dict[str, Any]:
     """The best trial's row of ``results_table`` as a dict (plain Python values).
 
+    The best trial is the completed trial with the best objective value (``trials.best_trial``;
+    ties go to the earlier trial).
+
     Raises:
         BackendError: no trial has an objective value yet.
     """
     results = load(job, backend, jobs_root=jobs_root, region=region, boto_session=boto_session)
-    table = results.table()
-    done = table[table["FinalObjectiveValue"].notna()]
-    if done.empty:
+    name = best_trial_name(results)
+    if name is None:
         raise BackendError(f"tuning job {results.name!r} has no trial with an objective value yet")
-    return {name: _plain(value) for name, value in done.iloc[0].items()}
+    table = results.table()
+    row = table[table["TrainingJobName"] == name].iloc[0]
+    return {column: plain_value(value) for column, value in row.items()}
 
 
-def _plain(value: Any) -> Any:
+def best_trial_name(results: JobResults) -> str | None:
+    """The best trial's ``TrainingJobName`` (``trials.best_trial``: completed, with an objective), or ``None``."""
+    best = trials.best_trial(results.trials, results.maximize)
+    return None if best is None else str(best["TrainingJobName"])
+
+
+def plain_value(value: Any) -> Any:
+    """A table cell as a plain Python value (``None`` for missing, ``datetime`` for timestamps)."""
     pd = require("pandas")
     if value is pd.NA or value is pd.NaT:
         return None
@@ -173,18 +186,34 @@ def summary(
         f"Trials: {len(table)}" + (f" ({states})" if states else ""),
         f"Objective: {results.objective_metric} ({results.direction})",
     ]
-    done = table[table["FinalObjectiveValue"].notna()]
-    if done.empty:
+    name = best_trial_name(results)
+    if name is None:
         lines.append("Best: no trial has an objective value yet")
     else:
-        best = done.iloc[0]
+        best = table[table["TrainingJobName"] == name].iloc[0]
         lines.append(f"Best: {format_value(float(best['FinalObjectiveValue']))} ({best['TrainingJobName']})")
         hps = ", ".join(f"{k}={format_value(v)}" for k, v in best_hyperparameters(results).items())
         lines.append(f"Best hyperparameters: {hps}")
     elapsed = _elapsed(results.description)
     if elapsed is not None:
         lines.append(f"Elapsed: {elapsed:.1f} s")
+    lines.extend(evaluation_lines(results, jobs_root))
     return "\n".join(lines)
+
+
+def newest_evaluations(results: JobResults, jobs_root: str | os.PathLike[str] | None = None) -> list[Evaluation]:
+    """The newest saved evaluation of each split (``hfst evaluate``), test first."""
+    from ..evaluate import saved_evaluations
+
+    newest: dict[str, Evaluation] = {}
+    for evaluation in saved_evaluations(results.description, jobs_root if jobs_root is not None else "jobs"):
+        newest[evaluation.split] = evaluation  # oldest first: the last one wins
+    return sorted(newest.values(), key=lambda e: (e.split != "test", e.split))
+
+
+def evaluation_lines(results: JobResults, jobs_root: str | os.PathLike[str] | None = None) -> list[str]:
+    """The saved test score (and any other split's), validation side by side; empty when none was saved."""
+    return [line for evaluation in newest_evaluations(results, jobs_root) for line in evaluation.summary().splitlines()]
 
 
 def _elapsed(description: dict[str, Any]) -> float | None:

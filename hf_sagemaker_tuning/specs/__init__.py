@@ -1,5 +1,6 @@
 """Typed, frozen specs for a tuning job, and reading/writing them."""
 
+from .budget import BudgetSpec
 from .dataset import CleaningSpec, DatasetSpec
 from .io import dump_yaml, json_schema, load_job_spec, parse_job_spec, spec_to_dict
 from .job import TuningJobSpec
@@ -10,6 +11,7 @@ from .training import TrainingSpec
 from .tuning import CompletionSpec, HyperbandSpec, TuningSpec, WarmStartSpec
 
 __all__ = [
+    "BudgetSpec",
     "CategoricalParameter",
     "CleaningSpec",
     "CompletionSpec",

@@ -12,19 +12,21 @@ Sources (``source``):
 
 from __future__ import annotations
 
+import os
 import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ._base import Spec
+from ._base import Spec, SpecFieldError
+from ._errors import shorten
+from ._hub import hub_id_problem
 
 SourceKind = Literal["auto", "hub", "files", "disk", "s3", "package"]
 FileFormat = Literal["auto", "json", "jsonl", "csv", "parquet"]
 
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 _PACKAGE_URI = re.compile(r"^package://([A-Za-z0-9_][A-Za-z0-9_.\-]*)/(.+)$")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*(/[A-Za-z0-9][A-Za-z0-9_.\-]*)?$")
 _COLUMN = re.compile(r"^[^\s].{0,254}$")
 SPLITS = ("train", "validation", "test")
 SplitName = Literal["train", "validation", "test"]
@@ -89,8 +91,23 @@ class DatasetSpec(Spec):
     )
     seed: int = Field(42, ge=0, description="Seed for the validation carve-out and sample caps.")
     max_train_samples: int | None = Field(None, ge=1, description="Keep at most this many training examples.")
-    max_eval_samples: int | None = Field(None, ge=1, description="Keep at most this many validation/test examples.")
+    max_eval_samples: int | None = Field(
+        None, ge=1, description="Keep at most this many validation examples (the test split is not cut by it)."
+    )
+    max_test_samples: int | None = Field(
+        None, ge=1, description="Keep at most this many test examples (default: the whole test split)."
+    )
+    task: str | None = Field(
+        None,
+        description="The task, naming its official metric (training/official_metrics.json), e.g. "
+        "tweet_eval/emotion; trials then print eval_official. Default: the hub config of tweet_eval.",
+    )
     cleaning: CleaningSpec = Field(default_factory=CleaningSpec)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _path(cls, value: object) -> object:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
 
     @field_validator("source")
     @classmethod
@@ -98,9 +115,9 @@ class DatasetSpec(Spec):
         if value != value.strip():
             raise ValueError("must not start or end with white space")
         if value.startswith("s3://") and not _S3_URI.match(value):
-            raise ValueError(f"{value!r} is not a valid S3 URI (s3://bucket/prefix, lower-case bucket name)")
+            raise ValueError(f"{shorten(value)} is not a valid S3 URI (s3://bucket/prefix, lower-case bucket name)")
         if value.startswith("package://") and not _PACKAGE_URI.match(value):
-            raise ValueError(f"{value!r} must look like package://<distribution or module>/<path inside it>")
+            raise ValueError(f"{shorten(value)} must look like package://<distribution or module>/<path inside it>")
         return value
 
     @field_validator("text_column")
@@ -111,7 +128,7 @@ class DatasetSpec(Spec):
             raise ValueError("give one text column, or two for text pairs")
         for column in columns:
             if not _COLUMN.match(column):
-                raise ValueError(f"column name {column!r} is empty or starts with white space")
+                raise ValueError(f"column name {shorten(column)} is empty or starts with white space")
         if len(set(columns)) != len(columns):
             raise ValueError("the two text columns must differ")
         return value
@@ -122,12 +139,36 @@ class DatasetSpec(Spec):
         if value is None:
             return value
         if len(value) < 2:
-            raise ValueError(f"at least two classes are needed, got {value!r}")
+            raise ValueError(f"at least two classes are needed, got {shorten(value)}")
         if len(set(value)) != len(value):
-            raise ValueError(f"label names must be unique, got {value!r}")
+            raise ValueError(f"label names must be unique, got {shorten(value)}")
         if any(not name.strip() for name in value):
             raise ValueError("label names must not be empty")
         return value
+
+    @field_validator("task")
+    @classmethod
+    def _task(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        from ..contract import official_metrics
+
+        known = official_metrics()
+        if value not in known:
+            raise ValueError(f"unknown task {shorten(value)}; tasks with an official metric: {', '.join(known)}")
+        return value
+
+    @property
+    def resolved_task(self) -> str | None:
+        """``task``, or ``tweet_eval/<config>`` for the hub's tweet_eval when that task has an official metric."""
+        if self.task is not None:
+            return self.task
+        if self.resolved_kind == "hub" and self.source.split("/")[-1] == "tweet_eval" and self.config:
+            from ..contract import official_metrics
+
+            name = f"tweet_eval/{self.config}"
+            return name if name in official_metrics() else None
+        return None
 
     @field_validator("encoding")
     @classmethod
@@ -137,7 +178,7 @@ class DatasetSpec(Spec):
         try:
             codecs.lookup(value)
         except LookupError:
-            raise ValueError(f"unknown text encoding {value!r} (e.g. utf-8, latin-1)") from None
+            raise ValueError(f"unknown text encoding {shorten(value)} (e.g. utf-8, latin-1)") from None
         return value
 
     @model_validator(mode="after")
@@ -145,15 +186,18 @@ class DatasetSpec(Spec):
         if "train" not in self.splits:
             raise ValueError("splits must name the source's train split ('train' key)")
         if len(set(self.splits.values())) != len(self.splits):
-            raise ValueError(f"splits map two of ours to the same source split: {self.splits!r}")
+            raise ValueError(f"splits map two of ours to the same source split: {shorten(self.splits)}")
         kind = self.resolved_kind
         if self.config is not None and kind != "hub":
-            raise ValueError(f"config is for hub datasets only; source {self.source!r} is read as {kind!r}")
-        if kind == "hub" and not _HUB_ID.match(self.source):
-            raise ValueError(f"{self.source!r} is not a hub dataset id (name or owner/name)")
+            raise ValueError(
+                f"config is for hub datasets only; source {shorten(self.source)} is read as {shorten(kind)}"
+            )
+        problem = hub_id_problem(self.source) if kind == "hub" else None
+        if problem:
+            raise SpecFieldError("source", f"{problem} (a hub dataset id is `name` or `owner/name`)")
         text_cols = self.text_columns
         if self.label_column in text_cols:
-            raise ValueError(f"label_column {self.label_column!r} is also a text column")
+            raise ValueError(f"label_column {shorten(self.label_column)} is also a text column")
         if self.data_files is not None:
             unknown = set(self.data_files) - set(self.splits.values())
             if unknown:

@@ -8,6 +8,8 @@ from pydantic import Field, model_validator
 
 from .. import contract
 from ._base import Spec, SpecFieldError
+from ._errors import shorten
+from .budget import BudgetSpec
 from .dataset import DatasetSpec
 from .objective import ObjectiveSpec
 from .sagemaker import SageMakerSpec
@@ -28,13 +30,14 @@ class TuningJobSpec(Spec):
     objective: ObjectiveSpec
     tuning: TuningSpec
     sagemaker: SageMakerSpec | None = Field(None, description="Needed for the SageMaker backend only.")
+    budget: BudgetSpec | None = Field(None, description="Spending ceiling checked before a SageMaker job is submitted.")
 
     @model_validator(mode="after")
     def _cross_checks(self) -> TuningJobSpec:
         if not TUNING_JOB_NAME.match(self.name):
             raise SpecFieldError(
                 "name",
-                f"{self.name!r} does not fit SageMaker's tuning-job name rule: 1-32 letters, digits and "
+                f"{shorten(self.name)} does not fit SageMaker's tuning-job name rule: 1-32 letters, digits and "
                 "hyphens, starting and ending with a letter or digit",
             )
         tuned = set(self.search_space.names())
@@ -92,16 +95,29 @@ class TuningJobSpec(Spec):
         if objective.regex is None:
             if not self.training.uses_bundled_package:
                 raise SpecFieldError(
-                    "objective.regex", f"with your own entry_point, give the regex of {objective.metric!r}"
+                    "objective.regex", f"with your own entry_point, give the regex of {shorten(objective.metric)}"
                 )
             metrics = contract.declared_metrics()
             if objective.metric not in metrics or not objective.metric.startswith("eval_"):
                 eval_metrics = [m for m in metrics if m.startswith("eval_")]
                 raise SpecFieldError(
                     "objective.metric",
-                    f"{objective.metric!r} is not an evaluation metric the bundled training package "
+                    f"{shorten(objective.metric)} is not an evaluation metric the bundled training package "
                     f"prints; choose one of {eval_metrics}, or give a regex for a custom metric",
                 )
+        declared = contract.declared_metrics().get(objective.metric) if self.training.uses_bundled_package else None
+        if (
+            declared is not None
+            and objective.direction is not None
+            and objective.direction != declared.direction
+            and not objective.direction_override
+        ):
+            raise SpecFieldError(
+                "objective.direction",
+                f"{objective.direction} contradicts metric {objective.metric}, which the training package declares "
+                f"as {declared.direction} (training/metrics.json): the tuner would keep the worst model. Use "
+                f"direction: {declared.direction}, or set objective.direction_override: true if this is meant",
+            )
 
     def _check_strategy(self) -> None:
         tuning = self.tuning
@@ -168,28 +184,28 @@ def _check_range(
     if isinstance(param, ContinuousParameter) and decl.type == "int":
         raise SpecFieldError(where, f"{decl.name} takes integers; use kind: integer")
     if decl.min is not None and param.min < decl.min:
-        raise SpecFieldError(where, f"min {param.min!r} is below the smallest allowed value {decl.min!r}")
+        raise SpecFieldError(where, f"min {shorten(param.min)} is below the smallest allowed value {shorten(decl.min)}")
     if decl.max is not None and param.max > decl.max:
-        raise SpecFieldError(where, f"max {param.max!r} is above the largest allowed value {decl.max!r}")
+        raise SpecFieldError(where, f"max {shorten(param.max)} is above the largest allowed value {shorten(decl.max)}")
 
 
 def _check_value(where: str, value: HyperparameterValue, decl: contract.DeclaredHyperparameter) -> None:
     text = categorical_text(value)
     if decl.type == "bool":
         if text.lower() not in ("true", "false"):
-            raise SpecFieldError(where, f"{decl.name} is true or false, not {value!r}")
+            raise SpecFieldError(where, f"{decl.name} is true or false, not {shorten(value)}")
         return
     if decl.type == "str":
         if decl.choices is not None and text not in decl.choices:
-            raise SpecFieldError(where, f"{value!r} is not one of {list(decl.choices)}")
+            raise SpecFieldError(where, f"{shorten(value)} is not one of {list(decl.choices)}")
         return
     try:
         number = int(text) if decl.type == "int" else float(text)
     except ValueError:
-        raise SpecFieldError(where, f"{decl.name} takes {decl.type} values, not {value!r}") from None
+        raise SpecFieldError(where, f"{decl.name} takes {decl.type} values, not {shorten(value)}") from None
     if isinstance(number, float) and not math.isfinite(number):
-        raise SpecFieldError(where, f"{value!r} is not a finite number")
+        raise SpecFieldError(where, f"{shorten(value)} is not a finite number")
     if decl.min is not None and number < decl.min:
-        raise SpecFieldError(where, f"{value!r} is below the smallest allowed value {decl.min!r}")
+        raise SpecFieldError(where, f"{shorten(value)} is below the smallest allowed value {shorten(decl.min)}")
     if decl.max is not None and number > decl.max:
-        raise SpecFieldError(where, f"{value!r} is above the largest allowed value {decl.max!r}")
+        raise SpecFieldError(where, f"{shorten(value)} is above the largest allowed value {shorten(decl.max)}")

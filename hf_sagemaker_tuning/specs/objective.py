@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ._base import Spec
+from ._errors import shorten
 
 MAX_REGEX_LENGTH = 500
 #: Numbers a metric regex must read whole; ``([0-9\.]+)`` reads ``1e-05`` as ``1`` and drops the sign of ``-0.3``.
@@ -69,15 +70,15 @@ def check_metric_regex(regex: str) -> str:
     try:
         compiled = re.compile(regex)
     except re.error as exc:
-        raise ValueError(f"regex {regex!r} does not compile: {exc}") from None
+        raise ValueError(f"regex {shorten(regex)} does not compile: {exc}") from None
     if compiled.groups != 1:
-        raise ValueError(f"regex {regex!r} must have exactly one capture group, it has {compiled.groups}")
+        raise ValueError(f"regex {shorten(regex)} must have exactly one capture group, it has {compiled.groups}")
     group = capture_group_pattern(regex)
     if group is not None:
         misread = [probe for probe in NUMBER_PROBES if not re.fullmatch(group, probe)]
         if misread:
             raise ValueError(
-                f"the capture group ({group}) of regex {regex!r} does not read {', '.join(misread)} whole; "
+                f"the capture group ({group}) of regex {shorten(regex)} does not read {', '.join(misread)} whole; "
                 r"use a number pattern such as ([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
             )
     return regex
@@ -105,6 +106,11 @@ class ObjectiveSpec(Spec):
 
     metric: str = Field(min_length=1, max_length=255, description="Objective metric name.")
     direction: Direction | None = Field(None, description="maximize or minimize; default: the metric's natural one.")
+    direction_override: bool = Field(
+        False,
+        description="true: `direction` deliberately contradicts the direction the training package declares for "
+        "the metric (otherwise that is an error: the tuner would pick the worst model).",
+    )
     regex: str | None = Field(None, description="Only for a custom metric: a regex with one capture group.")
     extra_metrics: list[MetricDefinitionSpec] = Field(
         default_factory=list, description="More metrics to record (custom entry points)."
@@ -122,4 +128,6 @@ class ObjectiveSpec(Spec):
         names = [m.name for m in self.extra_metrics]
         if len(set(names)) != len(names) or self.metric in names:
             raise ValueError("extra_metrics names must be unique and differ from the objective metric")
+        if self.direction_override and self.direction is None:
+            raise ValueError("direction_override needs an explicit direction (maximize or minimize)")
         return self

@@ -7,6 +7,7 @@ import re
 from pydantic import Field, field_validator
 
 from ._base import Spec
+from ._errors import shorten
 
 _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -15,7 +16,7 @@ _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 
 def _s3(value: str) -> str:
     if not _S3_URI.match(value):
-        raise ValueError(f"{value!r} is not an S3 URI (s3://bucket/prefix, lower-case bucket name)")
+        raise ValueError(f"{shorten(value)} is not an S3 URI (s3://bucket/prefix, lower-case bucket name)")
     return value.rstrip("/")
 
 
@@ -34,14 +35,14 @@ class SageMakerSpec(Spec):
     @classmethod
     def _role(cls, value: str) -> str:
         if not _ROLE_ARN.match(value):
-            raise ValueError(f"{value!r} is not an IAM role ARN (arn:aws:iam::123456789012:role/Name)")
+            raise ValueError(f"{shorten(value)} is not an IAM role ARN (arn:aws:iam::123456789012:role/Name)")
         return value
 
     @field_validator("region")
     @classmethod
     def _region(cls, value: str) -> str:
         if not _REGION.match(value):
-            raise ValueError(f"{value!r} is not an AWS region name (e.g. us-east-1)")
+            raise ValueError(f"{shorten(value)} is not an AWS region name (e.g. us-east-1)")
         return value
 
     @field_validator("output_path")
@@ -61,7 +62,7 @@ class SageMakerSpec(Spec):
             raise ValueError(f"{len(value)} tags; AWS allows at most 50")
         for key, item in value.items():
             if not 1 <= len(key) <= 128 or key.lower().startswith("aws:"):
-                raise ValueError(f"tag key {key!r} must be 1-128 characters and not start with 'aws:'")
+                raise ValueError(f"tag key {shorten(key)} must be 1-128 characters and not start with 'aws:'")
             if len(item) > 256:
-                raise ValueError(f"tag {key!r} value is longer than 256 characters")
+                raise ValueError(f"tag {shorten(key)} value is longer than 256 characters")
         return value

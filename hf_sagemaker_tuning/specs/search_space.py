@@ -11,11 +11,14 @@ Automatic Model Tuning. Scaling follows AMT's rules:
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, RootModel, field_validator, model_validator
+from pydantic import Field, RootModel, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticUndefined
+from typing_extensions import Self
 
-from ._base import Spec
+from ._base import Spec, validate_spec
+from ._errors import shorten, spec_error
 
 #: SageMaker's pattern for hyperparameter names (ParameterKey): letters, digits, ``_.:/=+-@``, 1-256 chars.
 HYPERPARAMETER_NAME = re.compile(r"^[\w.:/=+\-@]{1,256}$", re.ASCII)
@@ -36,9 +39,9 @@ SCALING_TO_API: dict[str, str] = {
 
 def _check_bounds(lo: float, hi: float, scaling: str) -> None:
     if lo >= hi:
-        raise ValueError(f"min ({lo!r}) must be smaller than max ({hi!r}); bounds are inclusive")
+        raise ValueError(f"min ({shorten(lo)}) must be smaller than max ({shorten(hi)}); bounds are inclusive")
     if scaling == "logarithmic" and lo <= 0:
-        raise ValueError(f"scaling 'logarithmic' needs min > 0, got min={lo!r}")
+        raise ValueError(f"scaling 'logarithmic' needs min > 0, got min={shorten(lo)}")
 
 
 class ContinuousParameter(Spec):
@@ -95,9 +98,9 @@ class CategoricalParameter(Spec):
         for value in values:
             text = categorical_text(value)
             if not text or len(text) > MAX_VALUE_LENGTH:
-                raise ValueError(f"value {value!r} must be 1 to {MAX_VALUE_LENGTH} characters long")
+                raise ValueError(f"value {shorten(value)} must be 1 to {MAX_VALUE_LENGTH} characters long")
             if text in seen:
-                raise ValueError(f"value {value!r} is listed twice")
+                raise ValueError(f"value {shorten(value)} is listed twice")
             seen.add(text)
         return values
 
@@ -125,6 +128,20 @@ class SearchSpace(RootModel[dict[str, Parameter]]):
 
     model_config = {"frozen": True}
 
+    def __init__(self, /, root: Any = PydanticUndefined, **data: Any) -> None:
+        try:
+            super().__init__(root, **data)
+        except ValidationError as exc:
+            raise spec_error(exc, model="SearchSpace") from None
+
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]  # nested: validated by the parent
+
+    @classmethod
+    def model_validate(cls, obj: Any, **options: Any) -> Self:
+        """Validate ``obj`` (name -> parameter) as a search space; raise ``SpecError`` naming each bad field."""
+        result: Self = validate_spec(cls, obj, **options)
+        return result
+
     @model_validator(mode="after")
     def _names(self) -> SearchSpace:
         if not self.root:
@@ -133,7 +150,9 @@ class SearchSpace(RootModel[dict[str, Parameter]]):
             raise ValueError(f"{len(self.root)} tuned hyperparameters; SageMaker allows at most {MAX_TUNED_PARAMETERS}")
         for name in self.root:
             if not HYPERPARAMETER_NAME.match(name):
-                raise ValueError(f"hyperparameter name {name!r} is not allowed: use 1-256 letters, digits or _.:/=+-@")
+                raise ValueError(
+                    f"hyperparameter name {shorten(name)} is not allowed: use 1-256 letters, digits or _.:/=+-@"
+                )
         return self
 
     def __getitem__(self, name: str) -> ContinuousParameter | IntegerParameter | CategoricalParameter:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 from pydantic import Field, field_validator, model_validator
 
 from .. import images
-from ._base import Spec
+from ._base import Spec, SpecFieldError
+from ._errors import shorten
+from ._hub import model_reference_problem
 from .search_space import HYPERPARAMETER_NAME
 
-_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9\-]+\.[a-z0-9]+$")
 _S3_URI = re.compile(r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$")
 #: Names and values that look like credentials must never reach a hyperparameter, a log or a job folder.
 _SECRET_NAME = re.compile(r"(secret|password|passwd|token|credential|api[_-]?key|access[_-]?key)", re.IGNORECASE)
@@ -33,17 +35,23 @@ def reject_secrets(where: str, mapping: dict[str, str]) -> None:
     for key, value in mapping.items():
         if _SECRET_NAME.search(key):
             raise ValueError(
-                f"{where} {key!r} looks like a credential; credentials must not travel as {where}s "
+                f"{where} {shorten(key)} looks like a credential; credentials must not travel as {where}s "
                 "(use an IAM role, or AWS Secrets Manager from the training code)"
             )
         if _SECRET_VALUE.search(value):
-            raise ValueError(f"the value of {where} {key!r} looks like an access key or token; refusing to send it")
+            raise ValueError(
+                f"the value of {where} {shorten(key)} looks like an access key or token; refusing to send it"
+            )
 
 
 class TrainingSpec(Spec):
     """The training job every trial runs."""
 
-    model: str = Field(min_length=1, description="Hub model id or local folder; sent as model_name_or_path.")
+    model: str = Field(
+        min_length=1,
+        description="Hub model id, local folder (a str or os.PathLike) or package://dist/path; sent as "
+        "model_name_or_path.",
+    )
     transformers_version: str = Field("4.56.2", description="Hugging Face training image: transformers version.")
     pytorch_version: str | None = Field("2.8.0", description="PyTorch version of that image (None: newest).")
     python_version: str | None = Field("py312", description="Python version tag of that image (None: newest).")
@@ -68,18 +76,35 @@ class TrainingSpec(Spec):
         default_factory=dict, description="Static hyperparameters passed to every trial."
     )
 
+    @field_validator("model", "source_dir", "entry_point", mode="before")
+    @classmethod
+    def _paths(cls, value: object) -> object:
+        return os.fspath(value) if isinstance(value, os.PathLike) else value
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        problem = model_reference_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        if not _INSTANCE_TYPE.match(value):
-            raise ValueError(f"{value!r} is not a SageMaker instance type (e.g. ml.g5.xlarge)")
+        # The list is botocore's SageMaker service model (TrainingInstanceType), never a hand-written one.
+        from ..preflight.service_model import training_instance_problem
+
+        problem = training_instance_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("checkpoint_s3_uri")
     @classmethod
     def _checkpoint(cls, value: str | None) -> str | None:
         if value is not None and not _S3_URI.match(value):
-            raise ValueError(f"{value!r} is not an S3 URI (s3://bucket/prefix)")
+            raise ValueError(f"{shorten(value)} is not an S3 URI (s3://bucket/prefix)")
         return value
 
     @field_validator("hyperparameters")
@@ -90,14 +115,18 @@ class TrainingSpec(Spec):
         texts = {}
         for name, item in value.items():
             if not HYPERPARAMETER_NAME.match(name):
-                raise ValueError(f"hyperparameter name {name!r} is not allowed: use 1-256 letters, digits or _.:/=+-@")
+                raise ValueError(
+                    f"hyperparameter name {shorten(name)} is not allowed: use 1-256 letters, digits or _.:/=+-@"
+                )
             if name.startswith("sagemaker_") or name == "_tuning_objective_metric":
-                raise ValueError(f"hyperparameter {name!r} is reserved for SageMaker")
+                raise ValueError(f"hyperparameter {shorten(name)} is reserved for SageMaker")
             if name == "model_name_or_path":
                 raise ValueError("set the model with training.model, not as a hyperparameter")
             text = hyperparameter_text(item)
             if len(text) > MAX_STATIC_VALUE_LENGTH:
-                raise ValueError(f"value of {name!r} is {len(text)} characters; at most {MAX_STATIC_VALUE_LENGTH}")
+                raise ValueError(
+                    f"value of {shorten(name)} is {len(text)} characters; at most {MAX_STATIC_VALUE_LENGTH}"
+                )
             texts[name] = text
         reject_secrets("hyperparameter", texts)
         return value
@@ -122,10 +151,11 @@ class TrainingSpec(Spec):
             image = images.resolve("training", self.transformers_version, self.pytorch_version, self.python_version)
             processor = images.processor_for(self.instance_type)
             if processor not in image.processors:
-                raise ValueError(
+                raise SpecFieldError(
+                    "instance_type",
                     f"the Hugging Face training image for transformers {image.transformers_version} is "
-                    f"{'/'.join(image.processors).upper()}-only; instance_type {self.instance_type!r} is a "
-                    f"{processor.upper()} instance (use e.g. ml.g5.xlarge)"
+                    f"{'/'.join(image.processors).upper()}-only; instance_type {shorten(self.instance_type)} is a "
+                    f"{processor.upper()} instance (use e.g. ml.g5.xlarge)",
                 )
         return self
 

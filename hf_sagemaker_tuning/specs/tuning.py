@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from ._base import Spec
+from ._errors import shorten
 
 Strategy = Literal["bayesian", "random", "grid", "hyperband"]
 STRATEGY_TO_API = {"bayesian": "Bayesian", "random": "Random", "grid": "Grid", "hyperband": "Hyperband"}
@@ -57,7 +58,7 @@ class WarmStartSpec(Spec):
     def _names(cls, value: list[str]) -> list[str]:
         for name in value:
             if not TUNING_JOB_NAME.match(name):
-                raise ValueError(f"parent {name!r} is not a tuning-job name (<= 32 letters, digits, hyphens)")
+                raise ValueError(f"parent {shorten(name)} is not a tuning-job name (<= 32 letters, digits, hyphens)")
         if len(set(value)) != len(value):
             raise ValueError("parents are listed twice")
         return value
@@ -83,7 +84,7 @@ class TuningSpec(Spec):
     @model_validator(mode="after")
     def _rules(self) -> TuningSpec:
         if self.strategy != "grid" and self.max_jobs is None:
-            raise ValueError(f"max_jobs is required with strategy {self.strategy!r}")
+            raise ValueError(f"max_jobs is required with strategy {shorten(self.strategy)}")
         limit = MAX_JOBS_LIMIT_RANDOM if self.strategy == "random" else MAX_JOBS_LIMIT
         if self.max_jobs is not None and self.max_jobs > limit:
             raise ValueError(f"max_jobs {self.max_jobs} exceeds SageMaker's limit of {limit} for {self.strategy}")
@@ -95,7 +96,7 @@ class TuningSpec(Spec):
             if self.hyperband is None:
                 raise ValueError("strategy hyperband needs hyperband: {min_resource, max_resource}")
         elif self.hyperband is not None:
-            raise ValueError(f"hyperband settings are for strategy hyperband, not {self.strategy!r}")
+            raise ValueError(f"hyperband settings are for strategy hyperband, not {shorten(self.strategy)}")
         if self.strategy == "grid" and self.completion is not None and self.completion.complete_on_convergence:
             raise ValueError("complete_on_convergence does not apply to strategy grid (it tries every combination)")
         return self

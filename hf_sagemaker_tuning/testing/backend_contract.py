@@ -1,26 +1,53 @@
 """The backend interface's contract, written once; every backend runs it.
 
-Subclass ``BackendContract`` in a test module and provide two fixtures:
+Subclass ``BackendContract`` in a test module and provide these fixtures (the hooks for
+what only the test environment can do):
 
 * ``backend`` -> the ``Backend`` under test;
-* ``job_request`` -> a callable ``(job_name) -> TuningJobRequest`` for a small job that
-  the backend can run to the end (a fake training script locally, moto on SageMaker).
+* ``job_spec`` -> the ``TuningJobSpec`` that ``job_request`` compiles;
+* ``job_request`` -> a callable ``(job_name) -> TuningJobRequest`` for a small job (at least
+  two trials) that the backend runs to the end on its own within ``WAIT_SECONDS`` (a fake
+  training script locally, moto on SageMaker);
+* ``submit_running`` -> a callable ``(job_name) -> job`` that submits a job like
+  ``job_request``'s and returns once it is ``InProgress``; the job stays ``InProgress``
+  until it is stopped, or for several seconds at least, and once resumed it can run to the
+  end within ``WAIT_SECONDS`` (slow trials locally; a held job on SageMaker).
 
-Needs pytest (a test-only dependency).
+Every test submits its own jobs, with names of at most 32 characters, and waits at most
+``WAIT_SECONDS`` for any of them. Needs pytest (a test-only dependency).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from ..backends.base import JOB_STATES, JOB_TERMINAL, TRIAL_STATES, Backend
+from ..backends.base import JOB_STATES, JOB_TERMINAL, TRAINING_TERMINAL, TRIAL_STATES, Backend, ModelArtifact
 from ..compile.request import TuningJobRequest
-from ..errors import TuningError
+from ..errors import BackendError, TuningError
+from ..specs import TuningJobSpec
 
 JobRequest = Callable[[str], TuningJobRequest]
+SubmitRunning = Callable[[str], str]
+POLL = 0.05
+
+#: Each backend call on a job nobody submitted, which must raise a ``TuningError``.
+_ON_UNKNOWN_JOB: dict[str, Callable[[Backend, str], object]] = {
+    "describe": lambda b, job: b.describe(job),
+    "list_trials": lambda b, job: b.list_trials(job),
+    "stop": lambda b, job: b.stop(job),
+    "logs": lambda b, job: b.logs(job, f"{job}-001-0a1b2c3d"),
+    "wait": lambda b, job: b.wait(job, poll_seconds=POLL, timeout=5),
+    "resume": lambda b, job: b.resume(job),
+    "metric_history": lambda b, job: b.metric_history(job, f"{job}-001-0a1b2c3d"),
+    "spec": lambda b, job: b.spec(job),
+    "best_model": lambda b, job: b.best_model(job),
+    "start_training": lambda b, job: b.start_training(job, {"epochs": "1"}),
+    "describe_training": lambda b, job: b.describe_training(job, f"{job}-rt"),
+}
 
 
 def _tuned_names(request: TuningJobRequest) -> set[str]:
@@ -29,20 +56,67 @@ def _tuned_names(request: TuningJobRequest) -> set[str]:
     return names | {r.Name for r in ranges.CategoricalParameterRanges}
 
 
+def _objective(trial: dict[str, Any]) -> float:
+    return float(trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+
+
 class BackendContract:
     """What every backend promises. Each test submits its own job."""
+
+    #: The longest any test waits for a job or a training job to end.
+    WAIT_SECONDS = 60.0
 
     @pytest.fixture
     def backend(self) -> Backend:  # pragma: no cover - provided by subclasses
         raise NotImplementedError
 
     @pytest.fixture
+    def job_spec(self) -> TuningJobSpec:  # pragma: no cover - provided by subclasses
+        raise NotImplementedError
+
+    @pytest.fixture
     def job_request(self) -> JobRequest:  # pragma: no cover - provided by subclasses
         raise NotImplementedError
 
+    @pytest.fixture
+    def submit_running(self) -> SubmitRunning:  # pragma: no cover - provided by subclasses
+        raise NotImplementedError
+
+    @staticmethod
+    def summary_keys() -> tuple[str, ...]:
+        return ("TrainingJobName", "TrainingJobStatus", "TunedHyperParameters", "CreationTime")
+
+    def finished(self, backend: Backend, job_request: JobRequest, name: str) -> tuple[TuningJobRequest, str]:
+        """Submit ``job_request(name)`` and wait until it ends ``Completed``."""
+        request = job_request(name)
+        job = backend.submit(request)
+        final = backend.wait(job, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
+        assert final["HyperParameterTuningJobStatus"] == "Completed", final.get("FailureReason")
+        return request, job
+
+    def stopped(self, backend: Backend, submit_running: SubmitRunning, name: str) -> str:
+        job = submit_running(name)
+        backend.stop(job)
+        final = backend.wait(job, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
+        assert final["HyperParameterTuningJobStatus"] == "Stopped"
+        return job
+
+    # ------------------------------------------------------------------ submit, spec, describe
     def test_submit_returns_the_request_job_name(self, backend: Backend, job_request: JobRequest) -> None:
-        request = job_request("contract-submit")
-        assert backend.submit(request) == "contract-submit"
+        assert backend.submit(job_request("contract-submit")) == "contract-submit"
+
+    def test_a_job_name_is_used_once(self, backend: Backend, job_request: JobRequest) -> None:
+        backend.submit(job_request("contract-twice"))
+        with pytest.raises(TuningError):
+            backend.submit(job_request("contract-twice"))
+
+    def test_the_spec_is_kept_with_the_job(
+        self, backend: Backend, job_request: JobRequest, job_spec: TuningJobSpec
+    ) -> None:
+        with_spec = backend.submit(job_request("contract-spec"), job_spec)
+        without = backend.submit(job_request("contract-nospec"))
+        assert backend.spec(with_spec) == job_spec
+        assert backend.spec(without) is None
 
     def test_describe_answers_in_sagemaker_shape(self, backend: Backend, job_request: JobRequest) -> None:
         request = job_request("contract-describe")
@@ -57,15 +131,34 @@ class BackendContract:
         )
         assert answer["CreationTime"].tzinfo is not None
 
-    def test_job_ends_and_trials_are_training_job_summaries(self, backend: Backend, job_request: JobRequest) -> None:
-        request = job_request("contract-trials")
-        job = backend.submit(request)
-        final = backend.wait(job, poll_seconds=0.05, timeout=120)
+    # ------------------------------------------------------------------ wait, trials
+    def test_wait_returns_the_terminal_description(self, backend: Backend, job_request: JobRequest) -> None:
+        job = backend.submit(job_request("contract-wait"))
+        final = backend.wait(job, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
         assert final["HyperParameterTuningJobStatus"] in JOB_TERMINAL
+        assert final["HyperParameterTuningJobName"] == job
+        assert backend.describe(job)["HyperParameterTuningJobStatus"] == final["HyperParameterTuningJobStatus"]
+
+    def test_wait_timeout_is_a_backend_error_and_the_job_keeps_running(
+        self, backend: Backend, submit_running: SubmitRunning
+    ) -> None:
+        job = submit_running("contract-timeout")
+        with pytest.raises(BackendError, match="did not finish"):
+            backend.wait(job, poll_seconds=POLL, timeout=0.3)
+        assert backend.describe(job)["HyperParameterTuningJobStatus"] == "InProgress"
+        backend.stop(job)
+        backend.wait(job, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
+
+    def test_trials_are_training_job_summaries(self, backend: Backend, job_request: JobRequest) -> None:
+        request, job = self.finished(backend, job_request, "contract-trials")
+        final = backend.describe(job)
         trials = backend.list_trials(job)
-        assert trials, "a finished job lists its trials"
+        assert len(trials) == request.HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs
+        assert len({t["TrainingJobName"] for t in trials}) == len(trials)
         tuned = _tuned_names(request)
         for trial in trials:
+            missing = [k for k in self.summary_keys() if k not in trial]
+            assert not missing, missing
             assert trial["TrainingJobStatus"] in TRIAL_STATES
             assert set(trial["TunedHyperParameters"]) == tuned
             assert all(isinstance(v, str) for v in trial["TunedHyperParameters"].values())
@@ -73,34 +166,120 @@ class BackendContract:
                 metric = trial["FinalHyperParameterTuningJobObjectiveMetric"]
                 assert metric["MetricName"] == request.objective_metric
                 assert isinstance(metric["Value"], float)
+        created = [t["CreationTime"] for t in trials]
+        assert created == sorted(created), "oldest first"
         completed = [t for t in trials if t["TrainingJobStatus"] == "Completed"]
-        if completed:
-            sign = 1 if request.maximize else -1
-            best = max(completed, key=lambda t: sign * t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
-            assert final["BestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
+        assert completed
+        sign = 1 if request.maximize else -1
+        best = max(completed, key=lambda t: sign * _objective(t))
+        assert final["BestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
+
+    # ------------------------------------------------------------------ stop, resume
+    def test_stopping_a_running_job_ends_it_stopped(self, backend: Backend, submit_running: SubmitRunning) -> None:
+        job = submit_running("contract-stop-running")
+        assert backend.describe(job)["HyperParameterTuningJobStatus"] == "InProgress"
+        backend.stop(job)
+        assert backend.describe(job)["HyperParameterTuningJobStatus"] in ("Stopping", "Stopped")
+        final = backend.wait(job, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
+        assert final["HyperParameterTuningJobStatus"] == "Stopped"
+        assert all(t["TrainingJobStatus"] in TRAINING_TERMINAL for t in backend.list_trials(job))
 
     def test_stopping_a_finished_job_changes_nothing(self, backend: Backend, job_request: JobRequest) -> None:
-        job = backend.submit(job_request("contract-stop"))
-        final = backend.wait(job, poll_seconds=0.05, timeout=120)
+        _, job = self.finished(backend, job_request, "contract-stop-done")
+        trials = backend.list_trials(job)
         backend.stop(job)
-        assert backend.describe(job)["HyperParameterTuningJobStatus"] == final["HyperParameterTuningJobStatus"]
+        assert backend.describe(job)["HyperParameterTuningJobStatus"] == "Completed"
+        assert backend.list_trials(job) == trials
 
-    def test_a_job_name_is_used_once(self, backend: Backend, job_request: JobRequest) -> None:
-        backend.submit(job_request("contract-twice"))
+    def test_resuming_a_stopped_job_runs_the_rest_of_its_budget(
+        self, backend: Backend, submit_running: SubmitRunning
+    ) -> None:
+        job = self.stopped(backend, submit_running, "contract-resume")
+        budget = int(
+            backend.describe(job)["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"]
+        )
+        launched = len(backend.list_trials(job))
+        follow = backend.resume(job)
+        final = backend.wait(follow, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
+        assert final["HyperParameterTuningJobStatus"] == "Completed"
+        if follow == job:  # the same job went on: its finished trials kept, the rest run
+            trials = backend.list_trials(job)
+            assert len(trials) == budget
+            assert all(t["TrainingJobStatus"] == "Completed" for t in trials)
+        else:  # a new job that warm-starts from the stopped one with the trials left
+            assert final["WarmStartConfig"] == {
+                "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": job}],
+                "WarmStartType": "IdenticalDataAndAlgorithm",
+            }
+            limits = final["HyperParameterTuningJobConfig"]["ResourceLimits"]
+            assert limits["MaxNumberOfTrainingJobs"] == budget - launched
+            assert len(backend.list_trials(follow)) == budget - launched
+            assert backend.describe(job)["HyperParameterTuningJobStatus"] == "Stopped"
+
+    def test_resuming_a_running_job_is_refused(self, backend: Backend, submit_running: SubmitRunning) -> None:
+        job = submit_running("contract-resume-running")
         with pytest.raises(TuningError):
-            backend.submit(job_request("contract-twice"))
+            backend.resume(job)
+        backend.stop(job)
+        backend.wait(job, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
 
-    def test_unknown_job_is_a_tuning_error(self, backend: Backend) -> None:
+    # ------------------------------------------------------------------ logs, metric history
+    def test_logs_and_metric_history_of_a_trial(self, backend: Backend, job_request: JobRequest) -> None:
+        request, job = self.finished(backend, job_request, "contract-history")
+        definitions = request.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions
+        completed = [t for t in backend.list_trials(job) if t["TrainingJobStatus"] == "Completed"]
+        for trial in completed[:2]:
+            name = trial["TrainingJobName"]
+            text = backend.logs(job, name)
+            history = backend.metric_history(job, name)
+            assert set(history) <= {d.Name for d in definitions}
+            for definition in definitions:  # every value its regex reads from the trial's output, in order
+                printed = [float(m.group(1)) for line in text.splitlines() if (m := re.search(definition.Regex, line))]
+                assert history.get(definition.Name, []) == printed, definition.Name
+            assert history[request.objective_metric], "the objective was reported"
+            assert history[request.objective_metric][-1] == pytest.approx(_objective(trial), rel=1e-9)
+
+    # ------------------------------------------------------------------ models and training jobs
+    def test_best_model_is_the_best_trial(self, backend: Backend, job_request: JobRequest) -> None:
+        _, job = self.finished(backend, job_request, "contract-best")
+        best = backend.describe(job)["BestTrainingJob"]
+        artifact = backend.best_model(job)
+        assert isinstance(artifact, ModelArtifact)
+        assert artifact.source == "trial"
+        assert artifact.training_job_name == best["TrainingJobName"]
+        assert artifact.location
+        if artifact.objective is not None:
+            assert artifact.objective == pytest.approx(_objective(best), rel=1e-9)
+
+    def test_start_training_runs_and_becomes_the_best_model(self, backend: Backend, job_request: JobRequest) -> None:
+        _, job = self.finished(backend, job_request, "contract-train")
+        answer = backend.describe(job)
+        hyperparameters = {
+            **answer["TrainingJobDefinition"]["StaticHyperParameters"],
+            **answer["BestTrainingJob"]["TunedHyperParameters"],
+        }
+        training = backend.start_training(job, hyperparameters, name="contract-train-longer")
+        assert training == "contract-train-longer"
+        done = backend.wait_training(job, training, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
+        assert done["TrainingJobName"] == training
+        assert done["TrainingJobStatus"] == "Completed", done.get("FailureReason")
+        assert {k: done["HyperParameters"].get(k) for k in hyperparameters} == hyperparameters
+        model = done["ModelArtifacts"]["S3ModelArtifacts"]
+        assert model
+        assert backend.describe_training(job, training)["TrainingJobStatus"] == "Completed"
+        artifact = backend.best_model(job)
+        assert (artifact.source, artifact.training_job_name) == ("retrain", training)
+        assert artifact.location == str(model)
+
+    def test_describe_training_of_an_unknown_run_is_a_tuning_error(
+        self, backend: Backend, job_request: JobRequest
+    ) -> None:
+        job = backend.submit(job_request("contract-no-run"))
         with pytest.raises(TuningError):
-            backend.describe("contract-no-such-job")
+            backend.describe_training(job, "contract-no-such-run")
 
-    @staticmethod
-    def summary_keys() -> tuple[str, ...]:
-        return ("TrainingJobName", "TrainingJobStatus", "TunedHyperParameters", "CreationTime")
-
-    def test_summaries_carry_the_required_keys(self, backend: Backend, job_request: JobRequest) -> None:
-        job = backend.submit(job_request("contract-keys"))
-        backend.wait(job, poll_seconds=0.05, timeout=120)
-        for trial in backend.list_trials(job):
-            missing: list[Any] = [k for k in self.summary_keys() if k not in trial]
-            assert not missing, missing
+    # ------------------------------------------------------------------ unknown jobs
+    @pytest.mark.parametrize("call", sorted(_ON_UNKNOWN_JOB))
+    def test_unknown_job_is_a_tuning_error(self, backend: Backend, call: str) -> None:
+        with pytest.raises(TuningError):
+            _ON_UNKNOWN_JOB[call](backend, "contract-no-such-job")

@@ -55,7 +55,7 @@ def test_objective_is_the_last_value_emitted(tmp_path: Path, make_request: MakeR
     be = backend(tmp_path)
     be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
     trial = be.list_trials("fake-job")[0]
-    series = be.metrics("fake-job", trial["TrainingJobName"])
+    series = be.metric_history("fake-job", trial["TrainingJobName"])
     assert len(series["score"]) == 3
     assert len(series["eval_loss"]) == 3  # an extra metric definition is read too
     assert trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == series["score"][-1]
@@ -154,7 +154,7 @@ def test_median_early_stopping_stops_lagging_trials(tmp_path: Path, make_request
     assert len(trials) == 12
     assert stopped, "the median rule stopped no trial"
     for t in stopped:
-        assert len(be.metrics("fake-job", t["TrainingJobName"])["score"]) < 6
+        assert len(be.metric_history("fake-job", t["TrainingJobName"])["score"]) < 6
 
 
 def test_hyperband_stops_trials_early(tmp_path: Path, make_request: MakeRequest) -> None:
@@ -174,7 +174,7 @@ def test_hyperband_stops_trials_early(tmp_path: Path, make_request: MakeRequest)
         )
     )
     trials = be.list_trials("fake-job")
-    epochs = [len(be.metrics("fake-job", t["TrainingJobName"])["score"]) for t in trials]
+    epochs = [len(be.metric_history("fake-job", t["TrainingJobName"])["score"]) for t in trials]
     assert answer["HyperParameterTuningJobStatus"] == "Completed"
     assert any(t["TrainingJobStatus"] == "Stopped" for t in trials)
     assert max(epochs) <= 9 and min(epochs) < 9
@@ -306,24 +306,26 @@ def test_sigkill_of_the_coordinator_then_resume_gives_exactly_max_jobs(
     request = make_request(**{"tuning.max_jobs": 8, "tuning.max_parallel_jobs": 2})
     job = be.submit(request)
     folder = be.folder(job)
-    _wait_for(lambda: sum(r["TrainingJobStatus"] == "Completed" for r in folder.trial_records()) >= 3)
-    pid = folder.state()["CoordinatorPid"]
+    _wait_for(lambda: sum(r.TrainingJobStatus == "Completed" for r in folder.trial_records()) >= 3)
+    pid = folder.state().CoordinatorPid
+    assert pid is not None
     os.kill(pid, signal.SIGKILL)
     _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
-    before = {r["TrainingJobName"]: r for r in folder.trial_records() if r["TrainingJobStatus"] == "Completed"}
+    before = {r.TrainingJobName: r for r in folder.trial_records() if r.TrainingJobStatus == "Completed"}
     assert be.describe(job)["Resumable"] is True
+    assert be.describe(job)["Resumability"] == "Interrupted"
 
     be.resume(job)
-    answer = be.describe(job)
+    answer = be.wait(job, poll_seconds=0.05, timeout=100)
     trials = be.list_trials(job)
     assert answer["HyperParameterTuningJobStatus"] == "Completed"
     assert len(trials) == 8
     assert sum(1 for t in trials if t["TrainingJobStatus"] == "Completed") == 8
     for name, record in before.items():  # finished trials were kept, not re-run
         now = next(t for t in trials if t["TrainingJobName"] == name)
-        assert now["TrainingEndTime"].isoformat() == record["TrainingEndTime"]
-    superseded = [r for r in folder.trial_records() if r.get("Superseded")]
-    rerun = {json.dumps(r["TunedHyperParameters"], sort_keys=True) for r in superseded}
+        assert now["TrainingEndTime"] == record.TrainingEndTime
+    superseded = [r for r in folder.trial_records() if r.Superseded]
+    rerun = {json.dumps(r.TunedHyperParameters, sort_keys=True) for r in superseded}
     assert rerun <= {json.dumps(t["TunedHyperParameters"], sort_keys=True) for t in trials}
 
 
@@ -332,11 +334,12 @@ def test_stop_then_resume(tmp_path: Path, make_request: MakeRequest, monkeypatch
     be = backend(tmp_path)
     job = be.submit(make_request(**{"tuning.max_jobs": 5, "tuning.max_parallel_jobs": 1}))
     folder = be.folder(job)
-    _wait_for(lambda: any(r["TrainingJobStatus"] == "Completed" for r in folder.trial_records()))
+    _wait_for(lambda: any(r.TrainingJobStatus == "Completed" for r in folder.trial_records()))
     be.stop(job)
     _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
     assert be.describe(job)["Resumable"]
-    be.resume(job)
+    assert be.describe(job)["Resumability"] == "StoppedByRequest"
+    be.resume(job, background=False)
     assert be.describe(job)["HyperParameterTuningJobStatus"] == "Completed"
     assert len(be.list_trials(job)) == 5
 
@@ -372,7 +375,7 @@ def test_cli_status_stop_and_resume(tmp_path: Path, make_request: MakeRequest, m
     be = backend(tmp_path)
     job = be.submit(make_request(**{"tuning.max_jobs": 4, "tuning.max_parallel_jobs": 1}))
     folder = be.folder(job)
-    _wait_for(lambda: any(r["TrainingJobStatus"] == "Completed" for r in folder.trial_records()))
+    _wait_for(lambda: any(r.TrainingJobStatus == "Completed" for r in folder.trial_records()))
     runner = CliRunner()
     result = runner.invoke(app, ["stop", str(folder.path)])
     assert result.exit_code == 0, result.output
@@ -385,4 +388,4 @@ def test_cli_status_stop_and_resume(tmp_path: Path, make_request: MakeRequest, m
     assert be.describe(job)["HyperParameterTuningJobStatus"] == "Completed"
     assert len(be.list_trials(job)) == 4
     result = runner.invoke(app, ["status", str(tmp_path / "nope")])
-    assert result.exit_code == 2 and "no local tuning job" in result.output
+    assert result.exit_code == 2 and "local tuning job" in result.output

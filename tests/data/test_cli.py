@@ -10,7 +10,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from hf_sagemaker_tuning.data._cli import register
+from hf_sagemaker_tuning.cli.data import register
 
 pytestmark = pytest.mark.timeout(120)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tweet-eval-distilbert.yaml"

@@ -107,4 +107,4 @@ def test_carved_validation_is_stratified_and_test_kept(tweeteval: Path, tokenize
     for name in result.label_names:
         share_train = train.label_counts[name] / train.rows
         assert abs(validation.label_counts[name] / validation.rows - share_train) < 0.01
-    assert result.counts["test"] == 1000  # the eval cap applies to validation (646) and test
+    assert result.counts["test"] == 1421  # max_eval_samples caps validation (646) only: test is kept whole

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from hf_sagemaker_tuning.deploy._cli import register
+from hf_sagemaker_tuning.cli.deploy import register
 
 from .conftest import LABELS
 
@@ -53,11 +53,26 @@ def test_deploy_predict_endpoints_undeploy(app: typer.Typer, model_dir: Path) ->
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["deploy", "/no/such/folder"], "is not a folder"),
-        (["deploy"], "pass a model folder"),
-        (["deploy", ".", "--sagemaker", "job"], "not both"),
-        (["deploy", "--sagemaker", "job"], "needs --role"),
-        (["deploy", "--sagemaker", "job", "--role", "admin", "--region", "us-east-1"], "IAM role ARN"),
+        (["deploy", "/no/such/folder"], "is neither a model folder"),
+        (["deploy"], "pass a tuning job or a model folder"),
+        (["deploy", "job", "--training-job", "t"], "one of the two"),
+        (["deploy", "-b", "sagemaker", "job"], "need --region"),
+        (["deploy", "--training-job", "t", "--region", "us-east-1"], "--training-job needs --role"),
+        (["deploy", "--training-job", "t", "--role", "admin", "--region", "us-east-1"], "IAM role ARN"),
+        (
+            [
+                "deploy",
+                "--training-job",
+                "t",
+                "--role",
+                "arn:aws:iam::123456789012:role/R",
+                "--region",
+                "us-east-1",
+                "--instance-type",
+                "ml.m5.xlargee",
+            ],
+            "instance_type: ",
+        ),
         (["predict", "nope", "text"], "no endpoint named 'nope'"),
         (["undeploy", "nope"], "no endpoint named 'nope'"),
     ],

@@ -222,7 +222,7 @@ def test_importing_the_package_loads_no_heavy_library() -> None:
     import sys
 
     code = (
-        "import sys, json, hf_sagemaker_tuning.deploy, hf_sagemaker_tuning.deploy._cli\n"
+        "import sys, json, hf_sagemaker_tuning.deploy, hf_sagemaker_tuning.cli.deploy\n"
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('torch', 'transformers', 'sagemaker', 'datasets'))))"
     )

@@ -19,8 +19,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from hf_sagemaker_tuning.cli.deploy import register
 from hf_sagemaker_tuning.deploy import DeployError, Predictor, choose_inference_image, deploy_sagemaker, list_endpoints
-from hf_sagemaker_tuning.deploy._cli import register
 from hf_sagemaker_tuning.deploy._remote import SERVING_ENV
 from hf_sagemaker_tuning.errors import AwsError
 

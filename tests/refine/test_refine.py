@@ -14,7 +14,7 @@ from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request
 from hf_sagemaker_tuning.errors import TuningError
-from hf_sagemaker_tuning.refine import narrow_spec, retrain_local
+from hf_sagemaker_tuning.refine import narrow_spec, retrain, retrain_hyperparameters
 from hf_sagemaker_tuning.specs import dump_yaml, load_job_spec, parse_job_spec
 
 from ..conftest import EXAMPLE_SPEC
@@ -87,26 +87,83 @@ def test_narrowed_job_warm_starts_from_its_parent_locally(
 def test_retrain_local_runs_the_best_configuration_longer(tmp_path: Path, make_request: MakeRequest) -> None:
     backend, folder = _finished_job(tmp_path, make_request)
     best = backend.describe("parent")["BestTrainingJob"]
-    result = retrain_local(folder, epochs=6)
-    assert result["TrainingJobStatus"] == "Completed"
-    assert len(result["Metrics"]["score"]) == 6
-    assert result["HyperParameters"]["x"] == best["TunedHyperParameters"]["x"]
-    assert result["FinalObjectiveValue"] > best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]  # more epochs
-    assert Path(result["ModelDir"], "config.json").is_file()
+    result = retrain(folder, epochs=6)
+    assert result.status == "Completed", result.failure_reason
+    assert len(backend.metric_history(str(folder), result.training_job_name)["score"]) == 6
+    assert result.hyperparameters["x"] == best["TunedHyperParameters"]["x"]
+    assert result.objective is not None
+    assert result.objective > best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]  # more epochs
+    assert result.model is not None and Path(result.model, "config.json").is_file()
+
+
+def test_the_retrained_model_is_what_deploy_picks_up(tmp_path: Path, make_request: MakeRequest) -> None:
+    backend, folder = _finished_job(tmp_path, make_request)
+    before = backend.best_model(str(folder))
+    assert before.source == "trial"
+    result = retrain(folder, epochs=5)
+    after = backend.best_model(str(folder))
+    assert (after.source, after.training_job_name) == ("retrain", result.training_job_name)
+    assert Path(after.location) == Path(str(result.model))
+    from hf_sagemaker_tuning.deploy._local import resolve_model_dir
+
+    (Path(after.location) / "code").mkdir(exist_ok=True)
+    (Path(after.location) / "code" / "inference.py").write_text("# serving code\n")
+    assert resolve_model_dir(folder) == Path(after.location).resolve()
+
+
+def _description(tuned: dict[str, str], static: dict[str, str] | None = None) -> dict[str, Any]:
+    request = compile_request(load_job_spec(EXAMPLE_SPEC), job_name="tuned-1").to_api()
+    if static is not None:
+        request["TrainingJobDefinition"]["StaticHyperParameters"].update(static)
+    return {
+        **request,
+        "BestTrainingJob": {"TrainingJobName": "best-1", "TunedHyperParameters": tuned},
+    }
+
+
+def test_a_longer_retrain_keeps_its_last_model_unless_told_otherwise() -> None:
+    tuned = {"learning_rate": "3e-05", "warmup_steps": "10", "optimizer": "adamw", "weight_decay": "0.01"}
+    longer = retrain_hyperparameters(_description(tuned), epochs=6)
+    assert longer["save_model"] == "last" and longer["epochs"] == "6"
+    best = retrain_hyperparameters(_description(tuned), epochs=6, keep="best")
+    assert best["save_model"] == "best"
+    assert best["metric_for_best_model"] == "eval_macro_recall"  # the tuned objective picks the checkpoint
+
+
+def test_retrain_checks_the_hyperparameters_it_reads_back() -> None:
+    tuned = {"learning_rate": "3e-05", "warmup_steps": "10", "optimizer": '"adamw"', "weight_decay": "0.01"}
+    assert retrain_hyperparameters(_description(tuned))["optimizer"] == "adamw"  # SDK v2's quotes removed
+    with pytest.raises(TuningError, match=r"hyperparameters\.optimizer: is 'rmsprop'"):
+        retrain_hyperparameters(_description({**tuned, "optimizer": "rmsprop"}))
+    with pytest.raises(TuningError, match=r"hyperparameters\.lr_typo: is not"):
+        retrain_hyperparameters(_description(tuned, static={"lr_typo": "1"}))
+
+
+def test_narrow_from_the_cli_uses_the_spec_kept_with_a_job_started_from_python(
+    tmp_path: Path, make_request: MakeRequest
+) -> None:
+    backend = LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
+    settings = {"tuning": {"strategy": "random", "max_jobs": 6, "max_parallel_jobs": 2, "random_seed": 4}}
+    spec = parse_job_spec(fake_spec(**settings))
+    backend.submit(make_request("from-python", **settings), spec)
+    backend.wait("from-python", poll_seconds=0.05, timeout=100)
+    result = CliRunner().invoke(app, ["narrow", "from-python", "--jobs-dir", str(tmp_path / "jobs")])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(result.output)["tuning"]["warm_start"]["parents"] == ["from-python"]
 
 
 def test_cli_narrow_and_retrain(tmp_path: Path, make_request: MakeRequest) -> None:
     _, folder = _finished_job(tmp_path, make_request)
     runner = CliRunner()
     out = tmp_path / "narrow.yaml"
-    result = runner.invoke(app, ["narrow", str(folder), "--out", str(out)])
+    result = runner.invoke(app, ["narrow", str(folder), "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert yaml.safe_load(out.read_text())["tuning"]["warm_start"]["parents"] == ["parent"]
     result = runner.invoke(app, ["retrain", str(folder), "--epochs", "4"])
     assert result.exit_code == 0, result.output
     assert "Completed" in result.output and "objective = " in result.output
     result = runner.invoke(app, ["narrow", str(tmp_path / "nope")])
-    assert result.exit_code == 2 and "no local tuning job" in result.output
+    assert result.exit_code == 2 and "is not a local tuning job folder" in result.output
 
 
 @pytest.mark.aws
@@ -114,8 +171,6 @@ def test_cli_narrow_and_retrain(tmp_path: Path, make_request: MakeRequest) -> No
 def test_retrain_on_sagemaker_creates_a_training_job_with_the_best_hyperparameters() -> None:
     import boto3
     from moto import mock_aws
-
-    from hf_sagemaker_tuning.refine import retrain_sagemaker
 
     captured: dict[str, Any] = {}
     tuned = {"learning_rate": "3e-05", "warmup_steps": "10", "optimizer": "adamw", "weight_decay": "0.01"}
@@ -137,10 +192,18 @@ def test_retrain_on_sagemaker_creates_a_training_job_with_the_best_hyperparamete
         )
         request = compile_request(load_job_spec(EXAMPLE_SPEC), job_name="tuned-1")
         session.client("sagemaker").create_hyper_parameter_tuning_job(**request.to_api())
-        name = retrain_sagemaker("tuned-1", epochs=5, boto_session=session)
-    assert captured["TrainingJobName"] == name
+        result = retrain("tuned-1", "sagemaker", epochs=5, boto_session=session, wait=False)
+        assert result.status in ("InProgress", "Completed")  # moto finishes training jobs at once
+        tags = session.client("sagemaker").list_tags(ResourceArn=captured_arn(session, result.training_job_name))
+    assert captured["TrainingJobName"] == result.training_job_name
+    assert {"Key": "hfst-retrain-of", "Value": "tuned-1"} in tags["Tags"]
     hps = captured["HyperParameters"]
     assert hps["epochs"] == "5" and hps["learning_rate"] == "3e-05" and hps["optimizer"] == "adamw"
     assert hps["model_name_or_path"] == "distilbert-base-uncased"
     assert "_tuning_objective_metric" not in hps
+    assert hps["save_model"] == "last"
     assert captured["AlgorithmSpecification"]["TrainingImage"].endswith("gpu-py312-cu129-ubuntu22.04")
+
+
+def captured_arn(session: Any, name: str) -> str:
+    return str(session.client("sagemaker").describe_training_job(TrainingJobName=name)["TrainingJobArn"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -93,7 +94,7 @@ def quote(value: str) -> str:
 
 
 def sagemaker_twin(
-    job: Path, page_size: int = 5, *, quote_categoricals: bool = True
+    job: Path, page_size: int = 5, *, quote_categoricals: bool = True, with_logs: bool = True
 ) -> Iterator[tuple[boto3.Session, list[dict[str, Any]]]]:
     """Create ``job``'s request as a moto tuning job; ListTrainingJobsForHyperParameterTuningJob answers
     with ``job``'s own trials (categoricals quoted as SDK v2 does), ``page_size`` a page.
@@ -139,6 +140,17 @@ def sagemaker_twin(
     session.events.register("after-call.sagemaker.*", strip_empty)
     with mock_aws():
         session.client("sagemaker").create_hyper_parameter_tuning_job(**body)
+        if with_logs:  # what each trial printed, in CloudWatch Logs where SageMaker puts it (moto holds it)
+            logs = session.client("logs")
+            group = "/aws/sagemaker/TrainingJobs"
+            logs.create_log_group(logGroupName=group)
+            now_ms = int(time.time() * 1000)  # CloudWatch refuses events older than 14 days
+            for trial in trials:
+                stream = f"{trial['TrainingJobName']}/algo-1-1700000000"
+                logs.create_log_stream(logGroupName=group, logStreamName=stream)
+                lines = local.logs(str(job), trial["TrainingJobName"]).splitlines()
+                events = [{"timestamp": now_ms + i, "message": line} for i, line in enumerate(lines)]
+                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
         yield session, calls
 
 

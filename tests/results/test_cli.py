@@ -10,8 +10,8 @@ from pathlib import Path
 import typer
 from typer.testing import CliRunner
 
+from hf_sagemaker_tuning.cli.results import register
 from hf_sagemaker_tuning.results import best_trial, results_table
-from hf_sagemaker_tuning.results._cli import register
 
 
 def app() -> typer.Typer:
@@ -33,7 +33,7 @@ def test_results_prints_a_rich_table_best_first(finished_job: Path) -> None:
 
 def test_results_as_csv_and_json(finished_job: Path) -> None:
     runner = CliRunner()
-    as_csv = runner.invoke(app(), ["results", "fake-job", "--jobs-root", str(finished_job.parent), "--format", "csv"])
+    as_csv = runner.invoke(app(), ["results", "fake-job", "--jobs-dir", str(finished_job.parent), "--format", "csv"])
     assert as_csv.exit_code == 0, as_csv.output
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     table = results_table(finished_job)
@@ -50,14 +50,14 @@ def test_results_as_csv_and_json(finished_job: Path) -> None:
 
 def test_report_writes_html(finished_job: Path, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
-    result = CliRunner().invoke(app(), ["report", str(finished_job), "--out", str(out)])
+    result = CliRunner().invoke(app(), ["report", str(finished_job), "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.stderr
     assert "data:image/png;base64," in out.read_text(encoding="utf-8")
 
 
 def test_user_errors_exit_2_with_a_message_and_no_traceback(tmp_path: Path) -> None:
-    result = CliRunner().invoke(app(), ["results", "missing", "--backend", "local", "--jobs-root", str(tmp_path)])
+    result = CliRunner().invoke(app(), ["results", "missing", "--backend", "local", "--jobs-dir", str(tmp_path)])
     assert result.exit_code == 2
     assert "error:" in result.stderr
     assert "no local tuning job 'missing'" in result.stderr

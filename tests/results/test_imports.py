@@ -10,7 +10,7 @@ HEAVY = ("torch", "transformers", "datasets", "sagemaker", "pandas", "matplotlib
 
 
 def test_import_loads_no_heavy_module() -> None:
-    probe = "import hf_sagemaker_tuning.results, hf_sagemaker_tuning.results._cli, sys, json\n"
+    probe = "import hf_sagemaker_tuning.results, hf_sagemaker_tuning.cli.results, sys, json\n"
     probe += "print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     loaded = json.loads(out.stdout.strip().splitlines()[-1])

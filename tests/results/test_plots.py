@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from hf_sagemaker_tuning.errors import BackendError
 from hf_sagemaker_tuning.results import (
     DPI,
     best_trial,
@@ -25,6 +24,8 @@ from hf_sagemaker_tuning.results import (
     plot_parameters,
     write_report,
 )
+
+from .conftest import sagemaker_twin
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SageMakerJob = tuple[boto3.Session, list[dict[str, Any]]]
@@ -77,12 +78,15 @@ def test_plots_are_drawn_from_the_data(finished_job: Path) -> None:
     assert any(str(line.get_label()).startswith("best (") for line in curves.get_lines())
 
 
-def test_learning_curves_need_the_local_backend(sagemaker_job: SageMakerJob) -> None:
+def test_sagemaker_learning_curves_come_from_the_trials_logs(finished_job: Path, sagemaker_job: SageMakerJob) -> None:
     session, _ = sagemaker_job
-    results = load("fake-job", "sagemaker", boto_session=session)
-    with pytest.raises(BackendError, match="only the local backend"):
-        plot_learning_curves(results)
-    assert isinstance(plot_objective(results), Figure)
+    remote = load("fake-job", "sagemaker", boto_session=session)
+    local = load(finished_job)
+    for trial in local.trials:
+        assert remote.curves(trial["TrainingJobName"]) == local.curves(trial["TrainingJobName"])
+    curves = plot_learning_curves(remote).axes[0]
+    assert len(curves.get_lines()) == 20
+    assert isinstance(plot_objective(remote), Figure)
 
 
 def test_report_is_one_self_contained_html_file(finished_job: Path, tmp_path: Path) -> None:
@@ -116,10 +120,14 @@ def test_report_is_one_self_contained_html_file(finished_job: Path, tmp_path: Pa
             assert fragment in page
 
 
-def test_report_of_a_sagemaker_job_notes_the_missing_curves(sagemaker_job: SageMakerJob, tmp_path: Path) -> None:
-    session, _ = sagemaker_job
-    out = write_report("fake-job", tmp_path / "r.html", "sagemaker", boto_session=session)
+def test_report_of_a_sagemaker_job_notes_the_missing_curves(finished_job: Path, tmp_path: Path) -> None:
+    twin = sagemaker_twin(finished_job, with_logs=False)
+    session, _ = next(twin)
+    try:
+        out = write_report("fake-job", tmp_path / "r.html", "sagemaker", boto_session=session)
+    finally:
+        twin.close()
     page = out.read_text(encoding="utf-8")
     assert page.count("data:image/png;base64,") == 4
-    assert "Not available: learning curves are not available for sagemaker job" in page
+    assert "Not available: " in page and "GetLogEvents" in page
     assert "Tuning job fake-job (sagemaker)" in page

@@ -74,7 +74,6 @@ def test_backend_auto_falls_back_to_sagemaker_for_a_job_name(sagemaker_job: Sage
     session, _ = sagemaker_job
     results = load("fake-job", boto_session=session, jobs_root="no-such-folder")
     assert results.backend == "sagemaker"
-    assert results.curves_reader is None
     assert {p.name: p.values for p in results.parameters}["opt"] == ("a", "b", "c")
 
 

@@ -217,7 +217,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "training",
         "must be >= max_runtime_seconds",
     ),
-    ("cpu-instance-for-gpu-image", {"training.instance_type": "ml.m5.xlarge"}, "training", "GPU-only"),
+    ("cpu-instance-for-gpu-image", {"training.instance_type": "ml.m5.xlarge"}, "training.instance_type", "GPU-only"),
     ("unknown-transformers-version", {"training.transformers_version": "4.99.0"}, "training", "available: "),
     (
         "bad-instance-type",

@@ -133,3 +133,67 @@ def test_model_without_safetensors_is_not_loaded(handler: types.ModuleType, mode
     (copy / "model.safetensors").unlink()
     with pytest.raises(OSError, match=r"model\.safetensors"):
         handler.model_fn(str(copy))
+
+
+@pytest.mark.parametrize(
+    "accept",
+    [
+        None,
+        "",
+        "application/json",
+        "application/json, text/plain",
+        "text/plain, application/json;q=0.5",
+        "application/*",
+        "*/*",
+        "*/*;q=0.1",
+        "application/json; charset=utf-8",
+    ],
+)
+def test_accept_lists_and_wildcards_that_include_json_are_answered(handler: types.ModuleType, accept: Any) -> None:
+    assert handler.output_fn([{"label": "joy", "score": 1.0}], accept) == '[{"label": "joy", "score": 1.0}]'
+
+
+@pytest.mark.parametrize("accept", ["text/html", "text/csv, text/plain", "application/json;q=0, */*", "*/*;q=0"])
+def test_accept_without_json_is_refused(handler: types.ModuleType, accept: str) -> None:
+    with pytest.raises(handler.UnsupportedMediaTypeError, match="accept type"):
+        handler.output_fn([], accept)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"inputs": ' + "[" * 50_000 + "]" * 50_000 + "}", "nested too deeply"),
+        ('{"inputs": "\\ud800"}', "invalid Unicode"),
+        ('{"inputs": ["fine", "\\udfff"]}', r'"inputs"\[1\] holds invalid Unicode'),
+    ],
+    ids=["deep-list", "deep-inputs", "lone-surrogate", "lone-surrogate-in-list"],
+)
+def test_hostile_bodies_are_invalid_requests(handler: types.ModuleType, body: str, message: str) -> None:
+    with pytest.raises(handler.InvalidRequestError, match=message):
+        handler.input_fn(body, "application/json")
+
+
+def test_texts_are_truncated_at_the_length_recorded_at_training_time(
+    handler: types.ModuleType, loaded: Any, model_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    recorded = json.loads((model_dir / "code" / "serving.json").read_text())["max_length"]
+    assert isinstance(recorded, int)
+    assert 0 < recorded < 512
+    assert loaded.max_length == recorded
+    copy = tmp_path / "model"
+    shutil.copytree(model_dir, copy)
+    (copy / "code" / "serving.json").unlink()
+    unrecorded = handler.model_fn(str(copy))
+    assert unrecorded.max_length == min(
+        512, loaded.model.config.max_position_embeddings, loaded.tokenizer.model_max_length
+    )
+    (copy / "code" / "serving.json").write_text('{"max_length": "long"}')
+    assert handler.model_fn(str(copy)).max_length == unrecorded.max_length
+    # Both texts are longer than max_length tokens, so the model sees the same first max_length tokens.
+    top = {"top_k": 3}
+    assert _ask(handler, loaded, {"inputs": "Best thing ever! " * recorded, "parameters": top}) == _ask(
+        handler, loaded, {"inputs": "Best thing ever! " * 1_000, "parameters": top}
+    )

@@ -3,15 +3,18 @@
 A channel is a ``datasets.Dataset.save_to_disk`` folder with ``input_ids``,
 ``attention_mask`` (lists of int, truncated, not padded) and ``label`` (a
 ``ClassLabel`` whose names become the model's ``id2label``). Other columns are
-ignored.
+ignored. A channel may also hold ``hfst_task.json`` (written by ``hfst prepare``
+when the dataset names its task): the task's official metric, printed as ``eval_official``.
 """
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,6 +22,9 @@ import torch
 from hfst_train.errors import DataError
 
 REQUIRED_COLUMNS = ("input_ids", "attention_mask", "label")
+#: The file in a channel folder that names the dataset's task and its official metric.
+TASK_FILE = "hfst_task.json"
+OFFICIAL_SCORES = ("f1", "recall", "precision")
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class TokenizedSplit:
     input_ids: list[list[int]]
     labels: list[int]
     label_names: tuple[str, ...]
+    #: ``{"task", "name", "score", "classes"}`` from the channel's ``hfst_task.json``, when it has one.
+    official: Mapping[str, Any] | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -41,6 +49,7 @@ class TokenizedSplit:
             input_ids=[self.input_ids[i] for i in indices],
             labels=[self.labels[i] for i in indices],
             label_names=self.label_names,
+            official=self.official,
         )
 
 
@@ -68,11 +77,38 @@ def load_channel(path: Path, channel: str) -> TokenizedSplit:
     if len(dataset) == 0:
         raise DataError(f"channel {channel!r}: {path} holds no examples")
     columns = dataset.select_columns(["input_ids", "label"]).to_dict()
+    names = tuple(feature.names)
     return TokenizedSplit(
         input_ids=[list(ids) for ids in columns["input_ids"]],
         labels=[int(label) for label in columns["label"]],
-        label_names=tuple(feature.names),
+        label_names=names,
+        official=load_official(path, channel, names),
     )
+
+
+def load_official(path: Path, channel: str, label_names: Sequence[str]) -> dict[str, Any] | None:
+    """The official metric named in the channel's ``hfst_task.json`` (checked), or ``None`` without one."""
+    file = path / TASK_FILE
+    if not file.is_file():
+        return None
+    try:
+        raw = json.loads(file.read_text(encoding="utf-8"))
+        metric = dict(raw["official_metric"])
+        score, classes = metric["score"], metric.get("classes")
+    except (ValueError, KeyError, TypeError) as error:
+        raise DataError(
+            f"channel {channel!r}: {file} is not a valid task file ({type(error).__name__}: {error})"
+        ) from None
+    if score not in OFFICIAL_SCORES:
+        raise DataError(f"channel {channel!r}: official metric score {score!r} is not one of {list(OFFICIAL_SCORES)}")
+    if classes is not None:
+        unknown = [name for name in classes if name not in label_names]
+        if not classes or unknown:
+            raise DataError(
+                f"channel {channel!r}: the official metric of task {raw.get('task')!r} averages classes "
+                f"{unknown or classes} that are not label names {list(label_names)}"
+            )
+    return {"task": raw.get("task"), "name": str(metric.get("name") or score), "score": score, "classes": classes}
 
 
 def sample_indices(size: int, limit: int, seed: int) -> list[int]:

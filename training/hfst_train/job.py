@@ -11,16 +11,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch.nn.functional import cross_entropy
 
 from hfst_train import checkpoint
-from hfst_train.data import Collator, TokenizedSplit, eval_batches, iterate, load_channel, to_device, train_batches
-from hfst_train.errors import CheckpointError, NonFiniteLossError
-from hfst_train.metrics import classification_metrics, is_better, load_metric_declarations, print_line, select_saved
+from hfst_train.data import Collator, TokenizedSplit, iterate, load_channel, to_device, train_batches
+from hfst_train.errors import CheckpointError, DataError, NonFiniteLossError
+from hfst_train.metrics import is_better, load_metric_declarations, print_line, select_saved
 from hfst_train.optim import Precision
 from hfst_train.paths import ContainerPaths
+from hfst_train.scoring import predict, split_metrics
 from hfst_train.setup import TrainingSetup, build_setup, effective_config, load_splits
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -38,26 +37,12 @@ def evaluate(
     device: torch.device,
     precision: Precision,
 ) -> dict[str, float]:
-    """One pass over the split under ``inference_mode``: mean cross-entropy over all examples, and the metrics."""
-    batches = eval_batches(split.lengths, batch_size)
-    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    predictions = []
-    was_training = model.training
-    model.eval()
-    dtype = precision.autocast_dtype
-    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
-        for batch in iterate(batches, collate):
-            batch = to_device(batch, device)
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
-            loss_sum += cross_entropy(logits, batch["labels"], reduction="sum").double()
-            predictions.append(logits.argmax(dim=-1))
-    model.train(was_training)
-    order = [index for batch in batches for index in batch]
-    labels = np.asarray([split.labels[index] for index in order])
-    predicted = torch.cat(predictions).cpu().numpy()
-    metrics = {"eval_loss": float(loss_sum.item()) / len(order)}
-    metrics.update(classification_metrics(labels, predicted, len(split.label_names)))
-    return metrics
+    """One pass over the split under ``inference_mode``: mean cross-entropy over all examples, and the metrics.
+
+    ``eval_official`` is among them when the split's channel names the task's official metric.
+    """
+    loss, labels, predicted = predict(model, split, collate, batch_size, device, precision)
+    return split_metrics(loss, labels, predicted, split)
 
 
 class Job:
@@ -69,6 +54,14 @@ class Job:
         self.environ = environ
         self.prefix, self.declared = load_metric_declarations()
         train, validation = load_splits(paths, hps)
+        if "eval_official" in (
+            hps["metric_for_best_model"],
+            environ.get("SM_HP__TUNING_OBJECTIVE_METRIC", "").strip('"'),
+        ) and (validation.official is None):
+            raise DataError(
+                "eval_official needs the task's official metric, and the validation channel names none "
+                "(no hfst_task.json): set dataset.task in the spec (e.g. tweet_eval/emotion) and prepare again"
+            )
         self.setup: TrainingSetup = build_setup(hps, train, validation, environ=environ)
         self.history: list[dict[str, float | int]] = []
         self.best_index: int | None = None
@@ -224,6 +217,10 @@ class Job:
         code_dir.mkdir(exist_ok=True)
         for source, target in SERVING_FILES.items():
             shutil.copyfile(PACKAGE_DIR / source, code_dir / target)
+        # The handler truncates texts where training did: the longest sequence the model saw.
+        seen = max([*setup.train.lengths, *setup.validation.lengths], default=setup.eval_collate.max_length)
+        serving = {"max_length": min(seen, setup.eval_collate.max_length)}
+        (code_dir / "serving.json").write_text(json.dumps(serving), encoding="utf-8")
         final = dict(self.history[kept])
         report: dict[str, Any] = {
             "evaluations": self.history,

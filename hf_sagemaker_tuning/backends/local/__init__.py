@@ -2,5 +2,6 @@
 
 from .backend import LocalBackend
 from .jobs import JobFolder, best_model_dir
+from .state import JobState, LocalOptions, Resumability, TrialRecord
 
-__all__ = ["JobFolder", "LocalBackend", "best_model_dir"]
+__all__ = ["JobFolder", "JobState", "LocalBackend", "LocalOptions", "Resumability", "TrialRecord", "best_model_dir"]

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...compile.request import TuningJobRequest
+from ... import _process
 from ...errors import BackendError
-from ..base import Backend
-from . import status
-from .coordinator import Coordinator, Options
-from .jobs import JobFolder, iso, now, write_json
+from ..base import Backend, ModelArtifact
+from .coordinator import Coordinator
+from .jobs import JobFolder, now
+from .launch import spawn_coordinator
+from .recovery import check_trials, ensure_study
+from .runner import MetricCallback
+from .state import JobState, LocalOptions
+from .status import coordinator_alive, describe, list_trials
+from .training import best_model, describe_training, start_training, training_record
 
-#: Coordinators this process started, kept so they are reaped (no zombies, no ResourceWarning).
-_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+if TYPE_CHECKING:  # pragma: no cover
+    from ...compile.request import TuningJobRequest
+    from ...specs import TuningJobSpec
 
-
-def _reap() -> None:
-    for pid, child in list(_CHILDREN.items()):
-        if child.poll() is not None:
-            del _CHILDREN[pid]
+log = logging.getLogger("hf_sagemaker_tuning.local")
 
 
 class LocalBackend(Backend):
@@ -37,6 +38,10 @@ class LocalBackend(Backend):
         gpus: GPU ids to use (default: all visible).
         max_failed_trials: the failure budget (default ``max(3, max_jobs // 2)``).
         python: the interpreter that runs trials (default: this one).
+        poll_seconds: how often the coordinator polls its trials.
+        grace_seconds: how long a stopped trial gets between SIGTERM and SIGKILL.
+        on_metric: called with ``(metric, value)`` for every metric line a ``start_training``
+            run prints (e.g. to show a retrain's progress).
     """
 
     name = "local"
@@ -51,11 +56,12 @@ class LocalBackend(Backend):
         python: str = sys.executable,
         poll_seconds: float = 0.2,
         grace_seconds: float = 10.0,
+        on_metric: MetricCallback | None = None,
     ):
         if trials_per_gpu < 1:
             raise BackendError(f"trials_per_gpu must be >= 1, got {trials_per_gpu}")
         self.root = Path(root)
-        self.options = Options(
+        self.options = LocalOptions(
             python=python,
             trials_per_gpu=trials_per_gpu,
             gpus=gpus,
@@ -63,6 +69,7 @@ class LocalBackend(Backend):
             poll_seconds=poll_seconds,
             grace_seconds=grace_seconds,
         )
+        self.on_metric = on_metric
 
     def folder(self, job: str | os.PathLike[str]) -> JobFolder:
         """A job by name (under ``root``) or by path."""
@@ -74,96 +81,121 @@ class LocalBackend(Backend):
             raise BackendError(f"no local tuning job {str(job)!r} (looked in {path})")
         return folder
 
-    def create(self, request: TuningJobRequest) -> JobFolder:
+    def create(self, request: TuningJobRequest, spec: TuningJobSpec | None = None) -> JobFolder:
         """Write a new job folder for ``request`` (refuses to overwrite an existing job)."""
+        from .jobs import write_json
+        from .state import write_text
+
         folder = JobFolder(self.root / request.job_name)
         if folder.exists():
             raise BackendError(f"tuning job {request.job_name!r} already exists in {folder.path}; use resume")
         folder.path.mkdir(parents=True, exist_ok=True)
         write_json(folder.request_file, request.to_api())
-        folder.write_state(
-            {
-                "HyperParameterTuningJobStatus": "InProgress",
-                "CreationTime": iso(now()),
-                "Options": self.options.to_json(),
-            }
-        )
+        if spec is not None:
+            from ...specs import dump_yaml
+
+            write_text(folder.spec_file, dump_yaml(spec))
+        folder.write_state(JobState(CreationTime=now(), Options=self.options))
         return folder
 
-    def run(self, request: TuningJobRequest) -> dict[str, Any]:
+    def run(self, request: TuningJobRequest, spec: TuningJobSpec | None = None) -> dict[str, Any]:
         """Create the job and run it in this process until it ends; return ``describe``."""
-        folder = self.create(request)
+        folder = self.create(request, spec)
         Coordinator(folder, self.options).run()
         return self.describe(str(folder.path))
 
-    def resume(self, job: str | os.PathLike[str], *, background: bool = False) -> str:
-        """Continue a stopped or crashed job: finished trials are kept, unfinished ones re-run."""
+    def resume(self, job: str | os.PathLike[str], *, background: bool = True) -> str:
+        """Continue a stopped or crashed job: finished trials are kept, unfinished ones re-run.
+
+        Trials that finished or still run after a crash are adopted. The job's files are
+        checked first: a damaged ``study.db`` is rebuilt from the trial folders (the damaged
+        file is kept as ``study.db.corrupt``), and a job whose folders cannot be trusted is
+        refused before any coordinator starts.
+
+        Args:
+            job: the job's name or folder.
+            background: continue in a detached coordinator and return at once (the default,
+                as ``Backend.resume`` promises); ``False`` runs it here until it ends.
+        """
         folder = self.folder(job)
         state = folder.state()
-        if status.coordinator_alive(state.get("CoordinatorPid")) and state.get("HyperParameterTuningJobStatus") in (
-            "InProgress",
-            "Stopping",
+        if state.HyperParameterTuningJobStatus in ("InProgress", "Stopping") and coordinator_alive(
+            state.CoordinatorPid, state.CoordinatorStarted
         ):
-            raise BackendError(
-                f"tuning job {folder.name!r} is still running (coordinator pid {state['CoordinatorPid']})"
-            )
-        options = Options.from_json(state.get("Options", {})) if state.get("Options") else self.options
+            raise BackendError(f"tuning job {folder.name!r} is still running (coordinator pid {state.CoordinatorPid})")
+        check_trials(folder, state)
+        repaired = ensure_study(folder, folder.request())
+        if repaired:
+            log.warning("%s", repaired)
         if background:
             self._spawn(folder)
         else:
-            Coordinator(folder, options).run()
+            Coordinator(folder, state.Options).run()
         return folder.name
 
     def _spawn(self, folder: JobFolder) -> None:
-        out = (folder.path / "coordinator.out").open("ab")
-        try:
-            process = subprocess.Popen(
-                [self.options.python, "-m", "hf_sagemaker_tuning.backends.local.coordinator", str(folder.path)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-                env={k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
-            )
-        finally:
-            out.close()
-        _reap()
-        _CHILDREN[process.pid] = process
         state = folder.state()
+        coordinator = spawn_coordinator(state.Options.python, folder.path)
         # Until the coordinator writes its own state, readers see the job running under this pid.
-        state.update(CoordinatorPid=process.pid, HyperParameterTuningJobStatus="InProgress")
+        state = folder.state()
+        state.CoordinatorPid, state.CoordinatorStarted = coordinator.pid, coordinator.started
+        state.HyperParameterTuningJobStatus = "InProgress"
         folder.write_state(state)
 
     # -- the Backend hooks
-    def _submit(self, request: TuningJobRequest) -> str:
-        folder = self.create(request)
+    def _submit(self, request: TuningJobRequest, spec: TuningJobSpec | None) -> str:
+        folder = self.create(request, spec)
         self._spawn(folder)
         return request.job_name
 
     def _describe(self, job: str) -> dict[str, Any]:
-        _reap()
-        return status.describe(self.folder(job))
+        return describe(self.folder(job))
 
     def _list_trials(self, job: str) -> list[dict[str, Any]]:
-        return status.list_trials(self.folder(job))
+        return list_trials(self.folder(job))
 
     def _stop(self, job: str) -> None:
         folder = self.folder(job)
         folder.stop_file.touch()
-        pid = folder.state().get("CoordinatorPid")
-        if pid and status.coordinator_alive(pid):
-            with contextlib.suppress(ProcessLookupError):  # raced with its exit
-                os.kill(int(pid), signal.SIGTERM)
+        state = folder.state()
+        _process.send_signal(state.CoordinatorPid, state.CoordinatorStarted, signal.SIGTERM)
 
     def _logs(self, job: str, trial: str) -> str:
-        log = self.folder(job).trial_dir(trial) / "log.txt"
+        folder = self.folder(job)
+        log = folder.trial_dir(trial) / "log.txt"
+        if not log.is_file():
+            log = folder.retrain_dir / trial / "log.txt"
         if not log.is_file():
             raise BackendError(f"trial {trial!r} of job {job!r} has no log")
         return log.read_text(encoding="utf-8", errors="replace")
 
+    def _resume(self, job: str) -> str:
+        return self.resume(job, background=True)
+
+    def _metric_history(self, job: str, trial: str) -> dict[str, list[float]]:
+        record, _ = training_record(self.folder(job), trial)
+        return {k: list(v) for k, v in record.Metrics.items()}
+
     def metrics(self, job: str, trial: str) -> dict[str, list[float]]:
-        """Every metric value a trial emitted, in order (learning curves)."""
-        for record in self.folder(job).trial_records():
-            if record["TrainingJobName"] == trial:
-                return {k: list(v) for k, v in record.get("Metrics", {}).items()}
-        raise BackendError(f"job {job!r} has no trial {trial!r}")
+        """Deprecated name of ``metric_history``."""
+        return self.metric_history(job, trial)
+
+    def _spec(self, job: str) -> TuningJobSpec | None:
+        folder = self.folder(job)
+        if not folder.spec_file.is_file():
+            return None
+        from ...specs import load_job_spec
+
+        return load_job_spec(folder.spec_file)
+
+    def _best_model(self, job: str) -> ModelArtifact:
+        return best_model(self.folder(job))
+
+    def _start_training(
+        self, job: str, hyperparameters: dict[str, str], name: str | None, channels: dict[str, str] | None = None
+    ) -> str:
+        folder = self.folder(job)
+        return start_training(folder, hyperparameters, name, folder.state().Options, self.on_metric, channels)
+
+    def _describe_training(self, job: str, training_job: str) -> dict[str, Any]:
+        return describe_training(self.folder(job), training_job)

@@ -3,29 +3,31 @@
 ```
 <root>/<job name>/
   request.json          the compiled CreateHyperParameterTuningJob request (what runs)
-  job.json              status, times, completion/failure reason, coordinator pid
+  spec.yaml             the spec the job was submitted with, when one was given
+  job.json              JobState: status, times, completion/failure reason, resumability, coordinator
   study.db              optuna's RDB storage (SQLite): the search state
-  coordinator.log       what the coordinator did
+  coordinator.log       what the coordinator did (coordinator.out: its raw output when detached)
   STOP                  present when a stop was requested
-  trials/<trial name>/  one SageMaker-shaped folder per trial (see trial.py), with trial.json
+  trials/<trial name>/  one SageMaker-shaped folder per trial (see trial.py), with trial.json (TrialRecord)
+  retrain/<run name>/   the same for each training job started after tuning (start_training)
 ```
-Every JSON file is written atomically (temporary file + rename), so a reader or a
-crash never sees half a file.
+Every file is written atomically (temporary file + rename), so a reader or a crash never
+sees half a file; every state file is validated when read (see state.py).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from ...compile.request import TuningJobRequest
 from ...errors import BackendError
+from .state import JobState, TrialRecord, read_model, write_model, write_text
 
 REQUEST_FILE = "request.json"
+SPEC_FILE = "spec.yaml"
 JOB_FILE = "job.json"
 TRIAL_FILE = "trial.json"
 STUDY_FILE = "study.db"
@@ -37,32 +39,9 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def parse_time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Write ``data`` as JSON atomically (same-folder temporary file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, default=str)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def read_json(path: Path) -> Any:
-    with path.open(encoding="utf-8") as handle:
-        return json.load(handle)
+def write_json(path: Path, data: object) -> None:
+    """Write ``data`` as JSON atomically."""
+    write_text(path, json.dumps(data, indent=2, default=str))
 
 
 class JobFolder:
@@ -80,12 +59,20 @@ class JobFolder:
         return self.path / REQUEST_FILE
 
     @property
+    def spec_file(self) -> Path:
+        return self.path / SPEC_FILE
+
+    @property
     def job_file(self) -> Path:
         return self.path / JOB_FILE
 
     @property
     def trials_dir(self) -> Path:
         return self.path / "trials"
+
+    @property
+    def retrain_dir(self) -> Path:
+        return self.path / "retrain"
 
     @property
     def stop_file(self) -> Path:
@@ -106,56 +93,56 @@ class JobFolder:
         if not self.exists():
             raise BackendError(f"{self.path} is not a local tuning job folder (no {REQUEST_FILE})")
         try:
-            return TuningJobRequest.from_api(read_json(self.request_file))
+            return TuningJobRequest.from_api(json.loads(self.request_file.read_text(encoding="utf-8")))
         except (ValueError, OSError) as exc:  # pydantic's ValidationError is a ValueError
             first = str(exc).splitlines()[0]
             raise BackendError(f"{self.request_file} is not a compiled tuning-job request: {first}") from None
 
-    def state(self) -> dict[str, Any]:
+    def state(self) -> JobState:
+        """``job.json``, validated (``BackendError`` naming the file when it is missing or invalid)."""
         if not self.job_file.is_file():
             raise BackendError(f"{self.path} has no {JOB_FILE}; the job was never started")
-        data: dict[str, Any] = read_json(self.job_file)
-        return data
+        return read_model(self.job_file, JobState)
 
-    def write_state(self, state: dict[str, Any]) -> None:
-        write_json(self.job_file, state)
+    def write_state(self, state: JobState) -> None:
+        write_model(self.job_file, state)
 
     def trial_dir(self, trial: str) -> Path:
         return self.trials_dir / trial
 
-    def trial_records(self) -> list[dict[str, Any]]:
-        """Every trial record (including superseded ones), oldest first."""
-        if not self.trials_dir.is_dir():
-            return []
-        records = []
-        for folder in self.trials_dir.iterdir():
-            file = folder / TRIAL_FILE
-            if file.is_file():
-                records.append(read_json(file))
-        return sorted(records, key=lambda r: (r.get("Index", 0), r["TrainingJobName"]))
+    def trial_records(self) -> list[TrialRecord]:
+        """Every trial record (including superseded ones), oldest first.
 
-    def write_trial(self, record: dict[str, Any]) -> None:
-        write_json(self.trial_dir(record["TrainingJobName"]) / TRIAL_FILE, record)
+        Raises:
+            BackendError: a ``trial.json`` is invalid (names it, and ``hfst doctor``).
+        """
+        try:
+            return _records(self.trials_dir)
+        except BackendError as exc:
+            raise BackendError(f"{exc}; `hfst doctor {self.path}` lists every problem of the job") from None
+
+    def retrain_records(self) -> list[TrialRecord]:
+        """Every training job started after tuning (``start_training``), oldest first."""
+        return _records(self.retrain_dir)
+
+    def write_trial(self, record: TrialRecord) -> None:
+        write_model(self.trial_dir(record.TrainingJobName) / TRIAL_FILE, record)
+
+
+def _records(folder: Path) -> list[TrialRecord]:
+    if not folder.is_dir():
+        return []
+    records = [read_model(sub / TRIAL_FILE, TrialRecord) for sub in folder.iterdir() if (sub / TRIAL_FILE).is_file()]
+    return sorted(records, key=lambda r: (r.Index, r.TrainingJobName))
 
 
 def best_model_dir(job_dir: str | os.PathLike[str]) -> Path:
-    """The model folder of the best completed trial of a local tuning job.
+    """The model folder ``deploy`` serves for a local job: ``LocalBackend.best_model`` as a path.
 
     Raises:
-        BackendError: not a job folder, or no trial completed with an objective value.
+        BackendError: not a job folder, or no completed trial (or retrain run) left a model.
     """
-    folder = JobFolder(Path(job_dir))
-    request = folder.request()
-    maximize = request.maximize
-    done = [
-        r
-        for r in folder.trial_records()
-        if r.get("TrainingJobStatus") == "Completed" and r.get("FinalObjectiveValue") is not None
-    ]
-    if not done:
-        raise BackendError(f"tuning job {folder.name!r} has no completed trial with an objective value yet")
-    best = max(done, key=lambda r: r["FinalObjectiveValue"] if maximize else -r["FinalObjectiveValue"])
-    model = folder.trial_dir(best["TrainingJobName"]) / "model"
-    if not (model / "config.json").is_file():
-        raise BackendError(f"the best trial {best['TrainingJobName']!r} left no model in {model}")
-    return model
+    from .backend import LocalBackend
+
+    path = Path(job_dir)
+    return Path(LocalBackend(path.parent).best_model(str(path)).location)

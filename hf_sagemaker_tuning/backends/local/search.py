@@ -19,93 +19,60 @@ Scaling: ``Logarithmic`` samples log-uniformly; ``ReverseLogarithmic`` samples
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...compile.request import TuningJobRequest
+from ...ranges import REVERSE_PREFIX, ParameterRange, format_value, ranges_from_request
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
 
-#: Prefix of optuna parameter names that hold ``1 - x`` for reverse-log parameters.
-REVERSE_PREFIX = "1-"
+__all__ = [
+    "REVERSE_PREFIX",
+    "Param",
+    "distributions",
+    "format_value",
+    "from_hyperparameters",
+    "grid",
+    "hyperband_max_resource",
+    "max_trials",
+    "parameters",
+    "pruner",
+    "resumed_seed",
+    "sampler",
+    "to_hyperparameters",
+]
+
+#: The range model (kept under its old name for callers of this module).
+Param = ParameterRange
 
 
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str  # "integer" | "continuous" | "categorical"
-    low: float = 0.0
-    high: float = 0.0
-    scaling: str = "Linear"
-    values: tuple[str, ...] = ()
-
-
-def parameters(request: TuningJobRequest) -> list[Param]:
-    ranges = request.HyperParameterTuningJobConfig.ParameterRanges
-    out = [
-        Param(r.Name, "integer", int(r.MinValue), int(r.MaxValue), r.ScalingType) for r in ranges.IntegerParameterRanges
-    ]
-    out += [
-        Param(r.Name, "continuous", float(r.MinValue), float(r.MaxValue), r.ScalingType)
-        for r in ranges.ContinuousParameterRanges
-    ]
-    out += [Param(r.Name, "categorical", values=tuple(r.Values)) for r in ranges.CategoricalParameterRanges]
-    return out
+def parameters(request: TuningJobRequest) -> list[ParameterRange]:
+    """The request's ranges (integer, continuous, then categorical, as the request lists them)."""
+    return ranges_from_request(request)
 
 
 def distributions(request: TuningJobRequest) -> dict[str, Any]:
     """optuna distributions for the request's ranges (reverse-log ones as ``1-<name>``)."""
-    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-    out: dict[str, Any] = {}
-    for p in parameters(request):
-        if p.kind == "integer":
-            out[p.name] = IntDistribution(int(p.low), int(p.high), log=p.scaling == "Logarithmic")
-        elif p.kind == "continuous" and p.scaling == "ReverseLogarithmic":
-            out[REVERSE_PREFIX + p.name] = FloatDistribution(1.0 - p.high, 1.0 - p.low, log=True)
-        elif p.kind == "continuous":
-            out[p.name] = FloatDistribution(p.low, p.high, log=p.scaling == "Logarithmic")
-        else:
-            out[p.name] = CategoricalDistribution(list(p.values))
-    return out
-
-
-def format_value(value: Any) -> str:
-    """A hyperparameter value as SageMaker passes it: a string (floats by ``repr``)."""
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    return {p.optuna_name: p.to_optuna() for p in parameters(request)}
 
 
 def to_hyperparameters(request: TuningJobRequest, params: dict[str, Any]) -> dict[str, str]:
     """optuna's params -> the tuned hyperparameters as strings (reverse-log undone, clipped to the range)."""
-    out: dict[str, str] = {}
-    for p in parameters(request):
-        if p.kind == "continuous" and p.scaling == "ReverseLogarithmic":
-            value: Any = min(max(1.0 - float(params[REVERSE_PREFIX + p.name]), p.low), p.high)
-        else:
-            value = params[p.name]
-        out[p.name] = format_value(value)
-    return out
+    return {p.name: p.format(p.from_optuna(params[p.optuna_name])) for p in parameters(request)}
 
 
 def from_hyperparameters(request: TuningJobRequest, tuned: dict[str, str]) -> dict[str, Any]:
-    """The inverse of ``to_hyperparameters`` (used to re-run a trial with the same values)."""
-    out: dict[str, Any] = {}
-    for p in parameters(request):
-        text = tuned[p.name]
-        if p.kind == "integer":
-            out[p.name] = int(text)
-        elif p.kind == "continuous" and p.scaling == "ReverseLogarithmic":
-            out[REVERSE_PREFIX + p.name] = 1.0 - float(text)
-        elif p.kind == "continuous":
-            out[p.name] = float(text)
-        else:
-            out[p.name] = text
-    return out
+    """The inverse of ``to_hyperparameters`` (used to re-run a trial with the same values).
+
+    Raises:
+        KeyError: a tuned parameter is missing from ``tuned``.
+        ValueError: a value is not a number of its range's kind (``SpecError``).
+    """
+    return {p.optuna_name: p.to_optuna_value(tuned[p.name]) for p in parameters(request)}
 
 
 def grid(request: TuningJobRequest) -> list[dict[str, str]]:
@@ -129,11 +96,25 @@ def max_trials(request: TuningJobRequest) -> int:
     return limit
 
 
-def sampler(request: TuningJobRequest) -> optuna.samplers.BaseSampler:
+def resumed_seed(seed: int | None, tried: int) -> int | None:
+    """The sampler's seed for a study that already holds ``tried`` trials.
+
+    A seeded sampler restarted with its seed replays its sequence from the start, so a resumed
+    job would propose its first configurations again. The seed of a resumed study is derived
+    from the seed and the number of trials already in it: still reproducible, never a replay.
+    """
+    if seed is None or tried <= 0:
+        return seed
+    digest = hashlib.sha256(f"{seed}:{tried}".encode()).digest()
+    return int.from_bytes(digest[:4], "big")
+
+
+def sampler(request: TuningJobRequest, tried: int = 0) -> optuna.samplers.BaseSampler:
+    """The request's sampler; ``tried``: trials already in the study (see ``resumed_seed``)."""
     import optuna
 
     config = request.HyperParameterTuningJobConfig
-    seed = config.RandomSeed
+    seed = resumed_seed(config.RandomSeed, tried)
     if config.Strategy in ("Random", "Grid"):
         return optuna.samplers.RandomSampler(seed=seed)
     startup = max(5, min(10, math.ceil(max_trials(request) / 5)))

@@ -1,99 +1,125 @@
-"""A local job's state in SageMaker's shapes (DescribeHyperParameterTuningJob, TrainingJobSummary)."""
+"""A local job's state in SageMaker's shapes (DescribeHyperParameterTuningJob, TrainingJobSummary).
+
+Readers trust nothing a crash may have left behind: trial folders are compared with the trials
+``job.json`` says were launched (a missing one is a ``BackendError``, never a silently different
+best trial), and the trials of a job whose coordinator is gone are shown as they really are
+(still running as orphans, finished with the status they left, or interrupted).
+"""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from .jobs import JobFolder, parse_time
+from ... import _process
+from ...trials import best_trial
+from .jobs import JobFolder
+from .recovery import check_trials, seen_now
+from .state import JobState, Resumability, TrialRecord
 
 ARN = "arn:aws:sagemaker:local:000000000000"
 
 
-def coordinator_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover
-        return True
-    try:  # a zombie (exited, not yet reaped) is not alive
-        with open(f"/proc/{int(pid)}/stat", encoding="utf-8") as handle:
-            return handle.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
-        return True
+def coordinator_alive(pid: int | None, started: int | None = None) -> bool:
+    """Whether the recorded coordinator still runs (a pid reused by another process does not count)."""
+    return _process.is_alive(pid, started)
 
 
-def summary(folder: JobFolder, record: dict[str, Any], metric: str) -> dict[str, Any]:
+def summary(folder: JobFolder, record: TrialRecord, metric: str) -> dict[str, Any]:
     """One trial as a ``TrainingJobSummary``."""
     out: dict[str, Any] = {
-        "TrainingJobName": record["TrainingJobName"],
-        "TrainingJobArn": f"{ARN}:training-job/{record['TrainingJobName']}",
+        "TrainingJobName": record.TrainingJobName,
+        "TrainingJobArn": f"{ARN}:training-job/{record.TrainingJobName}",
         "TuningJobName": folder.name,
-        "CreationTime": parse_time(record.get("CreationTime")),
-        "TrainingStartTime": parse_time(record.get("TrainingStartTime")),
-        "TrainingEndTime": parse_time(record.get("TrainingEndTime")),
-        "TrainingJobStatus": record["TrainingJobStatus"],
-        "TunedHyperParameters": dict(record["TunedHyperParameters"]),
-        "ObjectiveStatus": record.get("ObjectiveStatus", "Pending"),
+        "CreationTime": record.CreationTime,
+        "TrainingStartTime": record.TrainingStartTime,
+        "TrainingEndTime": record.TrainingEndTime,
+        "TrainingJobStatus": record.TrainingJobStatus,
+        "TunedHyperParameters": dict(record.TunedHyperParameters),
+        "ObjectiveStatus": record.ObjectiveStatus,
     }
-    if record.get("FailureReason"):
-        out["FailureReason"] = record["FailureReason"]
-    if record.get("FinalObjectiveValue") is not None:
-        out["FinalHyperParameterTuningJobObjectiveMetric"] = {
-            "MetricName": metric,
-            "Value": record["FinalObjectiveValue"],
-        }
+    if record.FailureReason:
+        out["FailureReason"] = record.FailureReason
+    if record.FinalObjectiveValue is not None:
+        out["FinalHyperParameterTuningJobObjectiveMetric"] = {"MetricName": metric, "Value": record.FinalObjectiveValue}
     return {k: v for k, v in out.items() if v is not None}
+
+
+def current_records(folder: JobFolder, state: JobState | None = None) -> list[TrialRecord]:
+    """The job's trials (not superseded) as they are now, after checking them against ``job.json``.
+
+    Raises:
+        BackendError: a ``trial.json`` is invalid, or a launched trial's folder is missing.
+    """
+    state = folder.state() if state is None else state
+    records = [r for r in folder.trial_records() if not r.Superseded]
+    check_trials(folder, state)
+    status, _ = effective(state)
+    if status in ("InProgress", "Stopping"):
+        return records
+    request = folder.request()
+    return [seen_now(folder, request, r) for r in records]
 
 
 def list_trials(folder: JobFolder) -> list[dict[str, Any]]:
     metric = folder.request().objective_metric
-    return [summary(folder, r, metric) for r in folder.trial_records() if not r.get("Superseded")]
+    return [summary(folder, r, metric) for r in current_records(folder)]
+
+
+def effective(state: JobState) -> tuple[str, Resumability]:
+    """The job's status and resumability as a reader sees them.
+
+    A job recorded as running whose coordinator is gone was interrupted: it reads Stopped and
+    can be resumed.
+    """
+    status = state.HyperParameterTuningJobStatus
+    if status in ("InProgress", "Stopping") and not coordinator_alive(state.CoordinatorPid, state.CoordinatorStarted):
+        return "Stopped", Resumability.INTERRUPTED
+    return status, state.Resumability
+
+
+def describe_status(folder: JobFolder, state: JobState) -> tuple[str, Resumability]:
+    """``effective``, and Stopping from the moment a stop is requested (the coordinator acts on it next)."""
+    status, resumability = effective(state)
+    if status == "InProgress" and folder.stop_file.exists():
+        status = "Stopping"
+    return status, resumability
 
 
 def describe(folder: JobFolder) -> dict[str, Any]:
-    """The job as ``DescribeHyperParameterTuningJob`` answers."""
+    """The job as ``DescribeHyperParameterTuningJob`` answers (plus ``LocalJobDir`` and ``Resumable``)."""
     request = folder.request()
     state = folder.state()
-    status = state.get("HyperParameterTuningJobStatus", "InProgress")
-    resumable = False
-    if status in ("InProgress", "Stopping") and not coordinator_alive(state.get("CoordinatorPid")):
-        status, resumable = "Stopped", True  # the coordinator died: the job can be resumed
-    if status == "Stopped" and (state.get("CompletionReason") or "").startswith("stopped by"):
-        resumable = True
-    records = [r for r in folder.trial_records() if not r.get("Superseded")]
+    status, resumability = describe_status(folder, state)
+    records = current_records(folder, state)
     counters = {"Completed": 0, "InProgress": 0, "RetryableError": 0, "NonRetryableError": 0, "Stopped": 0}
     objectives = {"Succeeded": 0, "Pending": 0, "Failed": 0}
     for r in records:
-        s = r["TrainingJobStatus"]
+        s = r.TrainingJobStatus
         key = "NonRetryableError" if s == "Failed" else "InProgress" if s == "Stopping" else s
-        counters[key] = counters.get(key, 0) + 1
-        objectives[r.get("ObjectiveStatus", "Pending")] += 1
+        counters[key] += 1
+        objectives[r.ObjectiveStatus] += 1
     answer: dict[str, Any] = {
         "HyperParameterTuningJobName": folder.name,
         "HyperParameterTuningJobArn": f"{ARN}:hyper-parameter-tuning-job/{folder.name}",
         "HyperParameterTuningJobConfig": request.HyperParameterTuningJobConfig.model_dump(exclude_none=True),
         "TrainingJobDefinition": request.TrainingJobDefinition.model_dump(exclude_none=True),
         "HyperParameterTuningJobStatus": status,
-        "CreationTime": parse_time(state.get("CreationTime")),
-        "HyperParameterTuningEndTime": parse_time(state.get("HyperParameterTuningEndTime")),
-        "LastModifiedTime": parse_time(state.get("LastModifiedTime")),
+        "CreationTime": state.CreationTime,
+        "HyperParameterTuningEndTime": state.HyperParameterTuningEndTime,
+        "LastModifiedTime": state.LastModifiedTime,
         "TrainingJobStatusCounters": counters,
         "ObjectiveStatusCounters": objectives,
-        "ConsumedResources": {"RuntimeInSeconds": int(state.get("ConsumedRuntimeSeconds", 0))},
+        "ConsumedResources": {"RuntimeInSeconds": int(state.ConsumedRuntimeSeconds)},
     }
-    done = [r for r in records if r["TrainingJobStatus"] == "Completed" and r.get("FinalObjectiveValue") is not None]
-    if done:
-        sign = 1.0 if request.maximize else -1.0
-        best = max(done, key=lambda r: sign * r["FinalObjectiveValue"])
-        answer["BestTrainingJob"] = summary(folder, best, request.objective_metric)
-    if state.get("FailureReason"):
-        answer["FailureReason"] = state["FailureReason"]
-    if state.get("CompletionReason"):
-        answer["TuningJobCompletionReason"] = state["CompletionReason"]
+    summaries = [summary(folder, r, request.objective_metric) for r in records]
+    best = best_trial(summaries, request.maximize)
+    if best is not None:
+        answer["BestTrainingJob"] = dict(best)
+    if state.FailureReason:
+        answer["FailureReason"] = state.FailureReason
+    if state.CompletionReason:
+        answer["TuningJobCompletionReason"] = state.CompletionReason
     answer["LocalJobDir"] = str(folder.path)
-    answer["Resumable"] = resumable
+    answer["Resumable"] = resumability is not Resumability.NOT_RESUMABLE
+    answer["Resumability"] = resumability.value
     return {k: v for k, v in answer.items() if v is not None}

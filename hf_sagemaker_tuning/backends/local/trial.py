@@ -9,24 +9,31 @@ trials/<trial name>/
   model/  output/failure  output/data/  checkpoints/
   log.txt                             stdout and stderr of the trial
   trial.json                          the trial's record (status, times, objective, metrics)
+  exit.json                           how the entry point exited: {"ExitCode": n, "EndTime": ...}
 ```
 The process sees only the contract's environment (``SM_*``, ``SAGEMAKER_BASE_DIR``) plus
 a short list of harmless variables; never AWS credentials.
+
+The entry point is started through a tiny standard-library wrapper (the group leader) that
+waits for it and writes ``exit.json``: so a trial that ends while no coordinator watches it
+(the coordinator was killed) still leaves its exit status, and a resume adopts its result
+instead of re-running it. The entry point's command line, environment and folder are the
+container contract's, unchanged.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from ... import _process
 from ...compile.request import TuningJobRequest
 from ...errors import BackendError
 
@@ -52,6 +59,51 @@ PASS_THROUGH = (
 )
 #: Test hooks of the bundled training package and of test fakes travel too.
 PASS_THROUGH_PREFIXES = ("HFST_TEST_",)
+#: Written by the wrapper when the entry point exits (see the module docstring).
+EXIT_FILE = "exit.json"
+#: ``python -c WRAPPER EXIT_FILE ENTRY_COMMAND...``: run the entry point, record how it exited,
+#: exit the same way. It ignores SIGTERM/SIGINT (set after the entry point started, so the entry
+#: point keeps the default handlers) to outlive the entry point it records; SIGKILL ends both.
+WRAPPER = (
+    "import datetime, json, os, signal, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[2:])\n"
+    "for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):\n"
+    "    signal.signal(s, signal.SIG_IGN)\n"
+    "code = child.wait()\n"
+    "end = datetime.datetime.now(datetime.timezone.utc).isoformat()\n"
+    "tmp = sys.argv[1] + '.tmp'\n"
+    "with open(tmp, 'w') as f:\n"
+    "    json.dump({'ExitCode': code, 'EndTime': end}, f)\n"
+    "os.replace(tmp, sys.argv[1])\n"
+    "if code < 0:\n"
+    "    try:\n"
+    "        signal.signal(-code, signal.SIG_DFL)\n"
+    "    except (OSError, ValueError):\n"
+    "        pass\n"
+    "    os.kill(os.getpid(), -code)\n"
+    "sys.exit(code if 0 <= code < 256 else 1)\n"
+)
+
+
+@dataclass(frozen=True)
+class ExitStatus:
+    """What ``exit.json`` says: the entry point's exit code (negative: killed by that signal), and when."""
+
+    code: int
+    ended: datetime | None
+
+
+def read_exit(folder: Path) -> ExitStatus | None:
+    """The exit status the wrapper recorded in ``folder``, or ``None`` (still running, or never recorded)."""
+    try:
+        data = json.loads((folder / EXIT_FILE).read_text(encoding="utf-8"))
+        code = data["ExitCode"]
+        if not isinstance(code, int) or isinstance(code, bool):
+            return None
+        ended = datetime.fromisoformat(data["EndTime"]) if isinstance(data.get("EndTime"), str) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return ExitStatus(code, ended if ended is not None and ended.tzinfo is not None else None)
 
 
 def local_path(uri: str) -> Path:
@@ -161,13 +213,19 @@ def command(request: TuningJobRequest, launch: Launch, python: str = sys.executa
 
 
 def start(request: TuningJobRequest, launch: Launch, python: str = sys.executable) -> subprocess.Popen[bytes]:
-    """Prepare the folder and start the trial in its own process group; output goes to ``log.txt``."""
+    """Prepare the folder and start the trial in its own process group; output goes to ``log.txt``.
+
+    The process started is the wrapper (see the module docstring); the entry point is its child
+    in the same process group.
+    """
     prepare_folder(request, launch)
     args, cwd = command(request, launch, python)
+    exit_file = launch.folder.resolve() / EXIT_FILE
+    exit_file.unlink(missing_ok=True)
     log = (launch.folder / "log.txt").open("ab")
     try:
         return subprocess.Popen(
-            args,
+            [python, "-c", WRAPPER, str(exit_file), *args],
             cwd=cwd,
             env=environment(request, launch),
             stdout=log,
@@ -179,35 +237,18 @@ def start(request: TuningJobRequest, launch: Launch, python: str = sys.executabl
         log.close()
 
 
-def terminate(process: subprocess.Popen[bytes] | int, grace_seconds: float = 10.0) -> None:
-    """SIGTERM the trial's process group, then SIGKILL it after ``grace_seconds``."""
-    pid = process if isinstance(process, int) else process.pid
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        return
-    deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline:
-        if isinstance(process, subprocess.Popen):
-            if process.poll() is not None:
-                break
-        elif not _alive(pid):
-            break
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-    if isinstance(process, subprocess.Popen):
-        process.wait()
+def terminate(
+    process: subprocess.Popen[bytes] | int, grace_seconds: float = 10.0, *, started: int | None = None
+) -> None:
+    """SIGTERM the trial's process group, then SIGKILL it after ``grace_seconds``.
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover
-        return True
-    return True
+    A bare pid is signalled only while it is still the recorded process (``started``: its
+    start time, see ``hf_sagemaker_tuning._process``).
+    """
+    if isinstance(process, int):
+        _process.terminate_group(process, started, grace_seconds=grace_seconds)
+    else:
+        _process.terminate_group(process.pid, grace_seconds=grace_seconds, process=process)
 
 
 def failure_reason(folder: Path, returncode: int | None, tail_lines: int = 20) -> str:

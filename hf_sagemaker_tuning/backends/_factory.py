@@ -1,0 +1,87 @@
+"""The one way to build a backend and the one way to find which backend holds a job."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import BackendError
+from .base import Backend
+
+#: Backend names accepted wherever a backend is chosen by name.
+BACKEND_NAMES = ("local", "sagemaker")
+
+
+def open_backend(
+    backend: str | Backend | None = "local",
+    *,
+    jobs_dir: str | os.PathLike[str] = "jobs",
+    region: str | None = None,
+    boto_session: Any | None = None,
+    source_dir: str | os.PathLike[str] | None = None,
+    **local_options: Any,
+) -> Backend:
+    """A backend by name (``"local"``, the default, or ``"sagemaker"``), or ``backend`` itself.
+
+    Args:
+        backend: the backend's name, or a ``Backend`` (returned as is).
+        jobs_dir: where local job folders live.
+        region: AWS region (SageMaker).
+        boto_session: a ``boto3.Session`` (SageMaker).
+        source_dir: the training code SageMaker jobs upload (default: the bundled package).
+        **local_options: options of ``LocalBackend`` (``trials_per_gpu``, ``max_failed_trials``...).
+
+    Raises:
+        BackendError: an unknown backend name.
+    """
+    if isinstance(backend, Backend):
+        return backend
+    if backend in (None, "local"):
+        from .local import LocalBackend
+
+        return LocalBackend(jobs_dir, **local_options)
+    if backend == "sagemaker":
+        from .sagemaker import SageMakerBackend
+
+        return SageMakerBackend(region, boto_session=boto_session, source_dir=source_dir)
+    raise BackendError(f"unknown backend {backend!r}; choose one of {', '.join(BACKEND_NAMES)} (or pass a Backend)")
+
+
+def is_local_job(job: str | os.PathLike[str], jobs_dir: str | os.PathLike[str] = "jobs") -> bool:
+    """Whether ``job`` is a local job folder, or the name of one under ``jobs_dir``."""
+    return (Path(job) / "request.json").is_file() or (Path(jobs_dir) / str(job) / "request.json").is_file()
+
+
+def resolve_job(
+    job: str | os.PathLike[str],
+    backend: str | Backend | None = None,
+    *,
+    jobs_dir: str | os.PathLike[str] = "jobs",
+    region: str | None = None,
+    boto_session: Any | None = None,
+) -> tuple[Backend, str]:
+    """The backend that holds ``job`` and the job's id on it.
+
+    With ``backend=None``: a local job folder (or a job name under ``jobs_dir``) is local;
+    any other name is a SageMaker tuning job. A local job is answered with its folder's
+    path, so every later call finds it whatever the working directory.
+
+    Raises:
+        BackendError: a path that is not a local job folder, or an unknown backend.
+    """
+    if backend is None:
+        if is_local_job(job, jobs_dir):
+            backend = "local"
+        elif os.sep in str(job) or Path(job).exists():
+            raise BackendError(f"{str(job)!r} is not a local tuning job folder (it has no request.json)")
+        else:
+            backend = "sagemaker"
+    if backend == "local" or (isinstance(backend, Backend) and backend.name == "local"):
+        from .local import LocalBackend
+
+        if isinstance(backend, LocalBackend):
+            return backend, str(backend.folder(job).path.resolve())
+        folder = LocalBackend(jobs_dir).folder(job).path.resolve()
+        return LocalBackend(folder.parent), str(folder)
+    return open_backend(backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session), str(job)

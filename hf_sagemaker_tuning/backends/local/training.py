@@ -1,0 +1,202 @@
+"""Training jobs after tuning (e.g. a retrain) and the model a local job serves.
+
+``start_training`` runs one training job like a trial, in ``<job>/retrain/<name>/`` (the
+same SageMaker-shaped layout, with a ``trial.json`` record), to the end. ``best_model``
+is the newest completed retrain run, else the best trial.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from ...compile.request import TuningJobRequest
+from ...errors import BackendError
+from ...trials import best_trial
+from ..base import ModelArtifact, merge_channels
+from .jobs import TRIAL_FILE, JobFolder, now
+from .runner import MetricCallback, Outcome, TrialRun
+from .search import parameters
+from .slots import detect_gpus
+from .state import LocalOptions, TrialRecord, write_model
+from .status import ARN, list_trials
+from .trial import Launch
+
+
+def kept_text(run_dir: Path) -> str | None:
+    """Which checkpoint a run kept, in words, from the ``saved`` section of its ``output/data/metrics.json``.
+
+    E.g. ``"best by eval_macro_f1 (step 40 of 120)"`` or ``"last evaluation (step 120)"``;
+    ``None`` when the run wrote no such section.
+    """
+    try:
+        report = json.loads((run_dir / "output" / "data" / "metrics.json").read_text(encoding="utf-8"))
+        saved = report["saved"]
+        step = int(saved["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    evaluations = report.get("evaluations") or []
+    last = evaluations[-1].get("step") if evaluations and isinstance(evaluations[-1], dict) else None
+    if saved.get("strategy") == "best":
+        total = f" of {int(last)}" if last is not None else ""
+        return f"best by {saved.get('metric_for_best_model')} (step {step}{total})"
+    return f"last evaluation (step {step})"
+
+
+def _record_file(folder: JobFolder, name: str) -> Path:
+    return folder.retrain_dir / name / TRIAL_FILE
+
+
+def start_training(
+    folder: JobFolder,
+    hyperparameters: dict[str, str],
+    name: str | None,
+    options: LocalOptions,
+    on_metric: MetricCallback | None = None,
+    channels: dict[str, str] | None = None,
+) -> str:
+    """Run one training job with exactly ``hyperparameters`` to the end; return its name.
+
+    ``channels`` (name -> local folder or ``file://`` URI; an empty one removes the channel)
+    are added to the job's own, or replace them (``Backend.start_training``).
+
+    Raises:
+        BackendError: a run with this name exists, or the run could not start (it is then
+            recorded as Failed).
+    """
+    request = folder.request()
+    if channels is not None:
+        body = request.to_api()
+        definition = body["TrainingJobDefinition"]
+        definition["InputDataConfig"] = merge_channels(definition["InputDataConfig"], channels)
+        request = TuningJobRequest.from_api(body)
+    name = name or f"{folder.name}-retrain-{time.strftime('%H%M%S')}"
+    run_dir = folder.retrain_dir / name
+    if run_dir.exists():
+        raise BackendError(f"a training job named {name!r} already exists in {run_dir}")
+    gpus = options.gpus if options.gpus is not None else detect_gpus()
+    launch = Launch(name, run_dir, dict(hyperparameters), cuda_devices=gpus[0] if gpus else None)
+    tuned_names = {p.name for p in parameters(request)}
+    moment = now()
+    record = TrialRecord(
+        TrainingJobName=name,
+        Index=len(folder.retrain_records()) + 1,
+        TunedHyperParameters={k: v for k, v in hyperparameters.items() if k in tuned_names},
+        HyperParameters=dict(hyperparameters),
+        CreationTime=moment,
+        TrainingStartTime=moment,
+        Device=launch.cuda_devices or "cpu",
+    )
+    run_dir.mkdir(parents=True)
+    write_model(_record_file(folder, name), record)
+    try:
+        run = TrialRun.start(
+            request, launch, python=options.python, grace_seconds=options.grace_seconds, on_metric=on_metric
+        )
+    except BackendError as exc:
+        _write_end(folder, record, Outcome("Failed", str(exc)), {})
+        raise
+    record.Pid, record.PidStarted = run.pid, run.pid_started
+    write_model(_record_file(folder, name), record)
+    try:
+        outcome = run.run_to_end(options.poll_seconds)
+    except BaseException:
+        _write_end(folder, record, run.finish("Stopped", stop_reason="Interrupted"), run.series)
+        raise
+    _write_end(folder, record, outcome, run.series)
+    return name
+
+
+def _write_end(folder: JobFolder, record: TrialRecord, outcome: Outcome, series: dict[str, list[float]]) -> None:
+    record.TrainingJobStatus = outcome.status  # type: ignore[assignment]  # validated on assignment
+    record.TrainingEndTime = now()
+    record.FailureReason = outcome.reason
+    record.StopReason = outcome.stop_reason
+    record.FinalObjectiveValue = outcome.objective
+    record.ObjectiveStatus = "Succeeded" if outcome.objective is not None else "Failed"
+    record.Metrics = series
+    record.Pid = record.PidStarted = None
+    write_model(_record_file(folder, record.TrainingJobName), record)
+
+
+def training_record(folder: JobFolder, training: str) -> tuple[TrialRecord, Path]:
+    """A retrain run's (or a trial's) record and folder."""
+    for record in folder.retrain_records():
+        if record.TrainingJobName == training:
+            return record, folder.retrain_dir / training
+    for record in folder.trial_records():
+        if record.TrainingJobName == training:
+            return record, folder.trial_dir(training)
+    raise BackendError(f"job {folder.name!r} has no training job {training!r}")
+
+
+def describe_training(folder: JobFolder, training: str) -> dict[str, Any]:
+    """A training job as ``DescribeTrainingJob`` answers (the model is a local folder), plus ``Kept``."""
+    record, run_dir = training_record(folder, training)
+    answer: dict[str, Any] = {
+        "TrainingJobName": record.TrainingJobName,
+        "TrainingJobArn": f"{ARN}:training-job/{record.TrainingJobName}",
+        "TuningJobArn": f"{ARN}:hyper-parameter-tuning-job/{folder.name}",
+        "TrainingJobStatus": record.TrainingJobStatus,
+        "HyperParameters": dict(record.HyperParameters),
+        "CreationTime": record.CreationTime,
+        "TrainingStartTime": record.TrainingStartTime,
+        "TrainingEndTime": record.TrainingEndTime,
+        "FinalMetricDataList": [
+            {"MetricName": metric, "Value": values[-1]}
+            for metric, values in record.Metrics.items()
+            if values and math.isfinite(values[-1])
+        ],
+        "ModelArtifacts": {"S3ModelArtifacts": str((run_dir / "model").resolve())},
+    }
+    if record.FailureReason:
+        answer["FailureReason"] = record.FailureReason
+    kept = kept_text(run_dir)
+    if kept:
+        answer["Kept"] = kept
+    return {k: v for k, v in answer.items() if v is not None}
+
+
+def _has_model(run_dir: Path) -> bool:
+    return (run_dir / "model" / "config.json").is_file()
+
+
+def best_model(folder: JobFolder) -> ModelArtifact:
+    """The newest completed retrain run with a model, else the best trial's model.
+
+    Raises:
+        BackendError: no completed trial has a model.
+    """
+    retrained = [
+        r
+        for r in folder.retrain_records()
+        if r.TrainingJobStatus == "Completed" and _has_model(folder.retrain_dir / r.TrainingJobName)
+    ]
+    if retrained:
+        newest = max(retrained, key=lambda r: (r.TrainingEndTime or r.CreationTime or now(), r.Index))
+        run_dir = folder.retrain_dir / newest.TrainingJobName
+        return ModelArtifact(
+            training_job_name=newest.TrainingJobName,
+            location=str((run_dir / "model").resolve()),
+            source="retrain",
+            objective=newest.FinalObjectiveValue,
+            kept=kept_text(run_dir),
+        )
+    request = folder.request()
+    best = best_trial(list_trials(folder), request.maximize)
+    if best is None:
+        raise BackendError(f"tuning job {folder.name!r} has no completed trial with an objective value yet")
+    name = str(best["TrainingJobName"])
+    run_dir = folder.trial_dir(name)
+    if not _has_model(run_dir):
+        raise BackendError(f"the best trial {name!r} left no model in {run_dir / 'model'}")
+    return ModelArtifact(
+        training_job_name=name,
+        location=str((run_dir / "model").resolve()),
+        source="trial",
+        objective=float(best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]),
+        kept=kept_text(run_dir),
+    )

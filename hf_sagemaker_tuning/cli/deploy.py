@@ -1,0 +1,174 @@
+"""``hfst deploy`` / ``predict`` / ``undeploy`` / ``endpoints``: the CLI face of ``hf_sagemaker_tuning.deploy``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ._common import BackendName, BackendOpt, JobsDirOpt, RegionOpt, console, user_errors
+
+EndpointArg = Annotated[str, typer.Argument(help="The endpoint name (see `hfst endpoints`).", show_default=False)]
+
+
+def deploy_command(
+    target: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="JOB|MODEL_DIR",
+            help="A tuning job (local folder or name; a SageMaker tuning job with -b sagemaker): its best model "
+            "(the newest retrain, else the best trial). Or a model folder with code/inference.py.",
+            show_default=False,
+        ),
+    ] = None,
+    backend: BackendOpt = None,
+    jobs_dir: JobsDirOpt = Path("jobs"),
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default; 0.0.0.0 exposes it).")] = "127.0.0.1",
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: 8080 if free, else any free port; 0: any free port).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Endpoint name (default: from the folder or job name).")] = None,
+    threads: Annotated[int | None, typer.Option(help="Torch threads for the local server.", min=1)] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the local server to be ready.")] = 180.0,
+    training_job: Annotated[
+        str | None, typer.Option(help="SageMaker: deploy this training job instead of a tuning job's best.")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="SageMaker execution role ARN (default: the tuning job's own role).")
+    ] = None,
+    region: RegionOpt = None,
+    instance_type: Annotated[str, typer.Option(help="SageMaker endpoint instance type.")] = "ml.m5.xlarge",
+) -> None:
+    """Serve a job's best model (or a model folder) on a local endpoint, or on SageMaker with -b sagemaker."""
+    from ..deploy import DeployError
+
+    out = console()
+
+    def run() -> None:
+        remote = backend is BackendName.sagemaker or training_job is not None
+        if remote:
+            if (target is None) == (training_job is None):
+                raise DeployError("pass a SageMaker tuning job, or --training-job NAME (one of the two)")
+            if not region:
+                raise DeployError("SageMaker deploys need --region REGION")
+            _deploy_sagemaker(target, training_job, role, region, instance_type, name, out)
+            return
+        if target is None:
+            raise DeployError("pass a tuning job or a model folder (see hfst deploy --help)")
+        from ..backends import resolve_job
+        from ..deploy import deploy_local
+        from ..errors import BackendError
+
+        folder = Path(target)
+        if not (folder / "config.json").is_file():  # not a model folder: a local tuning job
+            try:
+                runner, job_id = resolve_job(target, "local", jobs_dir=jobs_dir)
+            except BackendError:
+                raise DeployError(
+                    f"{target} is neither a model folder (config.json, code/inference.py) nor a local tuning job "
+                    f"(a job folder, or a job name under {jobs_dir})"
+                ) from None
+            folder = Path(runner.best_model(job_id).location)
+        with console(stderr=True).status("[bold]Starting the local endpoint[/]"):
+            local = deploy_local(folder, host=host, port=port, name=name, timeout=timeout, threads=threads)
+        out.print(f"deployed [bold]{local.name}[/] at {local.url} (pid {local.pid}, log {local.log_file})")
+        out.print(f'try: hfst predict {local.name} "Best thing ever!"')
+
+    user_errors(run)
+
+
+def _deploy_sagemaker(
+    tuning_job: str | None,
+    training_job: str | None,
+    role: str | None,
+    region: str,
+    instance_type: str,
+    name: str | None,
+    out: Any,
+) -> None:
+    from ..deploy import DeployError, deploy_sagemaker
+
+    if role is None:
+        if tuning_job is None:
+            raise DeployError("--training-job needs --role ARN")
+        from ..backends import open_backend
+
+        role = open_backend("sagemaker", region=region).describe(tuning_job)["TrainingJobDefinition"]["RoleArn"]
+    endpoint = deploy_sagemaker(
+        tuning_job, training_job, role=str(role), region=region, instance_type=instance_type, endpoint_name=name
+    )
+    out.print(f"deployed SageMaker endpoint [bold]{endpoint.name}[/] in {region}")
+    if endpoint.image is not None:
+        out.print(f"image: {endpoint.image.uri} ({endpoint.image.reason})")
+    out.print(f"it bills by the hour until you run: hfst undeploy {endpoint.name}")
+
+
+def predict_command(
+    endpoint: EndpointArg,
+    texts: Annotated[list[str], typer.Argument(metavar="TEXT...", help="Texts to classify.", show_default=False)],
+    top_k: Annotated[int | None, typer.Option(help="Labels per text (default 1).", min=1)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
+) -> None:
+    """Classify texts with a deployed endpoint; print labels and scores."""
+    from ..deploy import Predictor
+
+    def run() -> list[list[dict[str, Any]]]:
+        return Predictor.for_endpoint(endpoint).predict(list(texts), top_k=top_k)
+
+    answers = user_errors(run)
+    if as_json:
+        typer.echo(json.dumps(answers[0] if len(texts) == 1 else answers))
+        return
+    from rich.table import Table
+
+    table = Table("text", "label", "score")
+    for text, labels in zip(texts, answers, strict=True):
+        for rank, item in enumerate(labels):
+            shown = text if len(text) <= 60 else text[:57] + "..."
+            table.add_row(shown if rank == 0 else "", str(item["label"]), f"{item['score']:.4f}")
+    console().print(table)
+
+
+def undeploy_command(endpoint: EndpointArg) -> None:
+    """Stop an endpoint (local: the server; SageMaker: endpoint, config and model) and forget it."""
+    from ..deploy import undeploy
+
+    removed = user_errors(lambda: undeploy(endpoint))
+    console().print(f"undeployed {endpoint}: " + (", ".join(removed) or "nothing was left to delete"), markup=False)
+
+
+def endpoints_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """List deployed endpoints (local and SageMaker) and whether local ones still run."""
+    from rich.table import Table
+
+    from ..deploy import list_endpoints
+    from ..deploy._local import is_running
+
+    records = user_errors(list_endpoints)
+    rows = []
+    for record in records:
+        status = ("running" if is_running(record) else "stopped") if record.kind == "local" else "deployed"
+        rows.append({**record.to_json(), "status": status, "url": record.url})
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        console().print("no endpoints; deploy one with `hfst deploy JOB`")
+        return
+    table = Table("name", "kind", "status", "where", "model", "started")
+    for row in rows:
+        where = row["url"] if row["kind"] == "local" else row["region"]
+        table.add_row(row["name"], row["kind"], row["status"], str(where), row["model"], row["started_at"])
+    console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``deploy``, ``predict``, ``undeploy`` and ``endpoints``."""
+    app.command("deploy")(deploy_command)
+    app.command("predict")(predict_command)
+    app.command("undeploy")(undeploy_command)
+    app.command("endpoints")(endpoints_command)

@@ -1,0 +1,191 @@
+"""Retrain: one training job with the best trial's hyperparameters and a longer budget, on the job's backend.
+
+The run belongs to the tuning job (``Backend.start_training``), so ``Backend.best_model``
+and everything built on it (``deploy``) pick up the retrained model once it completes.
+A longer run keeps its *last* evaluation by default: "train longer" must change the model,
+while keeping the best checkpoint by the validation metric would often keep an early one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import BackendError, SpecError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backends.base import Backend
+    from ..specs import TuningJobSpec
+
+Keep = Literal["last", "best"]
+#: Hyperparameters a tuner adds to every trial that are not the training package's.
+_TUNER_ADDED = ("_tuning_objective_metric",)
+
+
+@dataclass(frozen=True)
+class RetrainResult:
+    """What a retrain run did.
+
+    Attributes:
+        training_job_name: the run's name (a SageMaker training job, or a folder under ``<job>/retrain``).
+        status: ``Completed``, ``Failed``, ``Stopped`` or (SageMaker, not waited for) ``InProgress``.
+        hyperparameters: every hyperparameter the run got.
+        failure_reason: why it failed, when it did.
+        objective: the objective metric's last value (the kept model's), when known.
+        model: the model folder (local) or ``model.tar.gz`` (SageMaker), when completed.
+        kept: which checkpoint the run kept, in words, when known.
+    """
+
+    training_job_name: str
+    status: str
+    hyperparameters: dict[str, str]
+    failure_reason: str | None = None
+    objective: float | None = None
+    model: str | None = None
+    kept: str | None = None
+
+
+def _unquote(value: str) -> str:
+    from ..results._source import unquote
+
+    return unquote(value)
+
+
+def _format_number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _declared(description: Mapping[str, Any], spec: TuningJobSpec | None) -> dict[str, tuple[str, ...] | None] | None:
+    """Name -> allowed choices of the hyperparameters the job's training code declares; None: unknown."""
+    from ..backends.local.trial import local_path
+    from ..contract import declared_hyperparameters, training_package_dir
+
+    if spec is not None and spec.training.entry_point is not None:
+        names = spec.training.declared_hyperparameters
+        return None if names is None else dict.fromkeys([*names, "model_name_or_path"])  # the spec's model
+    source = str(
+        description["TrainingJobDefinition"].get("StaticHyperParameters", {}).get("sagemaker_submit_directory")
+    )
+    if spec is None and not source.startswith("s3://"):
+        try:
+            bundled = local_path(source).resolve() == training_package_dir().resolve()
+        except BackendError:
+            bundled = False
+        if not bundled:
+            return None  # your own training code, and no spec kept that declares its hyperparameters
+    return {name: decl.choices for name, decl in declared_hyperparameters().items()}
+
+
+def retrain_hyperparameters(
+    description: Mapping[str, Any],
+    *,
+    epochs: float | None = None,
+    keep: Keep = "last",
+    spec: TuningJobSpec | None = None,
+) -> dict[str, str]:
+    """The job's static hyperparameters plus the best trial's tuned ones, checked and adjusted for a retrain.
+
+    Values read back from the service are checked against the hyperparameters the job's
+    training code declares (the bundled package's list, or ``training.declared_hyperparameters``
+    of the job's spec), with SDK v2's JSON quotes removed: an unknown name or a value outside
+    its choices is an error here, not a failed, billed training job later.
+
+    Raises:
+        BackendError: the job has no best trial yet.
+        SpecError: a hyperparameter read back is not one the training code accepts.
+    """
+    best = description.get("BestTrainingJob")
+    if not best:
+        name = description.get("HyperParameterTuningJobName")
+        raise BackendError(f"tuning job {name!r} has no best trial yet")
+    merged = {**description["TrainingJobDefinition"].get("StaticHyperParameters", {}), **best["TunedHyperParameters"]}
+    declared = _declared(description, spec)
+    out: dict[str, str] = {}
+    problems: list[tuple[str, str]] = []
+    for key, raw in merged.items():
+        if key in _TUNER_ADDED:
+            continue
+        if key.startswith("sagemaker_"):
+            out[key] = str(raw)
+            continue
+        value = _unquote(str(raw))
+        if declared is not None and key not in declared:
+            problems.append((key, "is not a hyperparameter the training code declares"))
+        elif declared is not None and (choices := declared[key]) is not None and value not in choices:
+            problems.append((key, f"is {value!r}; allowed: {', '.join(choices)}"))
+        out[key] = value
+    if problems:
+        lines = "\n".join(f"  hyperparameters.{k}: {m}" for k, m in problems)
+        raise SpecError(f"the best trial's hyperparameters can't be used for a retrain:\n{lines}", problems)
+    if epochs is not None:
+        if not (math.isfinite(epochs) and epochs > 0):
+            raise SpecError(f"epochs must be a positive number, not {epochs!r}", [("epochs", "must be > 0")])
+        out["epochs"] = _format_number(epochs)
+        out.pop("max_steps", None)  # a step budget would override the longer epochs
+    if declared is not None and "save_model" in declared:
+        out["save_model"] = keep
+        metric = description["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"]
+        if keep == "best" and metric in (declared.get("metric_for_best_model") or ()):
+            out["metric_for_best_model"] = metric  # the checkpoint that is best by the tuned objective
+    return out
+
+
+def retrain(
+    job: str | os.PathLike[str],
+    backend: str | Backend | None = None,
+    *,
+    epochs: float | None = None,
+    keep: Keep = "last",
+    wait: bool = True,
+    name: str | None = None,
+    jobs_dir: str | os.PathLike[str] = "jobs",
+    region: str | None = None,
+    boto_session: Any | None = None,
+) -> RetrainResult:
+    """Train the best configuration of a tuning job again (e.g. longer), on the job's own backend.
+
+    Args:
+        job: a local job folder or name, or a SageMaker tuning job name.
+        backend: ``"local"``, ``"sagemaker"``, a ``Backend``, or ``None`` (found from ``job``).
+        epochs: train this many epochs (default: as tuned).
+        keep: ``"last"`` (default) keeps the final model; ``"best"`` keeps the checkpoint that is best by
+            the job's objective metric on the validation split.
+        wait: wait for the run to end (the local backend always runs it to the end).
+        name: the run's name (default: derived from the job's).
+        jobs_dir: where local jobs live.
+        region: AWS region (SageMaker).
+        boto_session: a ``boto3.Session`` (SageMaker).
+
+    Returns:
+        The run's ``RetrainResult``; once completed, ``deploy`` serves its model.
+    """
+    if keep not in ("last", "best"):
+        raise SpecError(f"keep must be 'last' or 'best', not {keep!r}", [("keep", "must be 'last' or 'best'")])
+    from ..backends import resolve_job
+
+    runner, job_id = resolve_job(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session)
+    description = runner.describe(job_id)
+    hyperparameters = retrain_hyperparameters(description, epochs=epochs, keep=keep, spec=runner.spec(job_id))
+    training = runner.start_training(job_id, hyperparameters, name=name)
+    answer = runner.wait_training(job_id, training) if wait else runner.describe_training(job_id, training)
+    status = str(answer["TrainingJobStatus"])
+    metric = description["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"]
+    finals = {m["MetricName"]: float(m["Value"]) for m in answer.get("FinalMetricDataList") or []}
+    model = (answer.get("ModelArtifacts") or {}).get("S3ModelArtifacts") if status == "Completed" else None
+    kept = None
+    if status == "Completed":
+        artifact = runner.best_model(job_id)
+        if artifact.training_job_name == training:
+            kept, model = artifact.kept, artifact.location
+    return RetrainResult(
+        training_job_name=training,
+        status=status,
+        hyperparameters=dict(answer.get("HyperParameters") or hyperparameters),
+        failure_reason=answer.get("FailureReason"),
+        objective=finals.get(metric),
+        model=None if model is None else str(model),
+        kept=kept,
+    )

@@ -1,0 +1,93 @@
+"""The bundled training package under AWS's own training toolkit (sagemaker-training), per container generation.
+
+Each test compiles a real job (the quickstart, the article's), writes what AMT writes for one
+trial, uploads the code with ``SageMakerBackend.upload_source`` to S3 (moto) and runs the
+container's command, ``train``, in the environment of that generation (tests/fidelity/versions.json).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from ._trial import Trial, prepare_trial, read_metrics, run_toolkit
+from .conftest import TRAIN_ENVS, read_json
+
+pytestmark = [pytest.mark.fidelity, pytest.mark.slow]
+
+SERVING_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "code/inference.py")
+
+
+@pytest.fixture(autouse=True)
+def _s3(monkeypatch: pytest.MonkeyPatch, s3_endpoint: str) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)  # the library's boto3 (upload_source) reaches moto
+
+
+@pytest.fixture(scope="session")
+def data_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Channels prepared once per job by the library (its own datasets version), shared by the tests."""
+    return tmp_path_factory.mktemp("fidelity-channels")
+
+
+def _trial(tmp_path: Path, which: str, model: Path, cache: Path, **extra: str) -> Trial:
+    return prepare_trial(which, tmp_path / "opt-ml", model, cache, extra=extra or None)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("env_name", TRAIN_ENVS)
+@pytest.mark.parametrize("which", ["quickstart", "article"])
+def test_a_compiled_trial_runs_under_the_real_toolkit(
+    tmp_path: Path, env_name: str, which: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
+) -> None:
+    trial = _trial(tmp_path, which, tiny_model, data_cache)
+    code, log = run_toolkit(env_name, trial, s3_endpoint)
+    assert code == 0, log[-4000:]
+    assert (trial.output / "success").is_file() and not (trial.output / "failure").exists()
+    # the toolkit fetched the code from S3 and ran it with the trial's hyperparameters as arguments
+    assert (trial.base / "code" / "train.py").is_file()
+    assert f"--learning_rate {trial.hyperparameters['learning_rate']}" in log or "learning_rate" in log
+    found = read_metrics(trial.request, log)
+    definitions = trial.request.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions
+    report = read_json(trial.output / "data" / "metrics.json")
+    final = report["final"]
+    for definition in definitions:
+        if definition.Name == "eval_official":  # printed only for a dataset that names its task
+            continue
+        assert definition.Name in found, f"{definition.Name} never matched the toolkit's output"
+        # the regex reads each value whole: the last match is the kept model's evaluation
+        assert found[definition.Name][-1] == pytest.approx(final[definition.Name], rel=1e-9), definition.Name
+        assert len(found[definition.Name]) == len(report["evaluations"]) + 1
+    objective = trial.request.objective_metric
+    assert math.isfinite(found[objective][-1])
+    for name in SERVING_FILES:
+        assert (trial.model / name).is_file(), f"model/{name} is missing"
+    config = read_json(trial.model / "config.json")
+    assert sorted(config["id2label"].values()) == ["negative", "neutral", "positive"]
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("env_name", TRAIN_ENVS)
+def test_an_unknown_hyperparameter_fails_the_job_with_the_reason(
+    tmp_path: Path, env_name: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
+) -> None:
+    trial = _trial(tmp_path, "quickstart", tiny_model, data_cache, learning_rat="0.001")
+    code, log = run_toolkit(env_name, trial, s3_endpoint)
+    assert code != 0, log[-3000:]
+    failure = (trial.output / "failure").read_text(encoding="utf-8")
+    assert "learning_rat" in failure and "unknown hyperparameter" in failure
+    assert not (trial.output / "success").exists()
+
+
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize("env_name", TRAIN_ENVS)
+def test_a_diverging_run_fails_the_job_with_the_reason(
+    tmp_path: Path, env_name: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
+) -> None:
+    trial = _trial(tmp_path, "quickstart", tiny_model, data_cache)
+    code, log = run_toolkit(env_name, trial, s3_endpoint, HFST_TEST_INJECT_NAN_AT_STEP="2")
+    assert code != 0, log[-3000:]
+    failure = (trial.output / "failure").read_text(encoding="utf-8")
+    assert "nan" in failure.lower() or "finite" in failure.lower(), failure
+    assert not (trial.output / "success").exists()

@@ -1,0 +1,98 @@
+"""Score a model on a split: one pass for the loss and predictions, then the metrics and their details.
+
+Shared by training (every evaluation on the validation channel) and by the evaluation-only
+entry point (``evaluate.py``), so a test score is computed exactly as the validation score was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn.functional import cross_entropy
+
+from hfst_train.data import Collator, TokenizedSplit, eval_batches, iterate, to_device
+from hfst_train.metrics import classification_metrics
+from hfst_train.optim import Precision
+
+
+def predict(
+    model: torch.nn.Module,
+    split: TokenizedSplit,
+    collate: Collator,
+    batch_size: int,
+    device: torch.device,
+    precision: Precision,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """One pass over the split under ``inference_mode``: (mean cross-entropy, labels, predicted ids).
+
+    The loss is a sum over all examples divided by their count (no batch-size factor).
+    """
+    batches = eval_batches(split.lengths, batch_size)
+    loss_sum = torch.zeros((), dtype=torch.float64, device=device)
+    predictions = []
+    was_training = model.training
+    model.eval()
+    dtype = precision.autocast_dtype
+    with torch.inference_mode(), torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+        for batch in iterate(batches, collate):
+            batch = to_device(batch, device)
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
+            loss_sum += cross_entropy(logits, batch["labels"], reduction="sum").double()
+            predictions.append(logits.argmax(dim=-1))
+    model.train(was_training)
+    order = [index for batch in batches for index in batch]
+    labels = np.asarray([split.labels[index] for index in order])
+    predicted = torch.cat(predictions).cpu().numpy()
+    return float(loss_sum.item()) / len(order), labels, predicted
+
+
+def official_score(
+    labels: np.ndarray, predictions: np.ndarray, label_names: Sequence[str], definition: Mapping[str, Any]
+) -> float:
+    """The task's official metric: the mean of one per-class score (f1, recall, precision) over some classes.
+
+    ``definition["classes"]`` names the classes (``None``: all of them, i.e. the macro average).
+    """
+    from sklearn.metrics import precision_recall_fscore_support
+
+    classes = definition.get("classes")
+    ids = list(range(len(label_names))) if classes is None else [list(label_names).index(name) for name in classes]
+    precision, recall, f1, _ = precision_recall_fscore_support(
+        labels, predictions, labels=ids, average=None, zero_division=0
+    )
+    scores = {"precision": precision, "recall": recall, "f1": f1}[str(definition["score"])]
+    return float(np.mean(scores))
+
+
+def split_metrics(loss: float, labels: np.ndarray, predictions: np.ndarray, split: TokenizedSplit) -> dict[str, float]:
+    """``eval_loss``, accuracy, macro F1/recall, weighted F1 and, when the split names one, ``eval_official``."""
+    metrics = {"eval_loss": loss}
+    metrics.update(classification_metrics(labels, predictions, len(split.label_names)))
+    if split.official is not None:
+        metrics["eval_official"] = official_score(labels, predictions, split.label_names, split.official)
+    return metrics
+
+
+def details(labels: np.ndarray, predictions: np.ndarray, label_names: Sequence[str]) -> dict[str, Any]:
+    """Per-class precision, recall, F1 and support, and the confusion matrix (rows: true, columns: predicted)."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    ids = list(range(len(label_names)))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        labels, predictions, labels=ids, average=None, zero_division=0
+    )
+    per_class = [
+        {
+            "label": name,
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, name in enumerate(label_names)
+    ]
+    matrix = confusion_matrix(labels, predictions, labels=ids)
+    return {"per_class": per_class, "confusion_matrix": [[int(v) for v in row] for row in matrix]}

@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(lambda name: build(name, table[name], root, force=args.force), names))
     for name, seconds, rebuilt in results:
-        print(f"{name}: {'built in %.0f s' % seconds if rebuilt else 'current (cached)'} -> {root / name}")
+        state = f"built in {seconds:.0f} s" if rebuilt else "current (cached)"
+        print(f"{name}: {state} -> {root / name}")
     print(f"fidelity envs ready in {time.monotonic() - started:.1f} s")
     return 0
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from hf_sagemaker_tuning.backends.local import LocalBackend, best_model_dir
+from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.cli import app
 
 from .helpers import tiny_classifier
@@ -58,10 +58,10 @@ def test_tiny_job_end_to_end_on_cpu(tmp_path: Path, tiny_model: Path, tweeteval:
     assert len(trials) == 3
     assert all(t["TrainingJobStatus"] == "Completed" for t in trials), [t.get("FailureReason") for t in trials]
     for trial in trials:
-        curve = backend.metrics("e2e-tiny-1", trial["TrainingJobName"])["eval_macro_f1"]
+        curve = backend.metric_history("e2e-tiny-1", trial["TrainingJobName"])["eval_macro_f1"]
         assert len(curve) == 3  # two epochs, then the kept model's line, last
         assert trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == curve[-1]
-    model = best_model_dir(jobs / "e2e-tiny-1")
+    model = Path(backend.best_model("e2e-tiny-1").location)
     config = json.loads((model / "config.json").read_text())
     assert sorted(config["id2label"].values()) == ["anger", "joy", "optimism", "sadness"]
     assert (model / "code" / "inference.py").is_file()

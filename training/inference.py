@@ -167,7 +167,11 @@ def predict_fn(data: Request, model: LoadedModel, context: Any = None) -> list[A
 
 
 def accepts_json(accept: str | None) -> bool:
-    """Whether an ``Accept`` header admits JSON: lists, wildcards and q-values (the most specific range wins)."""
+    """Whether an ``Accept`` header admits JSON: lists, wildcards and q-values (the most specific range wins).
+
+    The local endpoint's ``accept_quality`` does the same before the model runs; this file ships alone
+    in model artifacts (SageMaker's handler calls it), so it can't import the library's copy.
+    """
     if accept is None or not accept.strip():
         return True
     best = (-1, 0.0)  # (specificity, quality) of the most specific range that matches JSON

@@ -104,7 +104,12 @@ def server_environment(
 
 
 def accept_quality(header: str | None, media_type: str) -> float:
-    """The quality an ``Accept`` header gives ``media_type`` (q-values and wildcards; the most specific range wins)."""
+    """The quality an ``Accept`` header gives ``media_type`` (q-values and wildcards; the most specific range wins).
+
+    ``accepts_json`` in the bundled ``training/inference.py`` reads q-values the same way: that file
+    ships alone inside model artifacts and may import nothing from this library, and the server
+    must negotiate before any of the model folder's own code runs, so both keep their few lines.
+    """
     if header is None or not header.strip():
         return 1.0
     kind = media_type.split("/", 1)[0]
@@ -200,7 +205,8 @@ class Service:
             return json_error(503, "the model is still loading", **{"Retry-After": RETRY_AFTER})
         accept = request.headers.get("accept")
         if accept_quality(accept, JSON_TYPE) <= 0:  # before the model runs
-            return json_error(406, f"accept type {accept!r} is not supported; this endpoint answers {JSON_TYPE}")
+            # the bundled output_fn's words, so the message matches what SageMaker's handler answers
+            return json_error(406, f"accept type {accept!r} is not supported; use {JSON_TYPE}")
         return self.invoke(request.body, request.headers.get("content-type", ""), JSON_TYPE)
 
     def invoke(self, body: bytes, content_type: str, accept: str) -> Response:

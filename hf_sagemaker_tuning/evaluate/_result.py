@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,6 @@ class Evaluation:
     validation: Mapping[str, float] | None = None
     created: str = ""
     device: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def score(self) -> tuple[str, float]:
@@ -130,7 +129,8 @@ class Evaluation:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Evaluation:
-        values = dict(data)
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}  # a later version may add keys
         values["label_names"] = tuple(values["label_names"])
         values["per_class"] = tuple(dict(row) for row in values["per_class"])
         values["confusion_matrix"] = tuple(tuple(int(v) for v in row) for row in values["confusion_matrix"])

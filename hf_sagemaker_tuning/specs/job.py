@@ -118,6 +118,15 @@ class TuningJobSpec(Spec):
                 f"as {declared.direction} (training/metrics.json): the tuner would keep the worst model. Use "
                 f"direction: {declared.direction}, or set objective.direction_override: true if this is meant",
             )
+        official = objective.metric == "eval_official" or self.training.hyperparameters.get(
+            "metric_for_best_model"
+        ) == "eval_official"
+        if official and self.training.uses_bundled_package and self.dataset.resolved_task is None:
+            raise SpecFieldError(
+                "dataset.task",
+                "eval_official is the task's official metric: name the task (dataset.task, e.g. tweet_eval/emotion) "
+                "so the training package knows which metric that is",
+            )
 
     def _check_strategy(self) -> None:
         tuning = self.tuning

@@ -21,6 +21,37 @@ MAX_STATIC_VALUE_LENGTH = 2500
 MAX_RUNTIME_LIMIT = 28 * 24 * 3600
 
 HyperparameterValue = str | int | float | bool
+MINIMUMS_FILE = "requirements-min.json"  # in the bundled training package
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", text)[:3])
+
+
+def bundled_package_minimums() -> dict[str, str]:
+    """The oldest ``transformers`` and ``torch`` the bundled training package runs on (``requirements-min.json``)."""
+    import json
+
+    from ..contract import training_package_dir
+
+    raw = json.loads((training_package_dir() / MINIMUMS_FILE).read_text(encoding="utf-8"))
+    return {name: str(raw[name]) for name in ("transformers", "torch")}
+
+
+def image_too_old(transformers_version: str, pytorch_version: str) -> tuple[str, str] | None:
+    """``(field, message)`` when a training image's software is older than the bundled package needs, else None."""
+    minimums = bundled_package_minimums()
+    for field, name, have in (
+        ("transformers_version", "transformers", transformers_version),
+        ("pytorch_version", "torch", pytorch_version),
+    ):
+        if _version(have) < _version(minimums[name]):
+            return field, (
+                f"the bundled training package needs {name} >= {minimums[name]}; the image for transformers "
+                f"{transformers_version} ships {name} {have} (choose a newer image, e.g. the default 4.56.2, "
+                "or bring your own entry_point)"
+            )
+    return None
 
 
 def hyperparameter_text(value: HyperparameterValue) -> str:
@@ -149,6 +180,9 @@ class TrainingSpec(Spec):
             raise ValueError("declared_hyperparameters is for your own entry_point; the bundled one declares its own")
         if self.image_uri is None:
             image = images.resolve("training", self.transformers_version, self.pytorch_version, self.python_version)
+            too_old = image_too_old(image.transformers_version, image.pytorch_version)
+            if too_old is not None and self.entry_point is None:
+                raise SpecFieldError(*too_old)
             processor = images.processor_for(self.instance_type)
             if processor not in image.processors:
                 raise SpecFieldError(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from hf_sagemaker_tuning.backends.local import LocalBackend, best_model_dir
+from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.compile import TuningJobRequest
 from hf_sagemaker_tuning.errors import BackendError
 
@@ -96,7 +96,7 @@ def test_trial_sees_the_container_contract_and_no_credentials(
     assert hyper["_tuning_objective_metric"] == "score" and hyper["sagemaker_program"] == "fake_train.py"
     assert all(isinstance(v, str) for v in hyper.values())
     assert (folder / "input" / "data" / "train").is_symlink()
-    assert best_model_dir(tmp_path / "jobs" / "fake-job").name == "model"
+    assert Path(be.best_model("fake-job").location).name == "model"
 
 
 def test_grid_covers_every_combination_exactly_once(tmp_path: Path, make_request: MakeRequest) -> None:

@@ -36,7 +36,7 @@ def _no_process_left(tmp_path: Path) -> Iterator[None]:
 def test_killing_the_coordinator_at_random_points_loses_and_repeats_nothing(
     tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch, strategy: str
 ) -> None:
-    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.1")
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.15")
     rng = random.Random(f"chaos-{strategy}")
     be = LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=1)
     tuning = {"strategy": strategy, "max_jobs": MAX_JOBS, "max_parallel_jobs": 3, "random_seed": 4}

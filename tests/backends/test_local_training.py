@@ -11,7 +11,7 @@ import pytest
 
 from hf_sagemaker_tuning import _process
 from hf_sagemaker_tuning.backends.base import Backend
-from hf_sagemaker_tuning.backends.local import LocalBackend, best_model_dir
+from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.backends.local.training import kept_text
 from hf_sagemaker_tuning.compile import TuningJobRequest
 from hf_sagemaker_tuning.errors import BackendError
@@ -92,7 +92,11 @@ def test_start_training_runs_to_the_end_and_becomes_the_best_model(
     model = backend.best_model(job)
     assert (model.source, model.training_job_name, model.kept) == ("retrain", "longer", "last evaluation (step 50)")
     assert model.objective == finals["score"]
-    assert best_model_dir(Path(backend.describe(job)["LocalJobDir"])) == Path(model.location)
+    from hf_sagemaker_tuning.deploy._local import resolve_model_dir
+
+    (Path(model.location) / "code").mkdir(exist_ok=True)
+    (Path(model.location) / "code" / "inference.py").write_text("# served\n")
+    assert resolve_model_dir(backend.describe(job)["LocalJobDir"]) == Path(model.location).resolve()
     with pytest.raises(BackendError, match="already exists"):
         backend.start_training(job, hps, name="longer")
 

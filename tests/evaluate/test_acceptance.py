@@ -29,7 +29,11 @@ def test_tune_then_evaluate_puts_the_test_score_in_results_status_and_report(
         },
         "training": {
             "model": str(emotion_model),
-            "hyperparameters": {"epochs": 1, "per_device_train_batch_size": 16, "metric_for_best_model": "eval_official"},
+            "hyperparameters": {
+                "epochs": 1,
+                "per_device_train_batch_size": 16,
+                "metric_for_best_model": "eval_official",
+            },
         },
         "search_space": {"learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-2, "scaling": "logarithmic"}},
         "objective": {"metric": "eval_official"},  # the leaderboard's number (macro-F1 for emotion)

@@ -53,6 +53,9 @@ def test_an_evaluation_survives_a_json_round_trip(tmp_path: Path) -> None:
     evaluation = _evaluation({"eval_official": 0.5})
     evaluation.save(tmp_path / "e.json")
     assert Evaluation.load(tmp_path / "e.json") == evaluation
+    later = {**evaluation.to_json(), "added_by_a_later_version": 1}
+    (tmp_path / "later.json").write_text(json.dumps(later))
+    assert Evaluation.load(tmp_path / "later.json") == evaluation
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(BackendError, match="is not a saved evaluation"):
         Evaluation.load(tmp_path / "bad.json")

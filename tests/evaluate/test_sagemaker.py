@@ -114,7 +114,7 @@ def test_evaluate_runs_one_evaluation_only_training_job_and_reads_its_log(env: M
     assert evaluation.examples == 25
     assert evaluation.confusion_matrix == tuple(map(tuple, MATRIX))
     assert evaluation.validation is not None  # the trial's own validation figures, side by side
-    assert set(evaluation.validation) <= {name for name in METRICS}
+    assert set(evaluation.validation) <= set(METRICS)
     assert latest_evaluation(env.backend.describe(job), tmp_path) == evaluation
 
     assert env.backend.best_model(job).training_job_name == best.training_job_name  # not the evaluation job

@@ -32,7 +32,11 @@ from .conftest import LABELS, clean_env, env_bin
 
 QUICKSTART = REPO / "hf_sagemaker_tuning" / "quickstart.yaml"
 ARTICLE = REPO / "examples" / "tweet-eval-distilbert.yaml"
-SAGEMAKER = {"role": "arn:aws:iam::123456789012:role/SageMakerRole", "region": "us-east-1", "output_path": "s3://my-bucket/hpo"}
+SAGEMAKER = {
+    "role": "arn:aws:iam::123456789012:role/SageMakerRole",
+    "region": "us-east-1",
+    "output_path": "s3://my-bucket/hpo",
+}
 HOST = "localhost"  # resolves on every machine; the toolkit waits until each host in resourceconfig.json does
 
 
@@ -113,7 +117,11 @@ def prepare_trial(
     (config / "inputdataconfig.json").write_text(
         json.dumps(
             {
-                name: {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated", "RecordWrapperType": "None"}
+                name: {
+                    "TrainingInputMode": "File",
+                    "S3DistributionType": "FullyReplicated",
+                    "RecordWrapperType": "None",
+                }
                 for name in channels
             }
         ),

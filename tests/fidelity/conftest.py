@@ -10,7 +10,6 @@ import importlib.util
 import json
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -73,7 +72,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def s3_endpoint(moto_endpoint: str) -> Iterator[str]:
+def s3_endpoint(moto_endpoint: str) -> str:
     """The session's moto server with the bucket the compiled requests name."""
     import boto3
 
@@ -85,7 +84,7 @@ def s3_endpoint(moto_endpoint: str) -> Iterator[str]:
         aws_secret_access_key="testing",
     )
     s3.create_bucket(Bucket="my-bucket")
-    yield moto_endpoint
+    return moto_endpoint
 
 
 def read_json(path: Path) -> Any:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ._trial import Trial, prepare_trial, read_metrics, run_toolkit
-from .conftest import TRAIN_ENVS, read_json
+from .conftest import TRAIN_ENVS, env_python, read_json
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.slow]
 
@@ -41,6 +41,7 @@ def _trial(tmp_path: Path, which: str, model: Path, cache: Path, **extra: str) -
 def test_a_compiled_trial_runs_under_the_real_toolkit(
     tmp_path: Path, env_name: str, which: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
 ) -> None:
+    env_python(env_name)  # skips before any work when the environment is not built
     trial = _trial(tmp_path, which, tiny_model, data_cache)
     code, log = run_toolkit(env_name, trial, s3_endpoint)
     assert code == 0, log[-4000:]
@@ -72,6 +73,7 @@ def test_a_compiled_trial_runs_under_the_real_toolkit(
 def test_an_unknown_hyperparameter_fails_the_job_with_the_reason(
     tmp_path: Path, env_name: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
 ) -> None:
+    env_python(env_name)
     trial = _trial(tmp_path, "quickstart", tiny_model, data_cache, learning_rat="0.001")
     code, log = run_toolkit(env_name, trial, s3_endpoint)
     assert code != 0, log[-3000:]
@@ -85,6 +87,7 @@ def test_an_unknown_hyperparameter_fails_the_job_with_the_reason(
 def test_a_diverging_run_fails_the_job_with_the_reason(
     tmp_path: Path, env_name: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
 ) -> None:
+    env_python(env_name)
     trial = _trial(tmp_path, "quickstart", tiny_model, data_cache)
     code, log = run_toolkit(env_name, trial, s3_endpoint, HFST_TEST_INJECT_NAN_AT_STEP="2")
     assert code != 0, log[-3000:]

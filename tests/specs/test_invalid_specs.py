@@ -238,6 +238,12 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("unknown-nested-key", {"tuning.max_job": 5}, "tuning.max_job", "unknown field"),
     ("dataset-one-label", {"dataset.label_names": ["positive"]}, "dataset.label_names", "at least two classes"),
     (
+        "official-metric-without-a-task",
+        {"dataset.source": "./my-tweets", "dataset.config": ..., "objective.metric": "eval_official"},
+        "dataset.task",
+        "name the task",
+    ),
+    (
         "dataset-bad-s3",
         {"dataset.source": "s3://My_Bucket/x", "dataset.config": ...},
         "dataset.source",

@@ -88,7 +88,14 @@ def test_evaluation_scores_the_model_on_test_with_details(
     assert result["metrics"]["eval_official"] == pytest.approx(result["metrics"]["eval_macro_f1"])  # emotion: macro-F1
     assert result["metrics"]["eval_macro_f1"] == pytest.approx(np.mean([row["f1"] for row in result["per_class"]]))
     (line,) = _lines(out, "hfst_metric")  # read back by the library's own regex
-    for name in ("eval_loss", "eval_accuracy", "eval_macro_f1", "eval_macro_recall", "eval_weighted_f1", "eval_official"):
+    for name in (
+        "eval_loss",
+        "eval_accuracy",
+        "eval_macro_f1",
+        "eval_macro_recall",
+        "eval_weighted_f1",
+        "eval_official",
+    ):
         match = re.search(metric_regex(name), line)
         assert match is not None, name
         assert float(match.group(1)) == result["metrics"][name]

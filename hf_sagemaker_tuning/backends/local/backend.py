@@ -176,10 +176,6 @@ class LocalBackend(Backend):
         record, _ = training_record(self.folder(job), trial)
         return {k: list(v) for k, v in record.Metrics.items()}
 
-    def metrics(self, job: str, trial: str) -> dict[str, list[float]]:
-        """Deprecated name of ``metric_history``."""
-        return self.metric_history(job, trial)
-
     def _spec(self, job: str) -> TuningJobSpec | None:
         folder = self.folder(job)
         if not folder.spec_file.is_file():

@@ -18,7 +18,6 @@ sees half a file; every state file is validated when read (see state.py).
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -134,15 +133,3 @@ def _records(folder: Path) -> list[TrialRecord]:
         return []
     records = [read_model(sub / TRIAL_FILE, TrialRecord) for sub in folder.iterdir() if (sub / TRIAL_FILE).is_file()]
     return sorted(records, key=lambda r: (r.Index, r.TrainingJobName))
-
-
-def best_model_dir(job_dir: str | os.PathLike[str]) -> Path:
-    """The model folder ``deploy`` serves for a local job: ``LocalBackend.best_model`` as a path.
-
-    Raises:
-        BackendError: not a job folder, or no completed trial (or retrain run) left a model.
-    """
-    from .backend import LocalBackend
-
-    path = Path(job_dir)
-    return Path(LocalBackend(path.parent).best_model(str(path)).location)

@@ -118,9 +118,10 @@ class TuningJobSpec(Spec):
                 f"as {declared.direction} (training/metrics.json): the tuner would keep the worst model. Use "
                 f"direction: {declared.direction}, or set objective.direction_override: true if this is meant",
             )
-        official = objective.metric == "eval_official" or self.training.hyperparameters.get(
-            "metric_for_best_model"
-        ) == "eval_official"
+        official = (
+            objective.metric == "eval_official"
+            or self.training.hyperparameters.get("metric_for_best_model") == "eval_official"
+        )
         if official and self.training.uses_bundled_package and self.dataset.resolved_task is None:
             raise SpecFieldError(
                 "dataset.task",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from hfst_train.errors import DataError, HyperparameterError
-from hfst_train.hparams import DECLARATIONS_FILE, Declaration, load_declarations
+from hfst_train.hparams import DECLARATIONS_FILE, Declaration, declarations_from, load_declarations
 
 #: The tag of the one log line that carries the whole evaluation as JSON.
 EVALUATION_PREFIX = "hfst_evaluation"
@@ -30,18 +30,7 @@ def evaluation_declarations(path: Path = DECLARATIONS_FILE) -> dict[str, Declara
     """What ``evaluate.py`` accepts: the training declarations it ``uses`` plus its own (``split``, ``max_samples``)."""
     raw = json.loads(path.read_text(encoding="utf-8"))["evaluation"]
     training = load_declarations(path)
-    own = {
-        name: Declaration(
-            name=name,
-            type=spec["type"],
-            default=spec.get("default"),
-            help=spec.get("help", ""),
-            min=spec.get("min"),
-            max=spec.get("max"),
-            choices=tuple(spec["choices"]) if "choices" in spec else None,
-        )
-        for name, spec in raw["hyperparameters"].items()
-    }
+    own = declarations_from(raw["hyperparameters"])
     return {**{name: training[name] for name in raw["uses"]}, **own}
 
 

@@ -38,7 +38,11 @@ class Declaration:
 
 def load_declarations(path: Path = DECLARATIONS_FILE) -> dict[str, Declaration]:
     """Read the declared hyperparameters from ``hyperparameters.json``."""
-    raw = json.loads(path.read_text(encoding="utf-8"))["hyperparameters"]
+    return declarations_from(json.loads(path.read_text(encoding="utf-8"))["hyperparameters"])
+
+
+def declarations_from(raw: Mapping[str, Any]) -> dict[str, Declaration]:
+    """``Declaration``s from the JSON form (``{name: {"type": ..., "default": ..., ...}}``)."""
     return {
         name: Declaration(
             name=name,

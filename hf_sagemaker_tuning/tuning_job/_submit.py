@@ -80,11 +80,11 @@ def tune(
         price_per_hour: SageMaker: the price of one instance-hour (default: the spec's ``budget.price_per_hour``).
         max_cost: SageMaker: the most the worst case may cost (default: the spec's ``budget.max_cost``).
         allow_over_budget: SageMaker: submit even when the worst case breaks the budget (or cannot be priced).
+        **local_options: ``LocalBackend`` options (``trials_per_gpu``, ``max_failed_trials``...).
 
     Raises:
         OverBudgetError: SageMaker, a budget is set, and the worst case exceeds it (or a money budget has no
             price), unless ``allow_over_budget``.
-        **local_options: ``LocalBackend`` options (``trials_per_gpu``, ``max_failed_trials``...).
     """
     from ..backends import open_backend
     from ..compile import compile_request, validate_request_body

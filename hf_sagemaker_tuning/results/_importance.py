@@ -29,7 +29,7 @@ def parameter_importance(
     *,
     evaluator: str = "fanova",
     seed: int = 0,
-    jobs_root: str | os.PathLike[str] | None = None,
+    jobs_dir: str | os.PathLike[str] | None = None,
     region: str | None = None,
     boto_session: Any | None = None,
 ) -> dict[str, float]:
@@ -48,7 +48,7 @@ def parameter_importance(
     """
     if evaluator not in EVALUATORS:
         raise TuningError(f"unknown importance evaluator {evaluator!r}; choose one of {', '.join(EVALUATORS)}")
-    results = load(job, backend, jobs_root=jobs_root, region=region, boto_session=boto_session)
+    results = load(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session)
     if not results.parameters:
         raise BackendError(f"tuning job {results.name!r} tunes no hyperparameter")
     optuna = require("optuna")

@@ -70,7 +70,7 @@ def plot_objective(
         job: local job folder or name, SageMaker tuning job name, or a loaded ``JobResults``.
         backend: ``"local"``, ``"sagemaker"``, a ``Backend`` instance, or ``None`` (auto).
         out: save the figure as a PNG here too.
-        **where: ``jobs_root``, ``region``, ``boto_session`` (see ``load``).
+        **where: ``jobs_dir``, ``region``, ``boto_session`` (see ``load``).
     """
     results = _load(job, backend, where)
     table = _launch_ordered(results)

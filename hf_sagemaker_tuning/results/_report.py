@@ -54,7 +54,7 @@ def write_report(
     out: str | os.PathLike[str] = "report.html",
     backend: str | Backend | None = None,
     *,
-    jobs_root: str | os.PathLike[str] | None = None,
+    jobs_dir: str | os.PathLike[str] | None = None,
     region: str | None = None,
     boto_session: Any | None = None,
 ) -> Path:
@@ -66,10 +66,10 @@ def write_report(
     confusion-matrix plot), every plot as an embedded PNG (a plot that cannot be drawn, e.g.
     learning curves of a SageMaker job, is replaced by a note) and the results table.
     """
-    results = load(job, backend, jobs_root=jobs_root, region=region, boto_session=boto_session)
+    results = load(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session)
     parts = [
         f"<h1>Tuning job {_e(results.name)}</h1>",
-        f"<h2>Summary</h2><pre>{_e(summary(results, jobs_root=jobs_root))}</pre>",
+        f"<h2>Summary</h2><pre>{_e(summary(results, jobs_dir=jobs_dir))}</pre>",
         "<h2>Settings</h2>" + _kv_table(settings(results)),
         "<h2>Best hyperparameters</h2>",
     ]
@@ -79,7 +79,7 @@ def write_report(
         if best
         else '<p class="note">No trial has an objective value yet.</p>'
     )
-    parts.extend(_test_score_section(results, jobs_root))
+    parts.extend(_test_score_section(results, jobs_dir))
     for title, plot in _PLOTS:
         parts.append(f"<h2>{_e(title)}</h2>")
         try:
@@ -106,12 +106,12 @@ def write_report(
     return path
 
 
-def _test_score_section(results: JobResults, jobs_root: str | os.PathLike[str] | None) -> list[str]:
+def _test_score_section(results: JobResults, jobs_dir: str | os.PathLike[str] | None) -> list[str]:
     """Validation vs test side by side (large gaps flagged), the split's size, per-class table, confusion matrix."""
     from ..evaluate import LARGE_GAP, plot_confusion_matrix
 
     parts = ["<h2>Test score</h2>"]
-    evaluations = newest_evaluations(results, jobs_root)
+    evaluations = newest_evaluations(results, jobs_dir)
     if not evaluations:
         parts.append('<p class="note">Not scored on the test split yet: run <code>hfst evaluate JOB</code>.</p>')
         return parts

@@ -101,18 +101,18 @@ def load(
     job: JobLike,
     backend: str | Backend | None = None,
     *,
-    jobs_root: str | os.PathLike[str] | None = None,
+    jobs_dir: str | os.PathLike[str] | None = None,
     region: str | None = None,
     boto_session: Any | None = None,
 ) -> JobResults:
     """Read a tuning job's results.
 
     Args:
-        job: a local job folder, a local job name (under ``jobs_root``), a SageMaker tuning job
+        job: a local job folder, a local job name (under ``jobs_dir``), a SageMaker tuning job
             name, or an already loaded ``JobResults`` (returned as is).
         backend: ``"local"``, ``"sagemaker"``, a ``Backend`` instance, or ``None``: local when
-            ``job`` is a local job folder (or a job under ``jobs_root``), else SageMaker.
-        jobs_root: where local jobs live (default ``./jobs``).
+            ``job`` is a local job folder (or a job under ``jobs_dir``), else SageMaker.
+        jobs_dir: where local jobs live (default ``./jobs``).
         region: AWS region for SageMaker.
         boto_session: a ``boto3.Session`` for SageMaker.
 
@@ -123,7 +123,7 @@ def load(
         return job
     from ..backends import resolve_job
 
-    root = jobs_root if jobs_root is not None else "jobs"
+    root = jobs_dir if jobs_dir is not None else "jobs"
     runner, job_id = resolve_job(job, backend, jobs_dir=root, region=region, boto_session=boto_session)
     try:
         description = runner.describe(job_id)

@@ -89,7 +89,7 @@ def results_table(
     job: JobLike,
     backend: str | Backend | None = None,
     *,
-    jobs_root: str | os.PathLike[str] | None = None,
+    jobs_dir: str | os.PathLike[str] | None = None,
     region: str | None = None,
     boto_session: Any | None = None,
 ) -> pd.DataFrame:
@@ -104,18 +104,18 @@ def results_table(
     Args:
         job: local job folder or name, SageMaker tuning job name, or a loaded ``JobResults``.
         backend: ``"local"``, ``"sagemaker"``, a ``Backend`` instance, or ``None`` (auto).
-        jobs_root: where local jobs live (default ``./jobs``).
+        jobs_dir: where local jobs live (default ``./jobs``).
         region: AWS region (SageMaker).
         boto_session: a ``boto3.Session`` (SageMaker).
     """
-    return load(job, backend, jobs_root=jobs_root, region=region, boto_session=boto_session).table()
+    return load(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session).table()
 
 
 def best_trial(
     job: JobLike,
     backend: str | Backend | None = None,
     *,
-    jobs_root: str | os.PathLike[str] | None = None,
+    jobs_dir: str | os.PathLike[str] | None = None,
     region: str | None = None,
     boto_session: Any | None = None,
 ) -> dict[str, Any]:
@@ -127,7 +127,7 @@ def best_trial(
     Raises:
         BackendError: no trial has an objective value yet.
     """
-    results = load(job, backend, jobs_root=jobs_root, region=region, boto_session=boto_session)
+    results = load(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session)
     name = best_trial_name(results)
     if name is None:
         raise BackendError(f"tuning job {results.name!r} has no trial with an objective value yet")
@@ -172,12 +172,12 @@ def summary(
     job: JobLike,
     backend: str | Backend | None = None,
     *,
-    jobs_root: str | os.PathLike[str] | None = None,
+    jobs_dir: str | os.PathLike[str] | None = None,
     region: str | None = None,
     boto_session: Any | None = None,
 ) -> str:
     """A short text: status, trial counts, the best value and its hyperparameters, elapsed time."""
-    results = load(job, backend, jobs_root=jobs_root, region=region, boto_session=boto_session)
+    results = load(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session)
     table = results.table()
     counts = table["TrainingJobStatus"].value_counts()
     states = ", ".join(f"{state} {int(n)}" for state, n in counts.items())
@@ -197,23 +197,23 @@ def summary(
     elapsed = _elapsed(results.description)
     if elapsed is not None:
         lines.append(f"Elapsed: {elapsed:.1f} s")
-    lines.extend(evaluation_lines(results, jobs_root))
+    lines.extend(evaluation_lines(results, jobs_dir))
     return "\n".join(lines)
 
 
-def newest_evaluations(results: JobResults, jobs_root: str | os.PathLike[str] | None = None) -> list[Evaluation]:
+def newest_evaluations(results: JobResults, jobs_dir: str | os.PathLike[str] | None = None) -> list[Evaluation]:
     """The newest saved evaluation of each split (``hfst evaluate``), test first."""
     from ..evaluate import saved_evaluations
 
     newest: dict[str, Evaluation] = {}
-    for evaluation in saved_evaluations(results.description, jobs_root if jobs_root is not None else "jobs"):
+    for evaluation in saved_evaluations(results.description, jobs_dir if jobs_dir is not None else "jobs"):
         newest[evaluation.split] = evaluation  # oldest first: the last one wins
     return sorted(newest.values(), key=lambda e: (e.split != "test", e.split))
 
 
-def evaluation_lines(results: JobResults, jobs_root: str | os.PathLike[str] | None = None) -> list[str]:
+def evaluation_lines(results: JobResults, jobs_dir: str | os.PathLike[str] | None = None) -> list[str]:
     """The saved test score (and any other split's), validation side by side; empty when none was saved."""
-    return [line for evaluation in newest_evaluations(results, jobs_root) for line in evaluation.summary().splitlines()]
+    return [line for evaluation in newest_evaluations(results, jobs_dir) for line in evaluation.summary().splitlines()]
 
 
 def _elapsed(description: dict[str, Any]) -> float | None:

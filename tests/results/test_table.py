@@ -51,9 +51,9 @@ def test_maximize_sorts_best_first(finished_job: Path) -> None:
     assert values[0] == max(t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials)
 
 
-def test_job_by_name_under_jobs_root_and_by_backend_instance(finished_job: Path) -> None:
+def test_job_by_name_under_jobs_dir_and_by_backend_instance(finished_job: Path) -> None:
     by_path = results_table(finished_job)
-    by_name = results_table("fake-job", jobs_root=finished_job.parent)
+    by_name = results_table("fake-job", jobs_dir=finished_job.parent)
     by_backend = results_table(str(finished_job), LocalBackend(finished_job.parent))
     pd.testing.assert_frame_equal(by_path, by_name)
     pd.testing.assert_frame_equal(by_path, by_backend)
@@ -72,7 +72,7 @@ def test_sagemaker_table_equals_the_local_table(finished_job: Path, sagemaker_jo
 
 def test_backend_auto_falls_back_to_sagemaker_for_a_job_name(sagemaker_job: SageMakerJob) -> None:
     session, _ = sagemaker_job
-    results = load("fake-job", boto_session=session, jobs_root="no-such-folder")
+    results = load("fake-job", boto_session=session, jobs_dir="no-such-folder")
     assert results.backend == "sagemaker"
     assert {p.name: p.values for p in results.parameters}["opt"] == ("a", "b", "c")
 
@@ -87,7 +87,7 @@ def test_local_mistakes_are_backend_errors(tmp_path: Path) -> None:
     with pytest.raises(BackendError, match="not a local tuning job folder"):
         results_table(tmp_path)
     with pytest.raises(BackendError, match="no local tuning job"):
-        results_table("missing", "local", jobs_root=tmp_path)
+        results_table("missing", "local", jobs_dir=tmp_path)
     with pytest.raises(BackendError, match="unknown backend"):
         results_table("x", "azure")
 
@@ -153,5 +153,5 @@ def test_a_job_without_trials_has_an_empty_typed_table(sagemaker_job: SageMakerJ
 def test_auto_backend_names_both_places_it_looked(sagemaker_job: SageMakerJob, tmp_path: Path) -> None:
     session, _ = sagemaker_job
     with pytest.raises(BackendError, match=r"no local tuning job 'nope' in .*, and on SageMaker: .*Describe") as info:
-        results_table("nope", jobs_root=tmp_path, boto_session=session)
+        results_table("nope", jobs_dir=tmp_path, boto_session=session)
     assert isinstance(info.value.__cause__, AwsError)

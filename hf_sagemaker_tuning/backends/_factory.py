@@ -76,7 +76,13 @@ def resolve_job(
         elif os.sep in str(job) or Path(job).exists():
             raise BackendError(f"{str(job)!r} is not a local tuning job folder (it has no request.json)")
         else:
-            backend = "sagemaker"
+            try:
+                sagemaker = open_backend("sagemaker", region=region, boto_session=boto_session)
+            except BackendError as exc:
+                raise BackendError(
+                    f"no local tuning job {str(job)!r} in {jobs_dir}, and SageMaker can't be asked: {exc}"
+                ) from None
+            return sagemaker, str(job)
     if backend == "local" or (isinstance(backend, Backend) and backend.name == "local"):
         from .local import LocalBackend
 

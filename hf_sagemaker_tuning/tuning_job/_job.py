@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..deploy import Predictor
     from ..evaluate import Evaluation
     from ..refine import RetrainResult
+    from ..refine._retrain import Keep
     from ..results import JobResults
     from ..specs import TuningJobSpec
 
@@ -182,11 +183,11 @@ class TuningJob:
         """The model ``deploy`` serves: the newest completed retrain, else the best trial's."""
         return self.backend.best_model(self.id)
 
-    def retrain(self, epochs: float | None = None, *, keep: str = "last", wait: bool = True) -> RetrainResult:
+    def retrain(self, epochs: float | None = None, *, keep: Keep = "last", wait: bool = True) -> RetrainResult:
         """Train the best configuration again (e.g. longer); once completed, ``deploy`` serves it."""
         from ..refine import retrain
 
-        return retrain(self.id, self.backend, epochs=epochs, keep=keep, wait=wait)  # type: ignore[arg-type]
+        return retrain(self.id, self.backend, epochs=epochs, keep=keep, wait=wait)
 
     def narrow(self, top: float = 0.2, *, name: str | None = None) -> TuningJobSpec:
         """A new spec with ranges narrowed around the top trials, warm-starting from this job.

@@ -32,8 +32,8 @@ from ...errors import BackendError
 from .adoption import Running, adopt_running, ended_meanwhile
 from .completion import Rules, completion_reason, final_status
 from .jobs import JobFolder, now
-from .recovery import apply_outcome, end_group, ended_at, orphan_groups
-from .runner import Outcome, TrialRun
+from .recovery import end_group, ended_at, orphan_groups
+from .runner import Outcome, TrialRun, apply_outcome
 from .search import hyperband_max_resource, max_trials, to_hyperparameters
 from .slots import Slot, detect_gpus, plan_slots
 from .state import JobState, LocalOptions, Resumability, TrialRecord

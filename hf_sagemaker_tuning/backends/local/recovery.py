@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from ... import _process
 from ...errors import BackendError
 from .jobs import STUDY_FILE, TRIAL_FILE, JobFolder
-from .runner import Outcome, TrialRun
+from .runner import Outcome, TrialRun, apply_outcome
 from .search import distributions, from_hyperparameters
 from .state import JobState, TrialRecord
 from .trial import EXIT_FILE, Launch, read_exit
@@ -214,22 +214,6 @@ def ended_at(folder: JobFolder, record: TrialRecord) -> datetime | None:
     """When the trial's entry point exited, as its wrapper recorded it."""
     status = read_exit(folder.trial_dir(record.TrainingJobName))
     return status.ended if status is not None else None
-
-
-def apply_outcome(record: TrialRecord, outcome: Outcome, ended: datetime | None = None) -> None:
-    """Write ``outcome`` into ``record`` (status, reason, objective), as the coordinator does."""
-    record.TrainingJobStatus = outcome.status  # type: ignore[assignment]  # validated on assignment
-    record.FailureReason = outcome.reason
-    record.Pid = record.PidStarted = None
-    if outcome.stop_reason:
-        record.StopReason = outcome.stop_reason
-    if outcome.objective is not None:
-        record.FinalObjectiveValue = outcome.objective
-        record.ObjectiveStatus = "Succeeded"
-    else:
-        record.ObjectiveStatus = "Failed" if outcome.status in ("Completed", "Failed") else "Pending"
-    if ended is not None:
-        record.TrainingEndTime = ended
 
 
 def orphan_groups(folder: JobFolder) -> dict[int, list[_process.ProcessRef]]:

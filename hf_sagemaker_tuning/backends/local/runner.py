@@ -15,10 +15,12 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ... import _process
 from ...compile.request import TuningJobRequest
 from .metrics import MetricReader
+from .state import TrialRecord
 from .trial import Launch, failure_reason, read_exit, start
 
 #: Called with (metric name, value) for every metric value a run emits.
@@ -203,3 +205,19 @@ class TrialRun:
             for value in values[self._seen.get(name, 0) :]:
                 self.on_metric(name, value)
             self._seen[name] = len(values)
+
+
+def apply_outcome(record: TrialRecord, outcome: Outcome, ended: datetime | None = None) -> None:
+    """Write ``outcome`` into ``record`` (status, reason, objective), as the coordinator does."""
+    record.TrainingJobStatus = outcome.status  # type: ignore[assignment]  # validated on assignment
+    record.FailureReason = outcome.reason
+    record.Pid = record.PidStarted = None
+    if outcome.stop_reason:
+        record.StopReason = outcome.stop_reason
+    if outcome.objective is not None:
+        record.FinalObjectiveValue = outcome.objective
+        record.ObjectiveStatus = "Succeeded"
+    else:
+        record.ObjectiveStatus = "Failed" if outcome.status in ("Completed", "Failed") else "Pending"
+    if ended is not None:
+        record.TrainingEndTime = ended

@@ -18,7 +18,7 @@ from ...errors import BackendError
 from ...trials import best_trial
 from ..base import ModelArtifact, merge_channels
 from .jobs import TRIAL_FILE, JobFolder, now
-from .runner import MetricCallback, Outcome, TrialRun
+from .runner import MetricCallback, Outcome, TrialRun, apply_outcome
 from .search import parameters
 from .slots import detect_gpus
 from .state import LocalOptions, TrialRecord, write_model
@@ -111,14 +111,8 @@ def start_training(
 
 
 def _write_end(folder: JobFolder, record: TrialRecord, outcome: Outcome, series: dict[str, list[float]]) -> None:
-    record.TrainingJobStatus = outcome.status  # type: ignore[assignment]  # validated on assignment
-    record.TrainingEndTime = now()
-    record.FailureReason = outcome.reason
-    record.StopReason = outcome.stop_reason
-    record.FinalObjectiveValue = outcome.objective
-    record.ObjectiveStatus = "Succeeded" if outcome.objective is not None else "Failed"
+    apply_outcome(record, outcome, now())
     record.Metrics = series
-    record.Pid = record.PidStarted = None
     write_model(_record_file(folder, record.TrainingJobName), record)
 
 

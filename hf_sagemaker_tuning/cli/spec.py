@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import OutputOpt, console, user_errors, write_text
+from ._common import JobsDirOpt, OutputOpt, console, finite, user_errors, write_text
 
 SpecPath = Annotated[Path, typer.Argument(metavar="SPEC", help="The job spec (YAML or JSON).", show_default=False)]
 
@@ -36,20 +36,20 @@ class ReportFormat(str, Enum):
 
 
 PricePerHourOpt = Annotated[
-    float | None, typer.Option("--price-per-hour", min=0.0, help="Price of one instance-hour, for the cost bound.")
+    float | None, typer.Option("--price-per-hour", min=0.0, callback=finite, help="Price of one instance-hour, for the cost bound.")
 ]
 PriceTableOpt = Annotated[
     Path | None,
     typer.Option("--price-table", help="YAML/JSON file: instance type (or region -> instance type) -> price/hour."),
 ]
 MaxCostOpt = Annotated[
-    float | None, typer.Option("--max-cost", min=0.0, help="Warn when the worst case costs more (default: budget).")
+    float | None, typer.Option("--max-cost", min=0.0, callback=finite, help="Warn when the worst case costs more (default: budget).")
 ]
 TrainExamplesOpt = Annotated[
     int | None, typer.Option("--train-examples", min=1, help="Training examples, for the expected cost figure.")
 ]
 ThroughputOpt = Annotated[
-    float | None, typer.Option("--throughput", min=0.001, help="Training samples/s of one instance (not assumed).")
+    float | None, typer.Option("--throughput", min=0.001, callback=finite, help="Training samples/s of one instance (not assumed).")
 ]
 
 
@@ -254,7 +254,7 @@ def schema_command(
 
 def quickstart_command(
     spec: Annotated[Path | None, typer.Argument(help="Job spec (default: the bundled offline quickstart).")] = None,
-    jobs_dir: Annotated[Path, typer.Option("--jobs-dir", help="Folder of local job folders.")] = Path("jobs"),
+    jobs_dir: JobsDirOpt = Path("jobs"),
     report: Annotated[Path, typer.Option(help="Where the HTML report goes.")] = Path("quickstart-report.html"),
 ) -> None:
     """Prepare offline tweets, tune MiniLM here, write the report, deploy the best model, ask it, undeploy."""

@@ -28,7 +28,13 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
 def state_dir() -> Path:
     """The registry folder (created, private to the user)."""
     folder = Path(os.environ.get(STATE_DIR_ENV) or Path.home() / ".cache" / "hf-sagemaker-tuning" / "endpoints")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        why = "is a file, not a folder" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
+        raise DeployError(
+            f"the endpoint registry folder {folder} cannot be used: {why} (set {STATE_DIR_ENV} to a folder)"
+        ) from None
     return folder
 
 

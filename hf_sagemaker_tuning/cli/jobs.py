@@ -133,8 +133,6 @@ def status_command(
     region: RegionOpt = None,
 ) -> None:
     """Show a tuning job's status, counters, best trial and its trials."""
-    import time
-
     from ..backends.progress import render
 
     out = console()
@@ -142,7 +140,7 @@ def status_command(
     def show() -> None:
         runner, job_id = resolve(job, backend, jobs_dir, region)
         answer = runner.describe(job_id)
-        out.print(render(answer, runner.list_trials(job_id), time.monotonic(), None))
+        out.print(render(answer, runner.list_trials(job_id), _started(answer), None))
         print_result(answer, out)
         from ..evaluate import latest_evaluation
 
@@ -151,6 +149,22 @@ def status_command(
             out.print(scored.summary(), markup=False)
 
     user_errors(show)
+
+
+def _started(answer: dict[str, Any]) -> float:
+    """The job's start on the monotonic clock ``render`` measures from, so it shows the job's own elapsed time:
+    ``CreationTime`` to its end (``HyperParameterTuningEndTime``) or, while it runs, to now."""
+    import time
+    from datetime import datetime, timezone
+
+    start, end = answer.get("CreationTime"), answer.get("HyperParameterTuningEndTime")
+    if not isinstance(start, datetime):
+        return time.monotonic()  # a job that does not say when it began: 0 s, not a guess
+    if not isinstance(end, datetime):
+        end = datetime.now(timezone.utc if start.tzinfo is not None else None)
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        return time.monotonic()
+    return time.monotonic() - max(0.0, (end - start).total_seconds())
 
 
 def stop_command(

@@ -66,8 +66,8 @@ def _scalar_problem(node: Any, what: str) -> _SpecValueError:
 
 def _yaml_problem(exc: yaml.YAMLError, source: str) -> SpecError:
     """One line naming the file, line and column: PyYAML's own text spans several lines with a snippet."""
-    if not isinstance(exc, yaml.MarkedYAMLError):
-        return SpecError(f"spec file {source!r} is not valid YAML: {cut(str(exc), 200)}", source=source)
+    if not isinstance(exc, yaml.MarkedYAMLError):  # a reader error: a byte or character YAML refuses
+        return SpecError(f"spec file {source!r} is not valid YAML: {cut(' '.join(str(exc).split()), 200)}", source=source)
     mark = exc.problem_mark or exc.context_mark
     where = f"spec file {source!r}" + (f", line {mark.line + 1}, column {mark.column + 1}" if mark else "")
     problem = ": ".join(part for part in (exc.context, exc.problem) if part)
@@ -229,6 +229,8 @@ def read_spec_file(path: str | Path) -> Any:
     """
     file = Path(path)
     source = str(file)
+    if file.is_dir():
+        raise SpecError(f"spec file {source!r} is a folder; give a .yaml/.yml or .json file", source=source)
     if not file.is_file():
         raise SpecError(f"spec file {source!r} does not exist", source=source)
     try:

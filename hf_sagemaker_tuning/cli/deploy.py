@@ -31,7 +31,9 @@ def deploy_command(
     ] = None,
     name: Annotated[str | None, typer.Option(help="Endpoint name (default: from the folder or job name).")] = None,
     threads: Annotated[int | None, typer.Option(help="Torch threads for the local server.", min=1)] = None,
-    timeout: Annotated[float, typer.Option(callback=positive, help="Seconds to wait for the local server to be ready.")] = 180.0,
+    timeout: Annotated[
+        float, typer.Option(callback=positive, help="Seconds to wait for the local server to be ready.")
+    ] = 180.0,
     training_job: Annotated[
         str | None, typer.Option(help="SageMaker: deploy this training job instead of a tuning job's best.")
     ] = None,

@@ -65,10 +65,12 @@ def tune_command(
     detach: Annotated[bool, typer.Option(help="Start the job and return (follow it with hfst status).")] = False,
     region: RegionOpt = None,
     max_cost: Annotated[
-        float | None, typer.Option(min=0.0, callback=finite, help="SageMaker: refuse when the worst case costs more (or: budget).")
+        float | None,
+        typer.Option(min=0.0, callback=finite, help="SageMaker: refuse when the worst case costs more (or: budget)."),
     ] = None,
     price_per_hour: Annotated[
-        float | None, typer.Option(min=0.0, callback=finite, help="SageMaker: price of one instance-hour, for the budget.")
+        float | None,
+        typer.Option(min=0.0, callback=finite, help="SageMaker: price of one instance-hour, for the budget."),
     ] = None,
     allow_over_budget: Annotated[
         bool, typer.Option("--allow-over-budget", help="SageMaker: submit even when over budget.")

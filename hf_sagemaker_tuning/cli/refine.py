@@ -30,7 +30,9 @@ class Keep(str, Enum):
 
 def retrain_command(
     job: JobArg,
-    epochs: Annotated[float | None, typer.Option(callback=positive, help="Train this many epochs (default: as tuned).")] = None,
+    epochs: Annotated[
+        float | None, typer.Option(callback=positive, help="Train this many epochs (default: as tuned).")
+    ] = None,
     keep: Annotated[
         Keep, typer.Option(help="Keep the last model, or the checkpoint best by the job's objective.")
     ] = Keep.last,

@@ -36,20 +36,23 @@ class ReportFormat(str, Enum):
 
 
 PricePerHourOpt = Annotated[
-    float | None, typer.Option("--price-per-hour", min=0.0, callback=finite, help="Price of one instance-hour, for the cost bound.")
+    float | None,
+    typer.Option("--price-per-hour", min=0.0, callback=finite, help="Price of one instance-hour, for the cost bound."),
 ]
 PriceTableOpt = Annotated[
     Path | None,
     typer.Option("--price-table", help="YAML/JSON file: instance type (or region -> instance type) -> price/hour."),
 ]
 MaxCostOpt = Annotated[
-    float | None, typer.Option("--max-cost", min=0.0, callback=finite, help="Warn when the worst case costs more (default: budget).")
+    float | None,
+    typer.Option("--max-cost", min=0.0, callback=finite, help="Warn when the worst case costs more (default: budget)."),
 ]
 TrainExamplesOpt = Annotated[
     int | None, typer.Option("--train-examples", min=1, help="Training examples, for the expected cost figure.")
 ]
 ThroughputOpt = Annotated[
-    float | None, typer.Option("--throughput", min=0.001, callback=finite, help="Training samples/s of one instance (not assumed).")
+    float | None,
+    typer.Option("--throughput", min=0.001, callback=finite, help="Training samples/s of one instance (not assumed)."),
 ]
 
 OnlineOpt = Annotated[
@@ -200,7 +203,9 @@ def compile_command(
     target: Annotated[
         Target | None,
         typer.Option(
-            "--backend", "-b", help="Compile for this backend (default: sagemaker if the spec has a section, else local)."
+            "--backend",
+            "-b",
+            help="Compile for this backend (default: sagemaker if the spec has a section, else local).",
         ),
     ] = None,
     job_name: Annotated[str | None, typer.Option(help="Tuning-job name (default: spec name + unique suffix).")] = None,

@@ -67,7 +67,9 @@ def _scalar_problem(node: Any, what: str) -> _SpecValueError:
 def _yaml_problem(exc: yaml.YAMLError, source: str) -> SpecError:
     """One line naming the file, line and column: PyYAML's own text spans several lines with a snippet."""
     if not isinstance(exc, yaml.MarkedYAMLError):  # a reader error: a byte or character YAML refuses
-        return SpecError(f"spec file {source!r} is not valid YAML: {cut(' '.join(str(exc).split()), 200)}", source=source)
+        return SpecError(
+            f"spec file {source!r} is not valid YAML: {cut(' '.join(str(exc).split()), 200)}", source=source
+        )
     mark = exc.problem_mark or exc.context_mark
     where = f"spec file {source!r}" + (f", line {mark.line + 1}, column {mark.column + 1}" if mark else "")
     problem = ": ".join(part for part in (exc.context, exc.problem) if part)
@@ -110,7 +112,7 @@ class SpecLoader(yaml.SafeLoader):
             for key_node, _ in node.value:
                 if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
                     continue
-                key = self.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+                key = self.construct_object(key_node, deep=True)
                 try:
                     first = seen.setdefault(key, key_node)
                 except TypeError:  # unhashable: construct_mapping below says so
@@ -146,7 +148,8 @@ class SpecLoader(yaml.SafeLoader):
     def _bounded_number(self, node: Any) -> None:
         if len(str(node.value)) > MAX_NUMBER_CHARS:
             raise _scalar_problem(
-                node, f"a number of {len(str(node.value)):,} characters; numbers in a spec are at most {MAX_NUMBER_CHARS}"
+                node,
+                f"a number of {len(str(node.value)):,} characters; numbers in a spec are at most {MAX_NUMBER_CHARS}",
             )
 
 

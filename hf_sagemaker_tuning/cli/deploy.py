@@ -27,7 +27,8 @@ def deploy_command(
     jobs_dir: JobsDirOpt = Path("jobs"),
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default; 0.0.0.0 exposes it).")] = "127.0.0.1",
     port: Annotated[
-        int | None, typer.Option(help="Port (default: 8080 if free, else any free port; 0: any free port).")
+        int | None,
+        typer.Option(min=0, max=65535, help="Port (default: 8080 if free, else any free port; 0: any free port)."),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Endpoint name (default: from the folder or job name).")] = None,
     threads: Annotated[int | None, typer.Option(help="Torch threads for the local server.", min=1)] = None,

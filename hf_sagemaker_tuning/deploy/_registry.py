@@ -41,8 +41,9 @@ def state_dir() -> Path:
 def check_name(name: str) -> str:
     """Return ``name`` if it is a valid endpoint name, else raise ``DeployError``."""
     if not NAME_PATTERN.fullmatch(name):
+        shown = repr(name) if len(name) <= 80 else f"{name[:80]!r}… ({len(name):,} characters)"
         raise DeployError(
-            f"invalid endpoint name {name!r}: use 1-63 letters, digits and hyphens, starting and ending "
+            f"invalid endpoint name {shown}: use 1-63 letters, digits and hyphens, starting and ending "
             "with a letter or digit"
         )
     return name

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import typer
 
+from ._common import OneLineErrorsGroup
+
 app = typer.Typer(
+    cls=OneLineErrorsGroup,
     name="hfst",
     help="Typed hyperparameter tuning of Hugging Face fine-tuning, locally or on AWS SageMaker.",
     no_args_is_help=True,

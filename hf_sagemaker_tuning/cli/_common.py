@@ -7,13 +7,16 @@ Imports only typer at the top: ``hfst --help`` loads this and nothing heavier.
 from __future__ import annotations
 
 import logging
+import math
 import os
+import sys
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
@@ -39,9 +42,79 @@ BackendOpt = Annotated[
     BackendName | None,
     typer.Option("--backend", "-b", help="local or sagemaker (default: local if JOB is a local job, else sagemaker)."),
 ]
-JobsDirOpt = Annotated[Path, typer.Option("--jobs-dir", help="Folder of local job folders.")]
+
+
+def jobs_folder(path: Path) -> Path:
+    """Typer callback of ``--jobs-dir``: refuse a file, or a path under a file, before any work starts."""
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                what = "is a file" if part == path else f"lies under {part}, which is a file"
+                raise typer.BadParameter(f"{path} {what}; give a folder (it is created if missing)")
+            break
+    return path
+
+
+JobsDirOpt = Annotated[Path, typer.Option("--jobs-dir", callback=jobs_folder, help="Folder of local job folders.")]
 RegionOpt = Annotated[str | None, typer.Option("--region", help="AWS region (SageMaker).")]
 OutputOpt = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")]
+
+
+# Typer raises click's exceptions from its own copy of click (``typer._click``) since 0.2x, from click
+# itself before: take the classes from typer's public BadParameter so both kinds are caught.
+_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+_CLICK_EXCEPTION: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+class OneLineErrorsGroup(TyperGroup):
+    """The ``hfst`` group: a usage mistake (unknown option, bad value, missing argument) is one line and exit 2.
+
+    Typer draws these as a framed panel under the usage text; every other user mistake in ``hfst`` is one
+    ``error:`` line, so these are too (``hfst CMD --help`` has the rest). Bare ``hfst`` still shows the help.
+    """
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except _CLICK_EXCEPTION as exc:
+            raise _one_line(exc) from None
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _CLICK_EXCEPTION as exc:
+            raise _one_line(exc) from None
+
+
+def _one_line(exc: Any) -> Exception:
+    if type(exc).__name__ == "NoArgsIsHelpError":  # bare `hfst` or `hfst CMD`: the help, as typer shows it
+        return exc  # type: ignore[no-any-return]
+    context = getattr(exc, "ctx", None)
+    usage = isinstance(exc, _USAGE_ERROR)
+    hint = f" (see {context.command_path} --help)" if usage and context is not None else ""
+    message = " ".join(str(exc.format_message()).split())
+    console(stderr=True).print(f"[bold red]error:[/] {_escape(message)}{_escape(hint)}")
+    return typer.Exit(2)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def finite(value: float | None) -> float | None:
+    """Typer callback for every float option: ``nan``, ``inf`` and ``-inf`` parse as floats but mean nothing here."""
+    if value is not None and not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a finite number")
+    return value
+
+
+def positive(value: float | None) -> float | None:
+    """Typer callback for a float option that must be finite and above 0 (a duration, a count of epochs)."""
+    if finite(value) is not None and value is not None and value <= 0:
+        raise typer.BadParameter(f"must be above 0, not {value:g}")
+    return value
 
 
 def console(stderr: bool = False) -> Console:
@@ -85,9 +158,31 @@ def user_errors(fn: Callable[[], T]) -> T:
         return fn()
     except TuningError as exc:
         raise fail(str(exc)) from None
+    except Exception as exc:
+        problem = environment_problem(exc)
+        if problem is None:
+            raise
+        raise fail(problem) from None
     finally:
         logger.removeHandler(handler)
         logger.propagate = propagate
+
+
+def environment_problem(exc: BaseException) -> str | None:
+    """One line for a problem of this machine rather than of the library: a path that cannot be used
+    (a file where a folder is needed, no permission, a name too long) or an AWS setting botocore refuses
+    (``AWS_PROFILE`` naming no profile, no region, no credentials). ``None`` for anything else (a bug)."""
+    from ..specs._errors import cut
+
+    if isinstance(exc, OSError):
+        paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+        where = " -> ".join(cut(p, 120) for p in paths)
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        return f"{where}: {reason}" if where else reason
+    botocore = sys.modules.get("botocore.exceptions")
+    if botocore is not None and isinstance(exc, botocore.BotoCoreError):
+        return f"AWS configuration: {exc}"
+    return None
 
 
 def output_path(path: Path) -> Path:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import BackendName, BackendOpt, JobsDirOpt, RegionOpt, console, user_errors
+from ._common import BackendName, BackendOpt, JobsDirOpt, RegionOpt, console, positive, user_errors
 
 EndpointArg = Annotated[str, typer.Argument(help="The endpoint name (see `hfst endpoints`).", show_default=False)]
 
@@ -27,11 +27,14 @@ def deploy_command(
     jobs_dir: JobsDirOpt = Path("jobs"),
     host: Annotated[str, typer.Option(help="Address to bind (loopback by default; 0.0.0.0 exposes it).")] = "127.0.0.1",
     port: Annotated[
-        int | None, typer.Option(help="Port (default: 8080 if free, else any free port; 0: any free port).")
+        int | None,
+        typer.Option(min=0, max=65535, help="Port (default: 8080 if free, else any free port; 0: any free port)."),
     ] = None,
     name: Annotated[str | None, typer.Option(help="Endpoint name (default: from the folder or job name).")] = None,
     threads: Annotated[int | None, typer.Option(help="Torch threads for the local server.", min=1)] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the local server to be ready.")] = 180.0,
+    timeout: Annotated[
+        float, typer.Option(callback=positive, help="Seconds to wait for the local server to be ready.")
+    ] = 180.0,
     training_job: Annotated[
         str | None, typer.Option(help="SageMaker: deploy this training job instead of a tuning job's best.")
     ] = None,

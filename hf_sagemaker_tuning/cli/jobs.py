@@ -14,6 +14,7 @@ from ._common import (
     JobsDirOpt,
     RegionOpt,
     console,
+    finite,
     resolve,
     user_errors,
 )
@@ -64,10 +65,12 @@ def tune_command(
     detach: Annotated[bool, typer.Option(help="Start the job and return (follow it with hfst status).")] = False,
     region: RegionOpt = None,
     max_cost: Annotated[
-        float | None, typer.Option(min=0.0, help="SageMaker: refuse when the worst case costs more (or: budget).")
+        float | None,
+        typer.Option(min=0.0, callback=finite, help="SageMaker: refuse when the worst case costs more (or: budget)."),
     ] = None,
     price_per_hour: Annotated[
-        float | None, typer.Option(min=0.0, help="SageMaker: price of one instance-hour, for the budget.")
+        float | None,
+        typer.Option(min=0.0, callback=finite, help="SageMaker: price of one instance-hour, for the budget."),
     ] = None,
     allow_over_budget: Annotated[
         bool, typer.Option("--allow-over-budget", help="SageMaker: submit even when over budget.")
@@ -132,8 +135,6 @@ def status_command(
     region: RegionOpt = None,
 ) -> None:
     """Show a tuning job's status, counters, best trial and its trials."""
-    import time
-
     from ..backends.progress import render
 
     out = console()
@@ -141,7 +142,7 @@ def status_command(
     def show() -> None:
         runner, job_id = resolve(job, backend, jobs_dir, region)
         answer = runner.describe(job_id)
-        out.print(render(answer, runner.list_trials(job_id), time.monotonic(), None))
+        out.print(render(answer, runner.list_trials(job_id), _started(answer), None))
         print_result(answer, out)
         from ..evaluate import latest_evaluation
 
@@ -150,6 +151,22 @@ def status_command(
             out.print(scored.summary(), markup=False)
 
     user_errors(show)
+
+
+def _started(answer: dict[str, Any]) -> float:
+    """The job's start on the monotonic clock ``render`` measures from, so it shows the job's own elapsed time:
+    ``CreationTime`` to its end (``HyperParameterTuningEndTime``) or, while it runs, to now."""
+    import time
+    from datetime import datetime, timezone
+
+    start, end = answer.get("CreationTime"), answer.get("HyperParameterTuningEndTime")
+    if not isinstance(start, datetime):
+        return time.monotonic()  # a job that does not say when it began: 0 s, not a guess
+    if not isinstance(end, datetime):
+        end = datetime.now(timezone.utc if start.tzinfo is not None else None)
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        return time.monotonic()
+    return time.monotonic() - max(0.0, (end - start).total_seconds())
 
 
 def stop_command(

@@ -9,7 +9,18 @@ from typing import Annotated
 
 import typer
 
-from ._common import BackendOpt, JobArg, JobsDirOpt, OutputOpt, RegionOpt, console, resolve, user_errors, write_text
+from ._common import (
+    BackendOpt,
+    JobArg,
+    JobsDirOpt,
+    OutputOpt,
+    RegionOpt,
+    console,
+    positive,
+    resolve,
+    user_errors,
+    write_text,
+)
 
 
 class Keep(str, Enum):
@@ -19,7 +30,9 @@ class Keep(str, Enum):
 
 def retrain_command(
     job: JobArg,
-    epochs: Annotated[float | None, typer.Option(help="Train this many epochs (default: as tuned).")] = None,
+    epochs: Annotated[
+        float | None, typer.Option(callback=positive, help="Train this many epochs (default: as tuned).")
+    ] = None,
     keep: Annotated[
         Keep, typer.Option(help="Keep the last model, or the checkpoint best by the job's objective.")
     ] = Keep.last,

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ._common import OutputOpt, console, user_errors, write_text
+from ._common import JobsDirOpt, OutputOpt, console, finite, user_errors, write_text
 
 SpecPath = Annotated[Path, typer.Argument(metavar="SPEC", help="The job spec (YAML or JSON).", show_default=False)]
 
@@ -36,20 +36,31 @@ class ReportFormat(str, Enum):
 
 
 PricePerHourOpt = Annotated[
-    float | None, typer.Option("--price-per-hour", min=0.0, help="Price of one instance-hour, for the cost bound.")
+    float | None,
+    typer.Option("--price-per-hour", min=0.0, callback=finite, help="Price of one instance-hour, for the cost bound."),
 ]
 PriceTableOpt = Annotated[
     Path | None,
     typer.Option("--price-table", help="YAML/JSON file: instance type (or region -> instance type) -> price/hour."),
 ]
 MaxCostOpt = Annotated[
-    float | None, typer.Option("--max-cost", min=0.0, help="Warn when the worst case costs more (default: budget).")
+    float | None,
+    typer.Option("--max-cost", min=0.0, callback=finite, help="Warn when the worst case costs more (default: budget)."),
 ]
 TrainExamplesOpt = Annotated[
     int | None, typer.Option("--train-examples", min=1, help="Training examples, for the expected cost figure.")
 ]
 ThroughputOpt = Annotated[
-    float | None, typer.Option("--throughput", min=0.001, help="Training samples/s of one instance (not assumed).")
+    float | None,
+    typer.Option("--throughput", min=0.001, callback=finite, help="Training samples/s of one instance (not assumed)."),
+]
+
+OnlineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--online",
+        help="Also check the role, buckets, prepared data, quota and price with your AWS credentials (read only).",
+    ),
 ]
 
 
@@ -144,13 +155,7 @@ def validate_command(
         typer.Option("--backend", "-b", help="Check for this backend (default: sagemaker if the spec has a section)."),
     ] = None,
     fmt: Annotated[ReportFormat, typer.Option("--format", "-f", help="text, or json for CI.")] = ReportFormat.text,
-    online: Annotated[
-        bool,
-        typer.Option(
-            "--online",
-            help="Also check the role, buckets, prepared data, quota and price with your AWS credentials (read only).",
-        ),
-    ] = False,
+    online: OnlineOpt = False,
     price_per_hour: PricePerHourOpt = None,
     price_table: PriceTableOpt = None,
     max_cost: MaxCostOpt = None,
@@ -195,32 +200,61 @@ def validate_command(
 def compile_command(
     spec: SpecPath,
     fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.json,
-    target: Annotated[Target, typer.Option("--backend", "-b", help="Compile for this backend.")] = Target.sagemaker,
+    target: Annotated[
+        Target | None,
+        typer.Option(
+            "--backend",
+            "-b",
+            help="Compile for this backend (default: sagemaker if the spec has a section, else local).",
+        ),
+    ] = None,
     job_name: Annotated[str | None, typer.Option(help="Tuning-job name (default: spec name + unique suffix).")] = None,
     output: OutputOpt = None,
     sdk: Annotated[
         bool, typer.Option("--sdk", help="Also build the sagemaker v3 tuner and show what it holds.")
     ] = False,
+    online: OnlineOpt = False,
     price_per_hour: PricePerHourOpt = None,
     price_table: PriceTableOpt = None,
     max_cost: MaxCostOpt = None,
+    train_examples: TrainExamplesOpt = None,
+    throughput: ThroughputOpt = None,
 ) -> None:
     """Compile a spec to the exact CreateHyperParameterTuningJob request (checked by botocore).
 
-    The spec is checked first exactly as `hfst validate` checks it; with --format json, refused specs print
-    the findings as JSON on stdout. Warnings, notes and the cost bound go to stderr.
+    The spec is checked first exactly as `hfst validate` checks it (the same options); with --format json,
+    refused specs print the findings as JSON on stdout. Warnings, notes and the cost bound go to stderr.
+    A spec without a `sagemaker:` section compiles the request the local backend runs (a note says so).
     """
     from ..compile import compile_request, validate_request_body
 
-    cost = {"per_hour": price_per_hour, "table": price_table, "max_cost": max_cost}
+    cost = {
+        "per_hour": price_per_hour,
+        "table": price_table,
+        "max_cost": max_cost,
+        "train_examples": train_examples,
+        "throughput": throughput,
+    }
 
     def build() -> None:
-        job, findings, estimate, _, notes = _preflight(spec, target, cost=cost)
-        if not findings.ok and fmt is Format.json:
-            typer.echo(json.dumps(_report(findings, estimate, [], target.value), indent=2))
-        _print_findings(findings, estimate, [], notes, target.value)
+        from ..preflight import default_target
+
+        job, findings, estimate, checks, notes = _preflight(spec, target, cost=cost, online=online)
+        chosen = target.value if target else (default_target(job) if job is not None else None)
+        failed = [c for c in checks if c.status == "fail"]
+        if (not findings.ok or failed) and fmt is Format.json:
+            typer.echo(json.dumps(_report(findings, estimate, checks, chosen), indent=2))
+        if target is None and chosen == "local":
+            notes = [
+                "note: compiled for the local backend: the spec has no `sagemaker:` section (add one with role, "
+                "region and output_path to compile the SageMaker request; --backend local silences this note)",
+                *notes,
+            ]
+        _print_findings(findings, estimate, checks, notes, chosen)
         findings.raise_for_errors()
-        request = compile_request(job, target=target.value, job_name=job_name)
+        if failed:
+            raise typer.Exit(2)
+        request = compile_request(job, target=chosen or "sagemaker", job_name=job_name)
         body = request.to_api()
         validate_request_body(body)
         data: Any = body
@@ -254,7 +288,7 @@ def schema_command(
 
 def quickstart_command(
     spec: Annotated[Path | None, typer.Argument(help="Job spec (default: the bundled offline quickstart).")] = None,
-    jobs_dir: Annotated[Path, typer.Option("--jobs-dir", help="Folder of local job folders.")] = Path("jobs"),
+    jobs_dir: JobsDirOpt = Path("jobs"),
     report: Annotated[Path, typer.Option(help="Where the HTML report goes.")] = Path("quickstart-report.html"),
 ) -> None:
     """Prepare offline tweets, tune MiniLM here, write the report, deploy the best model, ask it, undeploy."""

@@ -15,10 +15,9 @@ from ..errors import CompileError
 
 @lru_cache(maxsize=1)
 def _input_shape() -> Any:
-    import botocore.session
+    from ..preflight.service_model import service_model  # read without the user's AWS configuration
 
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    return model.operation_model("CreateHyperParameterTuningJob").input_shape
+    return service_model().operation_model("CreateHyperParameterTuningJob").input_shape
 
 
 def validate_request_body(body: dict[str, Any]) -> None:

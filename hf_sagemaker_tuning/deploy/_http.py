@@ -1,30 +1,22 @@
-"""A small, strict HTTP/1.1 server for the local endpoint (standard library only).
+"""A small, strict HTTP/1.1 request reader for the local endpoint (standard library only).
 
 Every request is read under one deadline (request line, headers and body together); lines,
-header count and body size are bounded; a malformed request gets a 4xx with a JSON body and
-the connection is closed. A body over the limit gets its 413 at once, then the body is read and
-discarded (bounded) so a client that sends first and reads later still sees the 413. At most
-``max_connections`` connections are served at once (then 503 with ``Retry-After``). The access
-log holds the client address, a known method and path (else a placeholder) and the status, never
-request lines, query strings, headers or bodies. docs/deployment.md says why not ``http.server``
-or uvicorn.
+header count and body size are bounded; only HTTP/1.0 and HTTP/1.1 are spoken; a malformed
+request gets a 4xx with a JSON body and the connection is closed. A body over the limit gets its
+413 at once, then the body is read and discarded (bounded) so a client that sends first and reads
+later still sees the 413. The connections themselves (the limit, 503 with ``Retry-After``, the
+access log) are ``_http_server``'s. docs/deployment.md says why not ``http.server`` or uvicorn.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import re
-import selectors
 import socket
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
-
-log = logging.getLogger("hfst.server")
 
 MAX_LINE = 8192  # bytes in the request line and in each header line
 MAX_HEADERS = 100
@@ -83,11 +75,11 @@ class HttpError(Exception):
         self.drain = drain  # body bytes to read and discard after the answer
 
 
-class _TimeoutError(Exception):
+class ReadDeadlineError(Exception):
     pass
 
 
-class _GoneError(Exception):
+class GoneError(Exception):
     pass
 
 
@@ -100,7 +92,7 @@ def json_error(status: int, message: str, **headers: str) -> Response:
     return Response(status, json.dumps({"error": message}).encode("utf-8"), dict(headers))
 
 
-class _Reader:
+class Reader:
     """Buffered reads from a socket that all end by one deadline."""
 
     def __init__(self, sock: socket.socket):
@@ -111,16 +103,16 @@ class _Reader:
     def _fill(self) -> None:
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
-            raise _TimeoutError
+            raise ReadDeadlineError
         self.sock.settimeout(remaining)
         try:
             chunk = self.sock.recv(65536)
         except TimeoutError:
-            raise _TimeoutError from None
+            raise ReadDeadlineError from None
         except OSError:
-            raise _GoneError from None
+            raise GoneError from None
         if not chunk:
-            raise _GoneError
+            raise GoneError
         self.buffer += chunk
 
     def wait(self) -> None:
@@ -155,7 +147,7 @@ class _Reader:
         while dropped < size:
             try:
                 self._fill()
-            except (_TimeoutError, _GoneError):
+            except (ReadDeadlineError, GoneError):
                 return
             dropped += len(self.buffer)
             self.buffer.clear()
@@ -175,7 +167,7 @@ def _path(target: bytes) -> str:
     return text.split("?", 1)[0].split("#", 1)[0]
 
 
-def _read_head(reader: _Reader) -> tuple[str, str, tuple[int, int], dict[str, str]]:
+def read_head(reader: Reader) -> tuple[str, str, tuple[int, int], dict[str, str]]:
     for _ in range(5):  # a few empty lines before the request line are tolerated (RFC 9112 2.2)
         try:
             line = _strip_eol(reader.readline(MAX_LINE))
@@ -191,7 +183,7 @@ def _read_head(reader: _Reader) -> tuple[str, str, tuple[int, int], dict[str, st
     if len(parts) != 3 or not _TOKEN.fullmatch(parts[0]) or not _TARGET.fullmatch(parts[1]):
         raise HttpError(400, "malformed request line; expected METHOD /path HTTP/1.1")
     version = _VERSION.fullmatch(parts[2])
-    if version is None or version.group(1) != b"1":
+    if version is None or parts[2] not in (b"HTTP/1.0", b"HTTP/1.1"):  # HTTP/1.2 and HTTP/1.9 do not exist
         raise HttpError(400, "unsupported protocol; this server speaks HTTP/1.0 and HTTP/1.1")
     headers: dict[str, str] = {}
     count = size = 0
@@ -221,7 +213,7 @@ def _read_head(reader: _Reader) -> tuple[str, str, tuple[int, int], dict[str, st
     return method, _path(parts[1]), (1, int(version.group(2))), headers
 
 
-def _body_length(headers: dict[str, str], max_body: int) -> int | None:
+def body_length(headers: dict[str, str], max_body: int) -> int | None:
     if "transfer-encoding" in headers:
         if "content-length" in headers:
             raise HttpError(400, "a request must not have both Content-Length and Transfer-Encoding")
@@ -238,7 +230,7 @@ def _body_length(headers: dict[str, str], max_body: int) -> int | None:
     return length
 
 
-def _encode(response: Response, head_only: bool, close: bool) -> bytes:
+def encode(response: Response, head_only: bool, close: bool) -> bytes:
     lines = [
         f"HTTP/1.1 {response.status} {HTTPStatus(response.status).phrase}",
         "Server: hfst-local-endpoint",
@@ -252,143 +244,3 @@ def _encode(response: Response, head_only: bool, close: bool) -> bytes:
     ]
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     return head if head_only else head + response.body
-
-
-App = Callable[[Request], Response]
-
-
-class Server:
-    """Accepts connections on one thread; serves each on its own thread, at most ``limits.max_connections``."""
-
-    def __init__(self, host: str, port: int, app: App, limits: Limits, log_paths: frozenset[str]):
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.socket = socket.create_server((host, port), family=family, backlog=128)
-        self.server_address: tuple[str, int] = self.socket.getsockname()[:2]
-        self.app, self.limits, self.log_paths = app, limits, log_paths
-        self._slots = threading.BoundedSemaphore(limits.max_connections)
-        self._rejecters = threading.BoundedSemaphore(16)
-        self._stop = threading.Event()
-        self._stopped = threading.Event()
-
-    def serve_forever(self, poll_interval: float = 0.5) -> None:
-        """Accept connections until ``shutdown``."""
-        try:
-            with selectors.DefaultSelector() as selector:
-                selector.register(self.socket, selectors.EVENT_READ)
-                while not self._stop.is_set():
-                    if not selector.select(poll_interval):
-                        continue
-                    try:
-                        conn, address = self.socket.accept()
-                    except OSError:
-                        continue
-                    if self._slots.acquire(blocking=False):
-                        target: Callable[[socket.socket, str], None] = self._serve
-                    elif self._rejecters.acquire(blocking=False):
-                        target = self._reject
-                    else:  # pragma: no cover - only under a flood of connections
-                        conn.close()
-                        continue
-                    threading.Thread(target=target, args=(conn, str(address[0])), daemon=True).start()
-        finally:
-            self._stopped.set()
-
-    def shutdown(self) -> None:
-        """Stop accepting; returns once ``serve_forever`` has returned."""
-        self._stop.set()
-        self._stopped.wait(5.0)
-
-    def server_close(self) -> None:
-        self.socket.close()
-
-    def _reject(self, conn: socket.socket, client: str) -> None:
-        try:
-            busy = json_error(503, "the server is busy; retry later", **{"Retry-After": "1"})
-            self._finish(conn, _Reader(conn), busy, head_only=False, drain=self.limits.max_body, seconds=2.0)
-            log.info("%s (connection refused: %d connections open) 503", client, self.limits.max_connections)
-        finally:
-            self._rejecters.release()
-
-    def _serve(self, conn: socket.socket, client: str) -> None:
-        try:
-            self._serve_connection(conn, client)
-        except Exception as exc:  # pragma: no cover - a bug here must not kill the server
-            log.error("%s connection error: %s", client, type(exc).__name__)
-        finally:
-            conn.close()
-            self._slots.release()
-
-    def _serve_connection(self, conn: socket.socket, client: str) -> None:
-        limits = self.limits
-        reader = _Reader(conn)
-        reader.deadline = time.monotonic() + limits.request_timeout
-        for served in range(MAX_REQUESTS_PER_CONNECTION):
-            if served:
-                reader.deadline = time.monotonic() + limits.keepalive_timeout
-            try:
-                reader.wait()
-            except (_TimeoutError, _GoneError):
-                return  # an idle connection, closed quietly
-            if served:
-                reader.deadline = time.monotonic() + limits.request_timeout
-            method = path = "-"
-            try:
-                method, path, version, headers = _read_head(reader)
-                length = _body_length(headers, limits.max_body)
-                expect = headers.get("expect")
-                if expect is not None:
-                    if expect.strip().lower() != "100-continue":
-                        raise HttpError(417, "the only Expect this server meets is 100-continue")
-                    if length:
-                        conn.settimeout(limits.write_timeout)
-                        conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                body = reader.read(length or 0)
-            except HttpError as exc:
-                response = json_error(exc.status, str(exc))
-                self._log(client, method, path, response)
-                drain = (exc.drain, limits.drain_seconds) if exc.drain else (limits.max_body, 2.0)
-                self._finish(conn, reader, response, method == "HEAD", *drain)
-                return
-            except _TimeoutError:
-                response = json_error(408, f"the request was not received within {limits.request_timeout:g} s")
-                self._log(client, method, path, response)
-                self._finish(conn, reader, response, method == "HEAD", 0, 0.0)
-                return
-            except (_GoneError, OSError):
-                return
-            request = Request(method, path, headers, body, length is not None)
-            try:
-                response = self.app(request)
-            except Exception as exc:  # pragma: no cover - the app answers every error itself
-                log.error("%s the endpoint failed: %s", client, type(exc).__name__)
-                response = json_error(500, "internal error of the endpoint (details in the server log)")
-            self._log(client, method, path, response)
-            connection = headers.get("connection", "").lower()
-            close = response.close or version < (1, 1) or "close" in connection
-            if close:
-                self._finish(conn, reader, response, method == "HEAD", limits.max_body, 2.0)
-                return
-            try:
-                conn.settimeout(limits.write_timeout)
-                conn.sendall(_encode(response, method == "HEAD", close=False))
-            except OSError:
-                return
-
-    def _finish(
-        self, conn: socket.socket, reader: _Reader, response: Response, head_only: bool, drain: int, seconds: float
-    ) -> None:
-        """Answer, close our side, and read what the client still sends (bounded) so it can read the answer."""
-        try:
-            conn.settimeout(self.limits.write_timeout)
-            conn.sendall(_encode(response, head_only, close=True))
-            conn.shutdown(socket.SHUT_WR)
-        except OSError:
-            return
-        reader.discard(min(drain, self.limits.drain_bytes), seconds)
-
-    def _log(self, client: str, method: str, path: str, response: Response) -> None:
-        if response.quiet:
-            return
-        shown_method = method if method in METHODS or method == "-" else "(other method)"
-        shown_path = path if path in self.log_paths or path == "-" else "(other path)"
-        log.info("%s %s %s %d", client, shown_method, shown_path, response.status)

@@ -28,15 +28,22 @@ NAME_PATTERN = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
 def state_dir() -> Path:
     """The registry folder (created, private to the user)."""
     folder = Path(os.environ.get(STATE_DIR_ENV) or Path.home() / ".cache" / "hf-sagemaker-tuning" / "endpoints")
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        why = "is a file, not a folder" if isinstance(exc, FileExistsError) else (exc.strerror or str(exc))
+        raise DeployError(
+            f"the endpoint registry folder {folder} cannot be used: {why} (set {STATE_DIR_ENV} to a folder)"
+        ) from None
     return folder
 
 
 def check_name(name: str) -> str:
     """Return ``name`` if it is a valid endpoint name, else raise ``DeployError``."""
     if not NAME_PATTERN.fullmatch(name):
+        shown = repr(name) if len(name) <= 80 else f"{name[:80]!r}… ({len(name):,} characters)"
         raise DeployError(
-            f"invalid endpoint name {name!r}: use 1-63 letters, digits and hyphens, starting and ending "
+            f"invalid endpoint name {shown}: use 1-63 letters, digits and hyphens, starting and ending "
             "with a letter or digit"
         )
     return name

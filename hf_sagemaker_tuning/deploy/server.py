@@ -32,7 +32,8 @@ from pathlib import Path
 from types import FrameType, ModuleType
 from typing import Any
 
-from ._http import Limits, Request, Response, Server, json_error
+from ._http import Limits, Request, Response, json_error
+from ._http_server import Server
 
 MAX_BODY_BYTES = Limits.max_body
 JSON_TYPE = "application/json"

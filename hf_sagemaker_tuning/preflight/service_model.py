@@ -24,10 +24,16 @@ _JAVA_CLASSES = {r"\p{L}": r"\w", r"\p{N}": r"\d", r"\p{Z}": r"\s", r"\p{M}": ""
 
 @cache
 def service_model() -> Any:
-    """botocore's SageMaker service model (loaded once; ~0.2 s)."""
-    import botocore.session
+    """botocore's SageMaker service model (loaded once; ~0.2 s).
 
-    return botocore.session.get_session().get_service_model("sagemaker")
+    Read from botocore's data files directly, not through a ``Session``: a session reads the user's AWS
+    configuration, so ``AWS_PROFILE=nosuch`` would fail an offline check (or a local job) that never
+    talks to AWS.
+    """
+    from botocore.loaders import create_loader
+    from botocore.model import ServiceModel
+
+    return ServiceModel(create_loader().load_service_model("sagemaker", "service-2"), service_name="sagemaker")
 
 
 def botocore_version() -> str:

@@ -11,10 +11,11 @@ import yaml
 from ..errors import SpecError
 from ._base import validate_spec
 from ._errors import spec_error
-from ._load import MAX_SPEC_BYTES, MAX_SPEC_DEPTH, MAX_SPEC_NODES, read_spec_file
+from ._load import MAX_NUMBER_CHARS, MAX_SPEC_BYTES, MAX_SPEC_DEPTH, MAX_SPEC_NODES, read_spec_file
 from .job import TuningJobSpec
 
 __all__ = [
+    "MAX_NUMBER_CHARS",
     "MAX_SPEC_BYTES",
     "MAX_SPEC_DEPTH",
     "MAX_SPEC_NODES",

@@ -179,3 +179,49 @@ def test_a_long_unknown_key_is_cut_in_the_path(tmp_path: Path) -> None:
     (path, message), *_ = info.value.errors
     assert path.startswith("tuning.kkk") and path.endswith("(100,000 characters)") and len(path) < 260
     assert message.startswith("unknown field")
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (
+            "name: a\ntuning: {max_jobs: 2}\ntuning: {max_jobs: 3}\n",
+            "line 3, column 1: duplicate key 'tuning' (first at line 2)",
+        ),
+        ("name: a\ndataset:\n  source: x\n  source: y\n", "line 4, column 3: duplicate key 'source' (first at line 3)"),
+        ("name: a\nb: {c: 1, c: 2}\n", "line 2, column 11: duplicate key 'c' (first at line 2)"),
+        ("name: a\nn: " + "9" * 5000 + "\n", "line 2, column 4: a number of 5,000 characters"),
+        ("name: 2001-13-45\n", "line 1, column 7: YAML reads 2001-13-45 as a date"),
+        ("n: !!float abc\n", "line 1, column 4: 'abc' is not a number"),
+        ("n: !!int abc\n", "line 1, column 4: 'abc' is not an integer"),
+    ],
+)
+def test_values_pyyaml_cannot_build_and_duplicate_keys_name_the_line(
+    tmp_path: Path, yaml_parser: str, text: str, fragment: str
+) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        load_job_spec(path)
+    assert f"spec file {str(path)!r}, {fragment}" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('{"name": "a", "name": "b"}', "duplicate key 'name'"),
+        ('{"n": ' + "9" * 5000 + "}", "a number of 5,000 characters"),
+        ('{"n": NaN}', "NaN is not JSON"),
+        ('{"n": 1e999}', "1e999 is out of range"),
+    ],
+)
+def test_json_duplicate_keys_and_unreadable_numbers_are_refused(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(SpecError, match=fragment):
+        load_job_spec(_write(tmp_path, text, "job.json"))
+
+
+def test_a_yaml_spec_without_duplicates_or_dates_still_loads(tmp_path: Path) -> None:
+    spec = parse_job_spec(spec_with())
+    assert load_job_spec(_write(tmp_path, dump_yaml(spec))) == spec
+    quoted = dump_yaml(spec).replace(f"name: {spec.name}", "name: '2001-12-25'")
+    assert load_job_spec(_write(tmp_path, quoted)).name == "2001-12-25"

@@ -86,7 +86,9 @@ def _preflight(
     """The one path ``validate`` and ``compile`` share: the spec's own checks, every pre-flight check, the cost."""
     from ..preflight import check_online, check_spec_file, estimate_cost
 
-    job, findings = check_spec_file(spec, target=None if target is None else target.value)
+    job, findings = check_spec_file(
+        spec, target=None if target is None else target.value, train_examples=cost.get("train_examples")
+    )
     if job is None:
         return None, findings, None, [], []
     notes: list[str] = []

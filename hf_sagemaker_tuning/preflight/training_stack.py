@@ -1,0 +1,319 @@
+"""Values torch and transformers refuse (or silently waste) at run time, found before a trial starts.
+
+Each rule names the check it mirrors. A rule holds for the static value and for every value a tuned range can
+produce (ranges are inclusive, so an endpoint counts). With the bundled training package the names mean what
+``training/hyperparameters.json`` says, so a broken rule is an error; with your own entry point the same names
+usually go to ``transformers.TrainingArguments``, so a broken rule is a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .. import contract, images
+from ..specs.job import TuningJobSpec
+from ..specs.search_space import IntegerParameter
+from ._findings import Findings, Severity
+from ._reach import Reach, reach, texts_of
+from .gpus import BF16_MIN_COMPUTE_CAPABILITY, gpu_for
+
+#: transformers' ``SchedulerType`` values (transformers/trainer_utils.py, 4.56; the default image's version).
+#: Mirrored as data so the check needs no transformers here; a test compares it with the installed enum.
+SCHEDULER_TYPES = (
+    "linear",
+    "cosine",
+    "cosine_with_restarts",
+    "polynomial",
+    "constant",
+    "constant_with_warmup",
+    "inverse_sqrt",
+    "reduce_lr_on_plateau",
+    "cosine_with_min_lr",
+    "cosine_warmup_with_min_lr",
+    "warmup_stable_decay",
+)
+#: The optimizers of the bundled package that read Adam's betas and epsilon (hfst_train.optim.build_optimizer).
+_ADAM = ("adamw", "adam")
+#: Float hyperparameters whose whole numbers are the usual search (fractions are allowed, not needed).
+INTEGRAL_FLOATS = frozenset({"epochs"})
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A rule on one numeric hyperparameter: ``low < x`` or ``low <= x``, and ``x < high`` or ``x <= high``.
+
+    Attributes:
+        name: The hyperparameter.
+        low, high: The bounds (``None``: unbounded).
+        low_open, high_open: Whether the bound itself is refused.
+        source: The check it mirrors and what happens otherwise.
+        optimizers: The bundled package's optimizers that read it (``None``: all).
+    """
+
+    name: str
+    source: str
+    low: float | None = None
+    low_open: bool = False
+    high: float | None = None
+    high_open: bool = False
+    optimizers: tuple[str, ...] | None = None
+
+    @property
+    def allowed(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"{'<' if self.high_open else '<='} {self.high:g}"
+
+    def refuses(self, value: float) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return True
+        return self.high is not None and (value > self.high or (self.high_open and value == self.high))
+
+
+BOUNDS = (
+    Bound(
+        "learning_rate",
+        "torch.optim refuses lr < 0 ('Invalid learning rate'); lr 0 never moves a weight, so every trial "
+        "scores the untrained model",
+        low=0,
+        low_open=True,
+    ),
+    Bound(
+        "adam_beta1",
+        "torch.optim.Adam/AdamW: `if not 0.0 <= betas[0] < 1.0: raise ValueError('Invalid beta parameter at index 0')`",
+        low=0,
+        high=1,
+        high_open=True,
+        optimizers=_ADAM,
+    ),
+    Bound(
+        "adam_beta2",
+        "torch.optim.Adam/AdamW: `if not 0.0 <= betas[1] < 1.0: raise ValueError('Invalid beta parameter at index 1')`",
+        low=0,
+        high=1,
+        high_open=True,
+        optimizers=_ADAM,
+    ),
+    Bound(
+        "adam_epsilon",
+        "torch.optim.Adam/AdamW refuse eps < 0 ('Invalid epsilon value'); eps 0 divides 0 by 0 (NaN) for a "
+        "weight whose gradient is zero",
+        low=0,
+        low_open=True,
+        optimizers=_ADAM,
+    ),
+    Bound(
+        "weight_decay",
+        "torch.optim: `if not 0.0 <= weight_decay: raise ValueError('Invalid weight_decay value')`",
+        low=0,
+    ),
+    Bound(
+        "sgd_momentum",
+        "torch.optim.SGD refuses momentum < 0 ('Invalid momentum value'); momentum 1 never lets the velocity "
+        "decay, so the steps grow without bound",
+        low=0,
+        high=1,
+        high_open=True,
+        optimizers=("sgd",),
+    ),
+    Bound(
+        "warmup_ratio",
+        "transformers.TrainingArguments: 'warmup_ratio must lie in range [0,1]'",
+        low=0,
+        high=1,
+    ),
+    Bound(
+        "label_smoothing",
+        "torch cross_entropy refuses label_smoothing outside [0, 1]; 1 makes every target uniform, so there is "
+        "nothing to learn",
+        low=0,
+        high=1,
+        high_open=True,
+    ),
+    Bound(
+        "label_smoothing_factor",
+        "transformers LabelSmoother / torch cross_entropy: 1 makes every target uniform",
+        low=0,
+        high=1,
+        high_open=True,
+    ),
+    Bound("per_device_train_batch_size", "torch DataLoader: 'batch_size should be a positive integer value'", low=1),
+    Bound("per_device_eval_batch_size", "torch DataLoader: 'batch_size should be a positive integer value'", low=1),
+    Bound(
+        "gradient_accumulation_steps",
+        "at least one micro-batch per optimizer step (transformers Trainer divides by it)",
+        low=1,
+    ),
+)
+
+
+def _bad(found: Reach, rule: Bound) -> list[float]:
+    """The values of ``found`` that ``rule`` refuses (for a range: the refused endpoints)."""
+    if found.interval is not None:
+        return [end for end in found.interval if rule.refuses(end)]
+    return [number for number in found.numbers() if rule.refuses(number)]
+
+
+def check_bounds(spec: TuningJobSpec, findings: Findings) -> None:
+    """Every ``BOUNDS`` rule on every value a trial can receive."""
+    bundled = spec.training.uses_bundled_package
+    severity: Severity = "error" if bundled else "warning"
+    optimizers = set(texts_of(spec, "optimizer", "adamw")) if bundled else None
+    for rule in BOUNDS:
+        found = reach(spec, rule.name)
+        if found is None:
+            continue
+        if optimizers is not None and rule.optimizers is not None and not optimizers & set(rule.optimizers):
+            continue  # no trial runs an optimizer that reads it (pointless_search warns about that)
+        bad = _bad(found, rule)
+        if not bad:
+            continue
+        shown = ", ".join(f"{v:g}" for v in bad)
+        lead = "" if bundled else "if your script passes it to transformers/torch: "
+        reaches = f"{found.describe()} reaches {shown}" if found.interval else found.describe()
+        findings.add(found.where, f"{lead}{reaches}; {rule.name} must be {rule.allowed} ({rule.source})", severity)
+
+
+def check_dropout(spec: TuningJobSpec, findings: Findings) -> None:
+    """The bundled package's ``dropout``: -1 keeps the model's own; else ``[0, 1)`` (torch ``nn.Dropout``)."""
+    found = reach(spec, "dropout") if spec.training.uses_bundled_package else None
+    if found is None:
+        return
+    high = found.highest()
+    if high is not None and high >= 1:
+        findings.add(
+            found.where,
+            f"{found.describe()} reaches {high:g}; dropout must be in [0, 1) or -1 (torch.nn.Dropout with p=1 "
+            "zeroes every activation in training, so the model learns nothing)",
+        )
+    low = found.lowest()
+    if low is not None and low < 0 and (found.interval is not None or any(-1 < n < 0 for n in found.numbers())):
+        findings.add(
+            found.where,
+            f"{found.describe()} holds values in (-1, 0): the training package treats every negative dropout as "
+            "-1 (keep the model's own dropout, hfst_train.modeling), so they all train the same; use -1 or [0, 1)",
+            "warning",
+        )
+
+
+def check_integer_ranges_of_floats(spec: TuningJobSpec, findings: Findings) -> None:
+    """A float hyperparameter tuned with ``kind: integer`` tries whole numbers only (``learning_rate`` 0 or 1)."""
+    if not spec.training.uses_bundled_package:
+        return
+    declared = contract.declared_hyperparameters()
+    for name, param in spec.search_space.items():
+        decl = declared.get(name)
+        if isinstance(param, IntegerParameter) and decl is not None and decl.type == "float":
+            if name in INTEGRAL_FLOATS:
+                continue
+            findings.add(
+                f"search_space.{name}",
+                f"{name} takes float values (training/hyperparameters.json), but kind: integer tries only the whole "
+                f"numbers {param.min} to {param.max}; use kind: continuous",
+                "warning",
+            )
+
+
+def check_epochs(spec: TuningJobSpec, findings: Findings) -> None:
+    """``epochs`` 0 with ``max_steps`` -1 trains no step (``hfst_train.optim.plan_steps``)."""
+    if not spec.training.uses_bundled_package:
+        return
+    found = reach(spec, "epochs")
+    max_steps = reach(spec, "max_steps")
+    if found is None or (max_steps is not None and (max_steps.lowest() or 0) > 0):
+        return
+    low = found.lowest()
+    if low is not None and low <= 0:
+        findings.add(
+            found.where,
+            f"{found.describe()} reaches {low:g}; with max_steps -1 a trial of epochs 0 trains no step "
+            "(hfst_train.optim.plan_steps): epochs must be > 0",
+        )
+
+
+def check_schedulers(spec: TuningJobSpec, findings: Findings) -> None:
+    """``lr_scheduler_type`` must be a transformers ``SchedulerType`` (the bundled package's choices are
+    checked against ``hyperparameters.json`` by the spec itself)."""
+    found = reach(spec, "lr_scheduler_type")
+    if found is None or spec.training.uses_bundled_package or found.interval is not None:
+        return
+    unknown = [text for text in found.texts() if text not in SCHEDULER_TYPES]
+    if unknown:
+        findings.add(
+            found.where,
+            f"if your script passes it to transformers.TrainingArguments: {', '.join(unknown)} is not a "
+            f"transformers SchedulerType ({', '.join(SCHEDULER_TYPES)})",
+            "warning",
+        )
+
+
+def _truthy(spec: TuningJobSpec, name: str) -> bool:
+    """Whether some trial receives ``name`` true."""
+    found = reach(spec, name)
+    return found is not None and any(text.lower() in ("true", "1") for text in found.texts())
+
+
+def check_precision(spec: TuningJobSpec, findings: Findings) -> None:
+    """Precision the instance cannot run: bf16 on a GPU older than Ampere, fp16 without a GPU."""
+    instance = spec.training.instance_type
+    processor = images.processor_for(instance)
+    gpu = gpu_for(instance)
+    need = ".".join(str(n) for n in BF16_MIN_COMPUTE_CAPABILITY)
+    if spec.training.uses_bundled_package:
+        where = reach(spec, "precision")
+        asked = set(texts_of(spec, "precision", "auto"))
+        path = where.where if where else "training.hyperparameters.precision"
+        if "bf16" in asked and gpu is not None and not gpu.bf16:
+            cc = ".".join(map(str, gpu.compute_capability))
+            findings.add(
+                path,
+                f"precision bf16 needs a GPU of compute capability >= {need} (torch.cuda.is_bf16_supported); "
+                f"{instance} has an {gpu.model} ({cc}), so the training package refuses it: use fp16 or auto",
+            )
+        if "fp16" in asked and processor != "gpu":
+            findings.add(
+                path,
+                f"precision fp16 needs a CUDA GPU (hfst_train.optim.resolve_precision); {instance} is a "
+                f"{processor.upper()} instance: use auto or fp32",
+            )
+        if "bf16" in asked and processor == "cpu":
+            findings.add(
+                path,
+                f"precision bf16 on {instance} (a CPU instance) runs emulated on most CPUs, slower than fp32: "
+                "use auto (fp32 on CPU)",
+                "warning",
+            )
+        return
+    fp16, bf16 = _truthy(spec, "fp16"), _truthy(spec, "bf16")
+    static = spec.training.hyperparameters
+    if str(static.get("fp16")).lower() == "true" and str(static.get("bf16")).lower() == "true":
+        findings.add(
+            "training.hyperparameters.bf16",
+            "fp16 and bf16 are both true: transformers.TrainingArguments refuses that ('At most one of fp16 and "
+            "bf16 can be True'); keep one",
+        )
+    if bf16 and gpu is not None and not gpu.bf16:
+        findings.add(
+            "training.hyperparameters.bf16",
+            f"bf16 needs a GPU of compute capability >= {need}; {instance} has an {gpu.model}: transformers "
+            "refuses it ('Your setup doesn't support bf16/gpu')",
+            "warning",
+        )
+    if fp16 and processor != "gpu":
+        findings.add(
+            "training.hyperparameters.fp16",
+            f"fp16 mixed precision needs a CUDA GPU; {instance} is a {processor.upper()} instance",
+            "warning",
+        )
+
+
+def check_training_stack(spec: TuningJobSpec, findings: Findings) -> None:
+    """Every run-time refusal of torch and transformers that the spec already shows."""
+    check_bounds(spec, findings)
+    check_dropout(spec, findings)
+    check_epochs(spec, findings)
+    check_integer_ranges_of_floats(spec, findings)
+    check_schedulers(spec, findings)
+    check_precision(spec, findings)

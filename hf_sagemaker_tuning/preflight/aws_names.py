@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -147,4 +148,29 @@ def check_aws_names(spec: TuningJobSpec, findings: Findings) -> None:
             findings.add(where, problem)
     if spec.sagemaker is not None:
         for problem in role_arn_problems(spec.sagemaker.role, spec.sagemaker.region):
+            findings.add("sagemaker.role", problem)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def check_raw_names(data: Mapping[str, Any], region: str | None, findings: Findings) -> None:
+    """S3 bucket names and the role ARN of a spec that did not validate (fields the spec accepted)."""
+    bad = findings.error_paths()
+    for section, key in (
+        ("dataset", "source"),
+        ("sagemaker", "output_path"),
+        ("sagemaker", "data_uri"),
+        ("training", "checkpoint_s3_uri"),
+    ):
+        value = _mapping(data.get(section)).get(key)
+        where = f"{section}.{key}"
+        if isinstance(value, str) and value.startswith("s3://") and where not in bad:
+            problem = s3_uri_problem(value)
+            if problem:
+                findings.add(where, problem)
+    role = _mapping(data.get("sagemaker")).get("role")
+    if isinstance(role, str) and "sagemaker.role" not in bad:
+        for problem in role_arn_problems(role, region):
             findings.add("sagemaker.role", problem)

@@ -20,6 +20,7 @@ from ..specs.job import TuningJobSpec
 from ..specs.training import TrainingSpec
 from ._findings import Findings
 from ._hints import direction_hints, pointless_search
+from .aws_names import check_raw_names
 from .image_uri import image_uri_problems
 from .knowable import check_knowable_offline
 from .service_model import request_field_problems
@@ -329,6 +330,7 @@ def _check_raw(data: Mapping[str, Any], target: Target | None, findings: Finding
     if isinstance(entry, str) and isinstance(source_dir, str):
         check_source(entry, source_dir, findings)
     region = sagemaker.get("region", "us-east-1")
+    check_raw_names(data, region if isinstance(region, str) and "sagemaker.region" not in bad else None, findings)
     fields = ("training.transformers_version", "training.pytorch_version", "training.python_version")
     if isinstance(region, str) and "sagemaker.region" not in bad and not bad & set(fields):
         instance = training.get("instance_type", TrainingSpec.model_fields["instance_type"].default)

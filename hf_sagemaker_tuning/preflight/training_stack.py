@@ -172,8 +172,8 @@ def check_bounds(spec: TuningJobSpec, findings: Findings) -> None:
             continue
         shown = ", ".join(f"{v:g}" for v in bad)
         lead = "" if bundled else "if your script passes it to transformers/torch: "
-        reaches = f"{found.describe()} reaches {shown}" if found.interval else found.describe()
-        findings.add(found.where, f"{lead}{reaches}; {rule.name} must be {rule.allowed} ({rule.source})", severity)
+        reaches = f"{found.describe()} reaches {shown}" if found.interval or len(found.values) > 1 else shown
+        findings.add(found.where, f"{lead}{reaches}: {rule.name} must be {rule.allowed} ({rule.source})", severity)
 
 
 def check_dropout(spec: TuningJobSpec, findings: Findings) -> None:

@@ -39,9 +39,10 @@ def _total_steps(spec: TuningJobSpec, given_examples: int | None, *, shortest: b
     accumulation = int(extreme(spec, "gradient_accumulation_steps", 1, high=shortest))
     per_epoch = math.ceil(math.ceil(examples / batch) / accumulation)
     total = math.ceil(epochs * per_epoch)
+    accumulated = f" / accumulation {accumulation}" if accumulation > 1 else ""
     how = (
-        f"{epochs:g} epochs x {per_epoch:,} steps (ceil({examples:,} examples / batch {batch}"
-        f"{f' / accumulation {accumulation}' if accumulation > 1 else ''}); {from_where})"
+        f"{epochs:g} epochs x {per_epoch:,} steps per epoch = ceil({examples:,} examples / batch {batch}{accumulated}),"
+        f" examples from {from_where}"
     )
     return total, how
 

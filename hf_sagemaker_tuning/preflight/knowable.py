@@ -16,7 +16,7 @@ from ..specs.job import TuningJobSpec
 from ._findings import Findings
 from .aws_names import check_aws_names
 from .model_limits import length_limit
-from .objective_checks import check_completion, check_regex_against_package
+from .objective_checks import check_completion, check_hyperband, check_regex_against_package
 from .training_stack import check_training_stack
 from .warmup import check_warmup
 
@@ -47,3 +47,4 @@ def check_knowable_offline(spec: TuningJobSpec, findings: Findings, *, train_exa
     check_warmup(spec, findings, train_examples)
     check_regex_against_package(spec, findings)
     check_completion(spec, findings)
+    check_hyperband(spec, findings)

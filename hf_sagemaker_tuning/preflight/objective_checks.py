@@ -6,15 +6,20 @@
   every trial fails with "no objective metric".
 * ``tuning.completion.target_objective_value`` outside what the metric can reach never stops the job.
 * ``tuning.completion.max_jobs_not_improving`` at or above ``max_jobs`` never triggers.
+* Hyperband's ``max_resource`` above the evaluations a trial prints: Hyperband counts a trial's resource in
+  reported objective values (one per epoch with the bundled package's default ``eval_steps`` 0), so a trial
+  ends before the larger brackets are ever reached.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 from .. import contract
 from ..specs.job import TuningJobSpec
 from ._findings import Findings
+from ._reach import reach
 
 #: What each metric the bundled package prints can reach: scikit-learn's accuracy, F1 and recall lie in
 #: [0, 1] (hfst_train.metrics.classification_metrics), cross-entropy is >= 0.
@@ -109,5 +114,28 @@ def check_completion(spec: TuningJobSpec, findings: Findings) -> None:
         findings.add(
             "tuning.completion.max_jobs_not_improving",
             f"{not_improving} is not below max_jobs ({max_jobs}): the job ends before it could apply",
+            "warning",
+        )
+
+
+def check_hyperband(spec: TuningJobSpec, findings: Findings) -> None:
+    """Hyperband's ``max_resource`` (in reported evaluations) above what a bundled-package trial reports."""
+    hyperband = spec.tuning.hyperband
+    if hyperband is None or not spec.training.uses_bundled_package:
+        return
+    eval_steps, max_steps, epochs = reach(spec, "eval_steps"), reach(spec, "max_steps"), reach(spec, "epochs")
+    if eval_steps is not None or max_steps is not None or (epochs is not None and epochs.interval is not None):
+        return  # evaluations every N steps or a step budget: the count depends on the data size
+    default = float(contract.declared_hyperparameters()["epochs"].default)
+    planned = epochs.highest() if epochs is not None else default
+    if planned is None or planned <= 0:
+        return
+    evaluations = math.ceil(planned)
+    if hyperband.max_resource > evaluations:
+        findings.add(
+            "tuning.hyperband.max_resource",
+            f"{hyperband.max_resource} is above the {evaluations} evaluations a trial reports "
+            f"(epochs {planned:g}, one evaluation per epoch): every trial ends before "
+            f"Hyperband's larger brackets; set epochs to at least {hyperband.max_resource}",
             "warning",
         )

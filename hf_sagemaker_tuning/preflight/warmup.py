@@ -31,10 +31,8 @@ def _total_steps(spec: TuningJobSpec, given_examples: int | None, *, shortest: b
     cap = extreme(spec, "train_max_samples", 0, high=not shortest)
     if cap > 0:
         examples = min(examples, int(cap))
-    if spec.tuning.hyperband is not None:
-        epochs = float(spec.tuning.hyperband.min_resource if shortest else spec.tuning.hyperband.max_resource)
-    else:
-        epochs = extreme(spec, "epochs", 3.0, high=not shortest)
+    # the schedule spans the planned run (Hyperband may stop a trial earlier, but does not change its plan)
+    epochs = extreme(spec, "epochs", 3.0, high=not shortest)
     batch = int(extreme(spec, "per_device_train_batch_size", 32, high=shortest))
     accumulation = int(extreme(spec, "gradient_accumulation_steps", 1, high=shortest))
     per_epoch = math.ceil(math.ceil(examples / batch) / accumulation)

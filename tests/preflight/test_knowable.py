@@ -23,6 +23,7 @@ DLC = "763104351884.dkr.ecr.us-east-1.amazonaws.com"
 CPU_IMAGE = f"{DLC}/huggingface-pytorch-training:2.8.0-transformers4.56.2-cpu-py312"
 NO_LR: dict[str, Any] = {"search_space.learning_rate": ...}
 SGD_ONLY: dict[str, Any] = {"search_space.optimizer": ..., "training.hyperparameters.optimizer": "sgd"}
+HYPERBAND: dict[str, Any] = {"strategy": "hyperband", "max_jobs": 20, "max_parallel_jobs": 2}
 LONG_ROLE = "arn:aws:iam::123456789012:role/" + "r" * 65
 
 # (id, changes to the base spec, field path, severity, fragment of the message)
@@ -329,6 +330,13 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
         "warning",
         "not below max_jobs (20)",
     ),
+    (
+        "hyperband-beyond-the-epochs",
+        {"tuning": {**HYPERBAND, "hyperband": {"min_resource": 1, "max_resource": 10}}},
+        "tuning.hyperband.max_resource",
+        "warning",
+        "above the 2 evaluations a trial reports (epochs 2",
+    ),
     # --- warm-up at or above the run's steps (issue 18 item 10)
     (
         "warmup-above-epoch-total",
@@ -389,6 +397,7 @@ def test_the_base_spec_has_no_finding() -> None:
         pytest.param({"sagemaker.role": "arn:aws:iam::123456789012:role/service-role/Name@x"}, id="role-path"),
         pytest.param({"training.image_uri": CPU_IMAGE.replace("-cpu-", "-gpu-")}, id="gpu-training-image"),
         pytest.param({"dataset.max_train_samples": 100_000}, id="warmup-below-total"),
+        pytest.param({"tuning": {**HYPERBAND, "hyperband": {"min_resource": 1, "max_resource": 2}}}, id="hyperband"),
         pytest.param(
             {"objective": {"metric": "my_f1", "direction": "maximize", "regex": rf"eval_macro_f1={NUMBER}"}},
             id="regex-on-the-package-line",

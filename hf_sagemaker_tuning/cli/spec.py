@@ -46,7 +46,10 @@ MaxCostOpt = Annotated[
     float | None, typer.Option("--max-cost", min=0.0, help="Warn when the worst case costs more (default: budget).")
 ]
 TrainExamplesOpt = Annotated[
-    int | None, typer.Option("--train-examples", min=1, help="Training examples, for the expected cost figure.")
+    int | None,
+    typer.Option(
+        "--train-examples", min=1, help="Training examples, for the expected cost figure and the warm-up check."
+    ),
 ]
 ThroughputOpt = Annotated[
     float | None, typer.Option("--throughput", min=0.001, help="Training samples/s of one instance (not assumed).")

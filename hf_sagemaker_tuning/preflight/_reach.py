@@ -46,6 +46,13 @@ class Reach:
         numbers = [self.interval[1]] if self.interval else list(self.numbers())
         return max(numbers) if numbers else None
 
+    def reaching(self, *values: float) -> str:
+        """``the range [0, 1] reaches 0`` for a range or values; ``the value 0`` for a static value."""
+        shown = ", ".join(f"{v:g}" for v in values)
+        if self.interval is not None or len(self.values) > 1:
+            return f"{self.describe()} reaches {shown}"
+        return f"the value {shown}"
+
     def describe(self) -> str:
         if self.interval is not None:
             return f"the range [{self.interval[0]:g}, {self.interval[1]:g}]"

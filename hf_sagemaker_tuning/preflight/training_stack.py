@@ -170,10 +170,9 @@ def check_bounds(spec: TuningJobSpec, findings: Findings) -> None:
         bad = _bad(found, rule)
         if not bad:
             continue
-        shown = ", ".join(f"{v:g}" for v in bad)
         lead = "" if bundled else "if your script passes it to transformers/torch: "
-        reaches = f"{found.describe()} reaches {shown}" if found.interval or len(found.values) > 1 else shown
-        findings.add(found.where, f"{lead}{reaches}: {rule.name} must be {rule.allowed} ({rule.source})", severity)
+        message = f"{lead}{found.reaching(*bad)}: {rule.name} must be {rule.allowed} ({rule.source})"
+        findings.add(found.where, message, severity)
 
 
 def check_dropout(spec: TuningJobSpec, findings: Findings) -> None:
@@ -185,7 +184,7 @@ def check_dropout(spec: TuningJobSpec, findings: Findings) -> None:
     if high is not None and high >= 1:
         findings.add(
             found.where,
-            f"{found.describe()} reaches {high:g}; dropout must be in [0, 1) or -1 (torch.nn.Dropout with p=1 "
+            f"{found.reaching(high)}: dropout must be in [0, 1) or -1 (torch.nn.Dropout with p=1 "
             "zeroes every activation in training, so the model learns nothing)",
         )
     low = found.lowest()
@@ -228,8 +227,8 @@ def check_epochs(spec: TuningJobSpec, findings: Findings) -> None:
     if low is not None and low <= 0:
         findings.add(
             found.where,
-            f"{found.describe()} reaches {low:g}; with max_steps -1 a trial of epochs 0 trains no step "
-            "(hfst_train.optim.plan_steps): epochs must be > 0",
+            f"{found.reaching(low)}: epochs must be > 0 (with max_steps -1, a trial of epochs 0 trains no step; "
+            "hfst_train.optim.plan_steps)",
         )
 
 

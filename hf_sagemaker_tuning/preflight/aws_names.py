@@ -126,11 +126,14 @@ def role_arn_problems(arn: str, region: str | None) -> list[str]:
     return problems
 
 
-def s3_locations(spec: TuningJobSpec) -> list[tuple[str, str]]:
-    """Every ``(field, s3:// URI)`` of ``spec``: data source, data channels, output and checkpoint paths."""
+def s3_locations(spec: TuningJobSpec, *, sagemaker: bool = True) -> list[tuple[str, str]]:
+    """Every ``(field, s3:// URI)`` of ``spec``: the data source, and with ``sagemaker`` (the job runs there)
+    the data channels, output and checkpoint paths."""
     out = []
     if spec.dataset.source.startswith("s3://"):
         out.append(("dataset.source", spec.dataset.source))
+    if not sagemaker:
+        return out
     if spec.sagemaker is not None:
         out.append(("sagemaker.output_path", spec.sagemaker.output_path))
         if spec.sagemaker.data_uri is not None:
@@ -140,13 +143,14 @@ def s3_locations(spec: TuningJobSpec) -> list[tuple[str, str]]:
     return out
 
 
-def check_aws_names(spec: TuningJobSpec, findings: Findings) -> None:
-    """S3 bucket names of every location, and the role ARN against IAM's rules and the region's partition."""
-    for where, uri in s3_locations(spec):
+def check_aws_names(spec: TuningJobSpec, findings: Findings, *, sagemaker: bool = True) -> None:
+    """S3 bucket names of every location, and (for a SageMaker job) the role ARN against IAM's rules and the
+    region's partition."""
+    for where, uri in s3_locations(spec, sagemaker=sagemaker):
         problem = s3_uri_problem(uri)
         if problem:
             findings.add(where, problem)
-    if spec.sagemaker is not None:
+    if sagemaker and spec.sagemaker is not None:
         for problem in role_arn_problems(spec.sagemaker.role, spec.sagemaker.region):
             findings.add("sagemaker.role", problem)
 
@@ -155,15 +159,13 @@ def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
 
-def check_raw_names(data: Mapping[str, Any], region: str | None, findings: Findings) -> None:
+def check_raw_names(data: Mapping[str, Any], region: str | None, findings: Findings, *, sagemaker: bool) -> None:
     """S3 bucket names and the role ARN of a spec that did not validate (fields the spec accepted)."""
     bad = findings.error_paths()
-    for section, key in (
-        ("dataset", "source"),
-        ("sagemaker", "output_path"),
-        ("sagemaker", "data_uri"),
-        ("training", "checkpoint_s3_uri"),
-    ):
+    fields = [("dataset", "source")]
+    if sagemaker:
+        fields += [("sagemaker", "output_path"), ("sagemaker", "data_uri"), ("training", "checkpoint_s3_uri")]
+    for section, key in fields:
         value = _mapping(data.get(section)).get(key)
         where = f"{section}.{key}"
         if isinstance(value, str) and value.startswith("s3://") and where not in bad:
@@ -171,6 +173,6 @@ def check_raw_names(data: Mapping[str, Any], region: str | None, findings: Findi
             if problem:
                 findings.add(where, problem)
     role = _mapping(data.get("sagemaker")).get("role")
-    if isinstance(role, str) and "sagemaker.role" not in bad:
+    if sagemaker and isinstance(role, str) and "sagemaker.role" not in bad:
         for problem in role_arn_problems(role, region):
             findings.add("sagemaker.role", problem)

@@ -32,16 +32,19 @@ def check_max_length(spec: TuningJobSpec, findings: Findings) -> None:
         )
 
 
-def check_knowable_offline(spec: TuningJobSpec, findings: Findings, *, train_examples: int | None = None) -> None:
+def check_knowable_offline(
+    spec: TuningJobSpec, findings: Findings, *, sagemaker: bool = True, train_examples: int | None = None
+) -> None:
     """Every check of this module's list on a valid spec.
 
     Args:
         spec: The spec.
         findings: Where the findings go.
+        sagemaker: Whether the job is checked for SageMaker (else the role and the job's S3 paths are unused).
         train_examples: Training examples per epoch, when known (else ``dataset.max_train_samples`` or the
             prepared data's manifest), for the warm-up check.
     """
-    check_aws_names(spec, findings)
+    check_aws_names(spec, findings, sagemaker=sagemaker)
     check_training_stack(spec, findings)
     check_max_length(spec, findings)
     check_warmup(spec, findings, train_examples)

@@ -259,7 +259,7 @@ def check_spec(
     check_dataset_source(spec, chosen, out)
     if out.ok:
         check_request(spec, chosen, out)
-    check_knowable_offline(spec, out, train_examples=train_examples)
+    check_knowable_offline(spec, out, sagemaker=chosen == "sagemaker", train_examples=train_examples)
     for path, message, severity in [*direction_hints(spec), *pointless_search(spec)]:
         out.add(path, message, severity)
     for note in spec.notes:
@@ -331,7 +331,8 @@ def _check_raw(data: Mapping[str, Any], target: Target | None, findings: Finding
         check_source(entry, source_dir, findings)
     region = sagemaker.get("region", "us-east-1")
     _check_raw_precision(training, findings)
-    check_raw_names(data, region if isinstance(region, str) and "sagemaker.region" not in bad else None, findings)
+    known_region = region if isinstance(region, str) and "sagemaker.region" not in bad else None
+    check_raw_names(data, known_region, findings, sagemaker=chosen == "sagemaker")
     fields = ("training.transformers_version", "training.pytorch_version", "training.python_version")
     if isinstance(region, str) and "sagemaker.region" not in bad and not bad & set(fields):
         instance = training.get("instance_type", TrainingSpec.model_fields["instance_type"].default)

@@ -528,3 +528,18 @@ def test_max_length_above_a_package_models_positions() -> None:
     )
     (finding,) = [f for f in check_spec(parse_job_spec(data)).errors if f.path == "dataset.max_length"]
     assert "above the 512 tokens" in finding.message and "max_position_embeddings 512" in finding.message
+
+
+def test_the_role_and_job_paths_are_checked_for_sagemaker_only_the_data_source_always() -> None:
+    spec = parse_job_spec(
+        spec_with(
+            **{
+                "sagemaker.role": "arn:aws-cn:iam::123456789012:role/R",
+                "sagemaker.output_path": "s3://xn--out/x",
+                "dataset.source": "s3://xn--data/tweets",
+                "dataset.config": ...,
+            }
+        )
+    )
+    assert {"sagemaker.role", "sagemaker.output_path", "dataset.source"} <= check_spec(spec).error_paths()
+    assert check_spec(spec, target="local").error_paths() == {"dataset.source"}

@@ -33,7 +33,7 @@ SCHEDULER_TYPES = (
     "warmup_stable_decay",
 )
 #: The optimizers of the bundled package that read Adam's betas and epsilon (hfst_train.optim.build_optimizer).
-_ADAM = ("adamw", "adam")
+_ADAM = ("optimizer", ("adamw", "adam"))
 #: Float hyperparameters whose whole numbers are the usual search (fractions are allowed, not needed).
 INTEGRAL_FLOATS = frozenset({"epochs"})
 
@@ -47,7 +47,8 @@ class Bound:
         low, high: The bounds (``None``: unbounded).
         low_open, high_open: Whether the bound itself is refused.
         source: The check it mirrors and what happens otherwise.
-        optimizers: The bundled package's optimizers that read it (``None``: all).
+        when: ``(hyperparameter, values)``: the rule holds only when some trial can run with one of these
+            values (the optimizers that read Adam's betas, the schedule that needs ``lr_end``); ``None``: always.
     """
 
     name: str
@@ -56,7 +57,7 @@ class Bound:
     low_open: bool = False
     high: float | None = None
     high_open: bool = False
-    optimizers: tuple[str, ...] | None = None
+    when: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def allowed(self) -> str:
@@ -81,12 +82,19 @@ BOUNDS = (
         low_open=True,
     ),
     Bound(
+        "learning_rate",
+        "transformers get_polynomial_decay_schedule_with_warmup: 'lr_end (1e-07) must be smaller than initial lr'",
+        low=1e-7,
+        low_open=True,
+        when=("lr_scheduler_type", ("polynomial",)),
+    ),
+    Bound(
         "adam_beta1",
         "torch.optim.Adam/AdamW: `if not 0.0 <= betas[0] < 1.0: raise ValueError('Invalid beta parameter at index 0')`",
         low=0,
         high=1,
         high_open=True,
-        optimizers=_ADAM,
+        when=_ADAM,
     ),
     Bound(
         "adam_beta2",
@@ -94,7 +102,7 @@ BOUNDS = (
         low=0,
         high=1,
         high_open=True,
-        optimizers=_ADAM,
+        when=_ADAM,
     ),
     Bound(
         "adam_epsilon",
@@ -102,7 +110,7 @@ BOUNDS = (
         "weight whose gradient is zero",
         low=0,
         low_open=True,
-        optimizers=_ADAM,
+        when=_ADAM,
     ),
     Bound(
         "weight_decay",
@@ -116,7 +124,7 @@ BOUNDS = (
         low=0,
         high=1,
         high_open=True,
-        optimizers=("sgd",),
+        when=("optimizer", ("sgd",)),
     ),
     Bound(
         "warmup_ratio",
@@ -156,17 +164,32 @@ def _bad(found: Reach, rule: Bound) -> list[float]:
     return [number for number in found.numbers() if rule.refuses(number)]
 
 
+def _applies(spec: TuningJobSpec, rule: Bound) -> bool:
+    """Whether some trial runs with a value of ``rule.when``.
+
+    With your own entry point the optimizer is unknown (assumed to read Adam's settings, as transformers'
+    default ``adamw_torch`` does) and the schedule defaults to transformers' ``linear``.
+    """
+    if rule.when is None:
+        return True
+    name, values = rule.when
+    if spec.training.uses_bundled_package:
+        default = str(contract.declared_hyperparameters()[name].default)
+    elif name == "lr_scheduler_type":
+        default = "linear"
+    else:
+        return True
+    return bool(set(texts_of(spec, name, default)) & set(values))
+
+
 def check_bounds(spec: TuningJobSpec, findings: Findings) -> None:
     """Every ``BOUNDS`` rule on every value a trial can receive."""
     bundled = spec.training.uses_bundled_package
     severity: Severity = "error" if bundled else "warning"
-    optimizers = set(texts_of(spec, "optimizer", "adamw")) if bundled else None
     for rule in BOUNDS:
         found = reach(spec, rule.name)
-        if found is None:
-            continue
-        if optimizers is not None and rule.optimizers is not None and not optimizers & set(rule.optimizers):
-            continue  # no trial runs an optimizer that reads it (pointless_search warns about that)
+        if found is None or not _applies(spec, rule):
+            continue  # e.g. no trial runs an optimizer that reads it (pointless_search warns about that)
         bad = _bad(found, rule)
         if not bad:
             continue

@@ -397,6 +397,7 @@ def test_the_base_spec_has_no_finding() -> None:
         pytest.param({"sagemaker.role": "arn:aws:iam::123456789012:role/service-role/Name@x"}, id="role-path"),
         pytest.param({"training.image_uri": CPU_IMAGE.replace("-cpu-", "-gpu-")}, id="gpu-training-image"),
         pytest.param({"dataset.max_train_samples": 100_000}, id="warmup-below-total"),
+        pytest.param({"search_space.learning_rate.min": 1e-8}, id="tiny-lr-with-linear-schedule"),
         pytest.param({"tuning": {**HYPERBAND, "hyperband": {"min_resource": 1, "max_resource": 2}}}, id="hyperband"),
         pytest.param(
             {"objective": {"metric": "my_f1", "direction": "maximize", "regex": rf"eval_macro_f1={NUMBER}"}},

@@ -86,3 +86,13 @@ def test_the_sample_line_is_the_line_the_package_prints() -> None:
     values = {key: float(text) if "." in text else int(text) for key, text in (p.split("=") for p in line.split()[1:])}
     assert format_line(prefix, declared, values) == line
     assert set(values) == set(contract.declared_metrics())
+
+
+def test_the_polynomial_schedule_refuses_a_learning_rate_at_its_lr_end() -> None:
+    from transformers.optimization import get_polynomial_decay_schedule_with_warmup
+
+    (rule,) = [r for r in BOUNDS if r.when == ("lr_scheduler_type", ("polynomial",))]
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1e-8)
+    assert rule.refuses(1e-8) and not rule.refuses(1e-6)
+    with pytest.raises(ValueError, match="lr_end"):
+        get_polynomial_decay_schedule_with_warmup(optimizer, 0, 10)

@@ -62,6 +62,14 @@ GPU_BY_FAMILY: MappingProxyType[str, Gpu] = MappingProxyType(
 )
 
 
+#: CPU families whose processors run bf16 natively (Intel AMX-BF16: 4th-gen Xeon "Sapphire Rapids" in the 7i
+#: families, Xeon 6 in the 8i families; AWS instance type pages). On other CPUs torch emulates bf16 autocast,
+#: slower than fp32.
+NATIVE_BF16_CPU_FAMILIES = frozenset(
+    {"c7i", "c7i-flex", "m7i", "m7i-flex", "r7i", "c8i", "c8i-flex", "m8i", "m8i-flex", "r8i", "r8i-flex"}
+)
+
+
 def instance_family(instance_type: str) -> str:
     """``g5`` for ``ml.g5.xlarge`` (the part between the ``ml.`` prefix and the size)."""
     parts = instance_type.split(".")
@@ -71,3 +79,8 @@ def instance_family(instance_type: str) -> str:
 def gpu_for(instance_type: str) -> Gpu | None:
     """The GPU of ``instance_type``; ``None`` for CPU, Trainium and families not in the table."""
     return GPU_BY_FAMILY.get(instance_family(instance_type))
+
+
+def cpu_has_native_bf16(instance_type: str) -> bool:
+    """Whether a CPU instance's processor runs bf16 natively (AMX-BF16)."""
+    return instance_family(instance_type) in NATIVE_BF16_CPU_FAMILIES

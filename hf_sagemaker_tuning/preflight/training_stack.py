@@ -15,7 +15,7 @@ from ..specs.job import TuningJobSpec
 from ..specs.search_space import IntegerParameter
 from ._findings import Findings, Severity
 from ._reach import Reach, reach, texts_of
-from .gpus import BF16_MIN_COMPUTE_CAPABILITY, gpu_for
+from .gpus import BF16_MIN_COMPUTE_CAPABILITY, cpu_has_native_bf16, gpu_for
 
 #: transformers' ``SchedulerType`` values (transformers/trainer_utils.py, 4.56; the default image's version).
 #: Mirrored as data so the check needs no transformers here; a test compares it with the installed enum.
@@ -301,11 +301,18 @@ def precision_problems(asked: set[str], instance: str) -> list[tuple[str, Severi
             )
         )
     if "bf16" in asked and processor == "cpu":
+        # the package accepts bf16 on CPU; without native bf16 torch emulates it, so each trial pays for less
+        native = cpu_has_native_bf16(instance)
         out.append(
             (
-                f"precision bf16 on {instance} (a CPU instance) runs emulated on most CPUs, slower than fp32: "
-                "use auto (fp32 on CPU)",
-                "warning",
+                f"precision bf16 on {instance}, a CPU instance "
+                + (
+                    "(AMX-BF16): mixed precision on CPU is rarely faster than fp32; use auto unless measured"
+                    if native
+                    else "whose processor has no native bf16: torch emulates it, slower than fp32; use auto "
+                    "(fp32 on CPU) or an instance with AMX (ml.m7i, ml.c7i)"
+                ),
+                "warning" if native else "error",
             )
         )
     return out

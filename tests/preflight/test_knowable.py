@@ -188,8 +188,19 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
             "training.image_uri": CPU_IMAGE,
         },
         "training.hyperparameters.precision",
+        "error",
+        "no native bf16",
+    ),
+    (
+        "bf16-on-an-amx-cpu",
+        {
+            "training.hyperparameters.precision": "bf16",
+            "training.instance_type": "ml.m7i.xlarge",
+            "training.image_uri": CPU_IMAGE,
+        },
+        "training.hyperparameters.precision",
         "warning",
-        "CPU instance",
+        "AMX-BF16",
     ),
     # --- S3 bucket naming rules, on every s3:// location
     (

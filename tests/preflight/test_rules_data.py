@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hf_sagemaker_tuning.preflight.aws_names import bucket_name_problem, dns_suffix, partition_of, role_arn_problems
-from hf_sagemaker_tuning.preflight.gpus import GPU_BY_FAMILY, gpu_for
+from hf_sagemaker_tuning.preflight.gpus import GPU_BY_FAMILY, NATIVE_BF16_CPU_FAMILIES, cpu_has_native_bf16, gpu_for
 from hf_sagemaker_tuning.preflight.image_uri import parse_ecr
 from hf_sagemaker_tuning.preflight.service_model import training_instance_types
 
@@ -155,6 +155,12 @@ def test_cpu_trainium_and_unknown_families_have_no_gpu() -> None:
     assert gpu_for("ml.m5.xlarge") is None
     assert gpu_for("ml.trn1.2xlarge") is None
     assert gpu_for("ml.zz9.xlarge") is None
+
+
+def test_native_bf16_cpu_families_are_botocore_families() -> None:
+    families = {t.split(".")[1] for t in training_instance_types()}
+    assert families >= NATIVE_BF16_CPU_FAMILIES
+    assert cpu_has_native_bf16("ml.m7i.xlarge") and not cpu_has_native_bf16("ml.m5.xlarge")
 
 
 def test_every_gpu_family_in_the_table_is_a_p_or_g_family() -> None:

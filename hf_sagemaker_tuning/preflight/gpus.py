@@ -12,11 +12,26 @@ unknown, never guessed: the checks that need it say nothing.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import MappingProxyType
 
 #: bf16 autocast needs compute capability >= 8.0 (torch.cuda.is_bf16_supported: Ampere or newer).
 BF16_MIN_COMPUTE_CAPABILITY = (8, 0)
+#: Compute capability -> the first CUDA release that compiles for it (NVIDIA CUDA Toolkit release notes: 9.0
+#: Volta, 10.0 Turing, 11.0 A100, 11.1 GA10x, 11.8 Ada and Hopper, 12.8 Blackwell). A PyTorch built with an
+#: older CUDA has no kernels for the GPU ("no kernel image is available for execution on the device").
+MIN_CUDA_BY_COMPUTE_CAPABILITY: MappingProxyType[tuple[int, int], tuple[int, int]] = MappingProxyType(
+    {
+        (7, 0): (9, 0),
+        (7, 5): (10, 0),
+        (8, 0): (11, 0),
+        (8, 6): (11, 1),
+        (8, 9): (11, 8),
+        (9, 0): (11, 8),
+        (10, 0): (12, 8),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +50,11 @@ class Gpu:
     def bf16(self) -> bool:
         """Whether bf16 runs natively (what ``torch.cuda.is_bf16_supported()`` reports on it)."""
         return self.compute_capability >= BF16_MIN_COMPUTE_CAPABILITY
+
+    @property
+    def min_cuda(self) -> tuple[int, int] | None:
+        """The oldest CUDA that builds kernels for this GPU (``None``: not in the table)."""
+        return MIN_CUDA_BY_COMPUTE_CAPABILITY.get(self.compute_capability)
 
 
 _V100 = Gpu("NVIDIA V100", (7, 0))
@@ -79,6 +99,26 @@ def instance_family(instance_type: str) -> str:
 def gpu_for(instance_type: str) -> Gpu | None:
     """The GPU of ``instance_type``; ``None`` for CPU, Trainium and families not in the table."""
     return GPU_BY_FAMILY.get(instance_family(instance_type))
+
+
+def cuda_version(text: str) -> tuple[int, int] | None:
+    """The CUDA version a Deep Learning Container tag names (``cu121`` -> ``(12, 1)``), or ``None``."""
+    match = re.search(r"(?:^|[-_])cu(\d+)(\d)(?:[-_]|$)", text)
+    return (int(match[1]), int(match[2])) if match else None
+
+
+def cuda_problem(cuda: tuple[int, int], instance_type: str) -> str | None:
+    """Why an image built with ``cuda`` lacks kernels for ``instance_type``'s GPU, or ``None``."""
+    gpu = gpu_for(instance_type)
+    need = gpu.min_cuda if gpu else None
+    if gpu is None or need is None or cuda >= need:
+        return None
+    cc = ".".join(map(str, gpu.compute_capability))
+    return (
+        f"the image is built with CUDA {cuda[0]}.{cuda[1]}; {instance_type}'s {gpu.model} (compute capability "
+        f"{cc}) needs CUDA >= {need[0]}.{need[1]}, so its PyTorch has no kernels for it (trials fail with 'no "
+        "kernel image is available'): choose a newer image"
+    )
 
 
 def cpu_has_native_bf16(instance_type: str) -> bool:

@@ -21,6 +21,7 @@ from ..specs.training import TrainingSpec
 from ._findings import Findings
 from ._hints import direction_hints, pointless_search
 from .aws_names import check_raw_names
+from .gpus import cuda_problem, cuda_version
 from .image_uri import image_uri_problems
 from .knowable import check_knowable_offline
 from .service_model import request_field_problems
@@ -165,6 +166,10 @@ def check_image(
         bundled = training.get("entry_point") is None
         for message in image_uri_problems(str(image_uri), region=image_region, processor=processor, bundled=bundled):
             findings.add("training.image_uri", message)
+        cuda = cuda_version(str(image_uri).rsplit(":", 1)[-1])
+        problem = cuda_problem(cuda, instance_type) if cuda and instance_type else None
+        if problem:
+            findings.add("training.image_uri", problem, "warning")
         return
     defaults = TrainingSpec.model_fields
     versions = [
@@ -187,6 +192,12 @@ def check_image(
             "training.instance_type",
             f"the Hugging Face training image for transformers {choice.transformers_version} runs on "
             f"{'/'.join(choice.processors).upper()} only; {instance_type!r} is a {processor.upper()} instance",
+        )
+    cuda = cuda_version(choice.container_versions.get("gpu", ""))
+    problem = cuda_problem(cuda, instance_type) if cuda and instance_type else None
+    if problem:
+        findings.add(
+            "training.transformers_version", f"transformers {choice.transformers_version}: {problem}", "warning"
         )
 
 

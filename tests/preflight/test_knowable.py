@@ -202,6 +202,16 @@ CASES: list[tuple[str, dict[str, Any], str, str, str]] = [
         "warning",
         "AMX-BF16",
     ),
+    (
+        "cuda-too-old-for-blackwell",
+        {
+            "training.image_uri": f"{DLC}/huggingface-pytorch-training:2.5.1-transformers4.49.0-gpu-py311-cu124",
+            "training.instance_type": "ml.p6-b200.48xlarge",
+        },
+        "training.image_uri",
+        "warning",
+        "needs CUDA >= 12.8",
+    ),
     # --- S3 bucket naming rules, on every s3:// location
     (
         "bucket-double-dot",
@@ -540,6 +550,22 @@ def test_max_length_above_a_package_models_positions() -> None:
     )
     (finding,) = [f for f in check_spec(parse_job_spec(data)).errors if f.path == "dataset.max_length"]
     assert "above the 512 tokens" in finding.message and "max_position_embeddings 512" in finding.message
+
+
+def test_an_old_image_for_your_own_script_on_a_newer_gpu(tmp_path: Path) -> None:
+    data = _custom(
+        tmp_path,
+        **{
+            "training.transformers_version": "4.26.0",
+            "training.pytorch_version": "1.13.1",
+            "training.python_version": "py39",
+            "training.instance_type": "ml.p5.48xlarge",
+        },
+    )
+    (finding,) = [f for f in check_spec(parse_job_spec(data)).items if f.path == "training.transformers_version"]
+    assert finding.severity == "warning" and "CUDA 11.7" in finding.message and "NVIDIA H100" in finding.message
+    data["training"]["instance_type"] = "ml.g5.xlarge"
+    assert not [f for f in check_spec(parse_job_spec(data)).items if f.path == "training.transformers_version"]
 
 
 def test_the_role_and_job_paths_are_checked_for_sagemaker_only_the_data_source_always() -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from hf_sagemaker_tuning.preflight.aws_names import bucket_name_problem, dns_suffix, partition_of, role_arn_problems
-from hf_sagemaker_tuning.preflight.gpus import GPU_BY_FAMILY, NATIVE_BF16_CPU_FAMILIES, cpu_has_native_bf16, gpu_for
+from hf_sagemaker_tuning.preflight.gpus import (
+    GPU_BY_FAMILY,
+    NATIVE_BF16_CPU_FAMILIES,
+    cpu_has_native_bf16,
+    cuda_problem,
+    cuda_version,
+    gpu_for,
+)
 from hf_sagemaker_tuning.preflight.image_uri import parse_ecr
 from hf_sagemaker_tuning.preflight.service_model import training_instance_types
 
@@ -169,3 +176,24 @@ def test_every_gpu_family_in_the_table_is_a_p_or_g_family() -> None:
     for family in GPU_BY_FAMILY:
         assert family[0] in "pg"
         assert family in families or family == "gr6", family
+
+
+@pytest.mark.parametrize(
+    ("tag", "cuda"),
+    [
+        ("2.8.0-transformers4.56.2-gpu-py312-cu129-ubuntu22.04", (12, 9)),
+        ("cu110-ubuntu18.04", (11, 0)),
+        ("torch2.3-cu121", (12, 1)),
+        ("2.8.0-cpu-py312", None),
+        ("cuda-latest", None),
+    ],
+)
+def test_cuda_versions_are_read_from_tags(tag: str, cuda: tuple[int, int] | None) -> None:
+    assert cuda_version(tag) == cuda
+
+
+def test_every_gpu_in_the_table_has_a_minimum_cuda_but_the_k80() -> None:
+    assert {family for family, gpu in GPU_BY_FAMILY.items() if gpu.min_cuda is None} == {"p2"}
+    assert cuda_problem((12, 4), "ml.p6-b200.48xlarge") is not None
+    assert cuda_problem((12, 8), "ml.p6-b200.48xlarge") is None
+    assert cuda_problem((11, 7), "ml.m5.xlarge") is None

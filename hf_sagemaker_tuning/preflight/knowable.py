@@ -2,7 +2,8 @@
 
 Each layer has its own module, and each rule there names its source:
 
-* ``training_stack``: values torch and transformers refuse at run time, precision the instance lacks;
+* ``training_stack``: values torch and transformers refuse at run time;
+* ``precision``: precision the instance lacks (hardware facts in ``gpus``);
 * ``model_limits``: ``dataset.max_length`` above what the model accepts;
 * ``warmup``: warm-up at or above a run's total steps;
 * ``aws_names``: S3 bucket names, IAM role ARNs and partitions;
@@ -17,6 +18,7 @@ from ._findings import Findings
 from .aws_names import check_aws_names
 from .model_limits import length_limit
 from .objective_checks import check_completion, check_hyperband, check_regex_against_package
+from .precision import check_precision
 from .training_stack import check_training_stack
 from .warmup import check_warmup
 
@@ -46,6 +48,7 @@ def check_knowable_offline(
     """
     check_aws_names(spec, findings, sagemaker=sagemaker)
     check_training_stack(spec, findings)
+    check_precision(spec, findings)
     check_max_length(spec, findings)
     check_warmup(spec, findings, train_examples)
     check_regex_against_package(spec, findings)

@@ -24,6 +24,7 @@ from .aws_names import check_raw_names
 from .gpus import cuda_problem, cuda_version
 from .image_uri import image_uri_problems
 from .knowable import check_knowable_offline
+from .precision import check_raw_precision
 from .service_model import request_field_problems
 
 Target = Literal["sagemaker", "local"]
@@ -341,7 +342,7 @@ def _check_raw(data: Mapping[str, Any], target: Target | None, findings: Finding
     if isinstance(entry, str) and isinstance(source_dir, str):
         check_source(entry, source_dir, findings)
     region = sagemaker.get("region", "us-east-1")
-    _check_raw_precision(training, findings)
+    check_raw_precision(training, findings)
     known_region = region if isinstance(region, str) and "sagemaker.region" not in bad else None
     check_raw_names(data, known_region, findings, sagemaker=chosen == "sagemaker")
     fields = ("training.transformers_version", "training.pytorch_version", "training.python_version")
@@ -350,19 +351,3 @@ def _check_raw(data: Mapping[str, Any], target: Target | None, findings: Finding
         usable = isinstance(instance, str) and "training.instance_type" not in bad and "training" not in bad
         image_region = region if chosen == "sagemaker" and sagemaker else None
         check_image(training, region, findings, instance if usable else None, image_region=image_region)
-
-
-def _check_raw_precision(training: Mapping[str, Any], findings: Findings) -> None:
-    """The bundled package's static ``precision`` against the instance, on a spec that did not validate (a
-    CPU instance with the GPU-only default image is refused by the spec, and fp16 there is a second problem)."""
-    from .service_model import training_instance_types
-    from .training_stack import precision_problems
-
-    where = "training.hyperparameters.precision"
-    precision = _section(training, "hyperparameters").get("precision")
-    instance = training.get("instance_type", TrainingSpec.model_fields["instance_type"].default)
-    if training.get("entry_point") is not None or not isinstance(precision, str) or where in findings.error_paths():
-        return
-    if isinstance(instance, str) and instance in training_instance_types():
-        for message, severity in precision_problems({precision}, instance):
-            findings.add(where, message, severity)

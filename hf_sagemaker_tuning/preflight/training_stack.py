@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import contract, images
+from .. import contract
 from ..specs.job import TuningJobSpec
 from ..specs.search_space import IntegerParameter
 from ._findings import Findings, Severity
 from ._reach import Reach, reach, texts_of
-from .gpus import BF16_MIN_COMPUTE_CAPABILITY, cpu_has_native_bf16, gpu_for
 
 #: transformers' ``SchedulerType`` values (transformers/trainer_utils.py, 4.56; the default image's version).
 #: Mirrored as data so the check needs no transformers here; a test compares it with the installed enum.
@@ -271,93 +270,10 @@ def check_schedulers(spec: TuningJobSpec, findings: Findings) -> None:
         )
 
 
-def _truthy(spec: TuningJobSpec, name: str) -> bool:
-    """Whether some trial receives ``name`` true."""
-    found = reach(spec, name)
-    return found is not None and any(text.lower() in ("true", "1") for text in found.texts())
-
-
-def precision_problems(asked: set[str], instance: str) -> list[tuple[str, Severity]]:
-    """``(message, severity)`` for each bundled-package ``precision`` in ``asked`` that ``instance`` cannot run."""
-    processor = images.processor_for(instance)
-    gpu = gpu_for(instance)
-    need = ".".join(str(n) for n in BF16_MIN_COMPUTE_CAPABILITY)
-    out: list[tuple[str, Severity]] = []
-    if "bf16" in asked and gpu is not None and not gpu.bf16:
-        cc = ".".join(map(str, gpu.compute_capability))
-        out.append(
-            (
-                f"precision bf16 needs a GPU of compute capability >= {need} (torch.cuda.is_bf16_supported); "
-                f"{instance} has an {gpu.model} ({cc}), so the training package refuses it: use fp16 or auto",
-                "error",
-            )
-        )
-    if "fp16" in asked and processor != "gpu":
-        out.append(
-            (
-                f"precision fp16 needs a CUDA GPU (hfst_train.optim.resolve_precision); {instance} is a "
-                f"{processor.upper()} instance: use auto or fp32",
-                "error",
-            )
-        )
-    if "bf16" in asked and processor == "cpu":
-        # the package accepts bf16 on CPU; without native bf16 torch emulates it, so each trial pays for less
-        native = cpu_has_native_bf16(instance)
-        out.append(
-            (
-                f"precision bf16 on {instance}, a CPU instance "
-                + (
-                    "(AMX-BF16): mixed precision on CPU is rarely faster than fp32; use auto unless measured"
-                    if native
-                    else "whose processor has no native bf16: torch emulates it, slower than fp32; use auto "
-                    "(fp32 on CPU) or an instance with AMX (ml.m7i, ml.c7i)"
-                ),
-                "warning" if native else "error",
-            )
-        )
-    return out
-
-
-def check_precision(spec: TuningJobSpec, findings: Findings) -> None:
-    """Precision the instance cannot run: bf16 on a GPU older than Ampere, fp16 without a GPU."""
-    instance = spec.training.instance_type
-    processor = images.processor_for(instance)
-    gpu = gpu_for(instance)
-    need = ".".join(str(n) for n in BF16_MIN_COMPUTE_CAPABILITY)
-    if spec.training.uses_bundled_package:
-        where = reach(spec, "precision")
-        path = where.where if where else "training.hyperparameters.precision"
-        for message, severity in precision_problems(set(texts_of(spec, "precision", "auto")), instance):
-            findings.add(path, message, severity)
-        return
-    fp16, bf16 = _truthy(spec, "fp16"), _truthy(spec, "bf16")
-    static = spec.training.hyperparameters
-    if str(static.get("fp16")).lower() == "true" and str(static.get("bf16")).lower() == "true":
-        findings.add(
-            "training.hyperparameters.bf16",
-            "fp16 and bf16 are both true: transformers.TrainingArguments refuses that ('At most one of fp16 and "
-            "bf16 can be True'); keep one",
-        )
-    if bf16 and gpu is not None and not gpu.bf16:
-        findings.add(
-            "training.hyperparameters.bf16",
-            f"bf16 needs a GPU of compute capability >= {need}; {instance} has an {gpu.model}: transformers "
-            "refuses it ('Your setup doesn't support bf16/gpu')",
-            "warning",
-        )
-    if fp16 and processor != "gpu":
-        findings.add(
-            "training.hyperparameters.fp16",
-            f"fp16 mixed precision needs a CUDA GPU; {instance} is a {processor.upper()} instance",
-            "warning",
-        )
-
-
 def check_training_stack(spec: TuningJobSpec, findings: Findings) -> None:
-    """Every run-time refusal of torch and transformers that the spec already shows."""
+    """Every run-time refusal of torch and transformers that the spec already shows (precision: ``precision``)."""
     check_bounds(spec, findings)
     check_dropout(spec, findings)
     check_epochs(spec, findings)
     check_integer_ranges_of_floats(spec, findings)
     check_schedulers(spec, findings)
-    check_precision(spec, findings)

@@ -96,3 +96,21 @@ def test_the_polynomial_schedule_refuses_a_learning_rate_at_its_lr_end() -> None
     assert rule.refuses(1e-8) and not rule.refuses(1e-6)
     with pytest.raises(ValueError, match="lr_end"):
         get_polynomial_decay_schedule_with_warmup(optimizer, 0, 10)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_gpu_table_agrees_with_the_gpu_here() -> None:
+    from hf_sagemaker_tuning.preflight.gpus import GPU_BY_FAMILY
+
+    name = torch.cuda.get_device_name()
+    models = sorted({gpu.model for gpu in GPU_BY_FAMILY.values()}, key=len, reverse=True)
+    model = next((m for m in models if m.removeprefix("NVIDIA ") in name), None)
+    if model is None:
+        pytest.skip(f"{name} is not in the table")
+    gpu = next(g for g in GPU_BY_FAMILY.values() if g.model == model)
+    assert torch.cuda.get_device_capability() == gpu.compute_capability
+    assert torch.cuda.is_bf16_supported() is gpu.bf16
+    version = torch.version.cuda
+    assert gpu.min_cuda is not None and version is not None
+    assert tuple(int(p) for p in version.split(".")[:2]) >= gpu.min_cuda

@@ -156,7 +156,7 @@ BOUNDS = (
 )
 
 
-def _bad(found: Reach, rule: Bound) -> list[float]:
+def refused_values(found: Reach, rule: Bound) -> list[float]:
     """The values of ``found`` that ``rule`` refuses (for a range: the refused endpoints)."""
     if found.interval is not None:
         return [end for end in found.interval if rule.refuses(end)]
@@ -189,7 +189,7 @@ def check_bounds(spec: TuningJobSpec, findings: Findings) -> None:
         found = reach(spec, rule.name)
         if found is None or not _applies(spec, rule):
             continue  # e.g. no trial runs an optimizer that reads it (pointless_search warns about that)
-        bad = _bad(found, rule)
+        bad = refused_values(found, rule)
         if not bad:
             continue
         lead = "" if bundled else "if your script passes it to transformers/torch: "

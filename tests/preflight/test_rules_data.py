@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from hf_sagemaker_tuning.preflight._reach import Reach
 from hf_sagemaker_tuning.preflight.aws_names import bucket_name_problem, dns_suffix, partition_of, role_arn_problems
 from hf_sagemaker_tuning.preflight.gpus import (
     GPU_BY_FAMILY,
@@ -15,6 +18,7 @@ from hf_sagemaker_tuning.preflight.gpus import (
 )
 from hf_sagemaker_tuning.preflight.image_uri import parse_ecr
 from hf_sagemaker_tuning.preflight.service_model import training_instance_types
+from hf_sagemaker_tuning.preflight.training_stack import BOUNDS, Bound, refused_values
 
 
 @pytest.mark.parametrize(
@@ -197,3 +201,19 @@ def test_every_gpu_in_the_table_has_a_minimum_cuda_but_the_k80() -> None:
     assert cuda_problem((12, 4), "ml.p6-b200.48xlarge") is not None
     assert cuda_problem((12, 8), "ml.p6-b200.48xlarge") is None
     assert cuda_problem((11, 7), "ml.m5.xlarge") is None
+
+
+@given(
+    rule=st.sampled_from(BOUNDS),
+    ends=st.tuples(st.floats(-2, 2, allow_nan=False), st.floats(-2, 2, allow_nan=False)).filter(lambda t: t[0] < t[1]),
+    share=st.floats(0, 1),
+)
+def test_a_range_is_flagged_whenever_some_value_in_it_is_refused(
+    rule: Bound, ends: tuple[float, float], share: float
+) -> None:
+    # bounds are intervals, so checking a range's two (inclusive) ends finds every refused value inside it
+    low, high = ends
+    inside = min(high, max(low, low + share * (high - low)))
+    found = Reach("search_space.x", interval=(low, high))
+    if rule.refuses(inside):
+        assert refused_values(found, rule)

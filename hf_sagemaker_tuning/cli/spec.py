@@ -48,7 +48,10 @@ MaxCostOpt = Annotated[
     typer.Option("--max-cost", min=0.0, callback=finite, help="Warn when the worst case costs more (default: budget)."),
 ]
 TrainExamplesOpt = Annotated[
-    int | None, typer.Option("--train-examples", min=1, help="Training examples, for the expected cost figure.")
+    int | None,
+    typer.Option(
+        "--train-examples", min=1, help="Training examples, for the expected cost figure and the warm-up check."
+    ),
 ]
 ThroughputOpt = Annotated[
     float | None,
@@ -97,7 +100,9 @@ def _preflight(
     """The one path ``validate`` and ``compile`` share: the spec's own checks, every pre-flight check, the cost."""
     from ..preflight import check_online, check_spec_file, estimate_cost
 
-    job, findings = check_spec_file(spec, target=None if target is None else target.value)
+    job, findings = check_spec_file(
+        spec, target=None if target is None else target.value, train_examples=cost.get("train_examples")
+    )
     if job is None:
         return None, findings, None, [], []
     notes: list[str] = []

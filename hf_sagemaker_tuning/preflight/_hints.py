@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from ..specs.job import TuningJobSpec
-from ..specs.search_space import CategoricalParameter
 from ._findings import Severity
 
 Hint = tuple[str, str, Severity]
@@ -65,31 +64,16 @@ def pointless_search(spec: TuningJobSpec) -> list[Hint]:
     space = dict(spec.search_space.items())
     out: list[Hint] = []
     max_steps = _static_number(spec, "max_steps")
-    if max_steps is not None and max_steps > 0:
-        warmup = space.get("warmup_steps")
-        if warmup is not None and not isinstance(warmup, CategoricalParameter) and warmup.max > max_steps:
-            whole = warmup.min >= max_steps
-            if whole:
-                text = (
-                    f"every warmup_steps value in [{warmup.min}, {warmup.max}] warms up the whole run: the search "
-                    "over warmup_steps changes nothing"
-                )
-            else:
-                text = (
-                    f"warmup_steps values above {max_steps:g} (up to {warmup.max}) all mean a run that is only "
-                    f"warm-up; narrow the range to at most {max_steps:g}"
-                )
-            message = f"training.hyperparameters.max_steps is {max_steps:g}, so {text}"
-            out.append(("search_space.warmup_steps", message, "warning" if whole else "note"))
-        if "epochs" in space:
-            out.append(
-                (
-                    "search_space.epochs",
-                    f"training.hyperparameters.max_steps ({max_steps:g}) overrides "
-                    "epochs: every epochs value trains the same steps",
-                    "warning",
-                )
+    # (warmup_steps against the run's total steps is preflight.warmup's: it knows epoch-based totals too)
+    if max_steps is not None and max_steps > 0 and "epochs" in space:
+        out.append(
+            (
+                "search_space.epochs",
+                f"training.hyperparameters.max_steps ({max_steps:g}) overrides "
+                "epochs: every epochs value trains the same steps",
+                "warning",
             )
+        )
     warmup_steps = _static_number(spec, "warmup_steps")
     if warmup_steps is not None and warmup_steps > 0 and "warmup_ratio" in space:
         out.append(

@@ -149,7 +149,9 @@ def _value(spec: TuningJobSpec, name: str) -> tuple[float, str]:
     return float(contract.declared_hyperparameters()[name].default), "the default"
 
 
-def _train_examples(spec: TuningJobSpec, given: int | None) -> tuple[int | None, str]:
+def known_train_examples(spec: TuningJobSpec, given: int | None) -> tuple[int | None, str]:
+    """Training examples per epoch and where the figure comes from: ``given``, ``dataset.max_train_samples``,
+    or the prepared data's manifest (``prepared/<name>/manifest.json``); ``(None, "")`` when unknown."""
     if given is not None:
         return given, "as given"
     if spec.dataset.max_train_samples is not None:
@@ -167,7 +169,7 @@ def _expected_trial_seconds(
 ) -> tuple[float | None, list[str], str]:
     if not spec.training.uses_bundled_package:
         return None, [], "your own entry point's step plan is unknown"
-    examples, from_where = _train_examples(spec, train_examples)
+    examples, from_where = known_train_examples(spec, train_examples)
     if examples is None:
         return (
             None,

@@ -20,6 +20,11 @@ from ..specs.job import TuningJobSpec
 from ..specs.training import TrainingSpec
 from ._findings import Findings
 from ._hints import direction_hints, pointless_search
+from .aws_names import check_raw_names
+from .gpus import cuda_problem, cuda_version
+from .image_uri import image_uri_problems
+from .knowable import check_knowable_offline
+from .precision import check_raw_precision
 from .service_model import request_field_problems
 
 Target = Literal["sagemaker", "local"]
@@ -143,22 +148,29 @@ def check_source(entry_point: str | None, source_dir: str | None, findings: Find
         findings.add("training.entry_point", f"{entry_point!r} is not a file in {folder.resolve()}")
 
 
-def check_image(training: Mapping[str, Any], region: str, findings: Findings, instance_type: str | None) -> None:
+def check_image(
+    training: Mapping[str, Any],
+    region: str,
+    findings: Findings,
+    instance_type: str | None,
+    *,
+    image_region: str | None = None,
+) -> None:
     """The training image the request names must exist for the region and the instance's processor.
 
-    ``instance_type`` ``None`` skips the processor checks (the field itself is already wrong).
+    ``instance_type`` ``None`` skips the processor checks (the field itself is already wrong); an
+    ``image_uri`` override is checked for its kind and, given ``image_region``, for the job's region.
     """
     processor = images.processor_for(instance_type) if instance_type else None
     image_uri = training.get("image_uri")
     if image_uri:
-        tag = str(image_uri).rsplit(":", 1)[-1]
-        built_for = next((kind for kind in ("cpu", "gpu", "neuron") if f"-{kind}" in tag), None)
-        if processor and built_for and built_for != processor:
-            findings.add(
-                "training.image_uri",
-                f"the image tag {tag!r} is built for {built_for.upper()}; instance_type {instance_type!r} is a "
-                f"{processor.upper()} instance",
-            )
+        bundled = training.get("entry_point") is None
+        for message in image_uri_problems(str(image_uri), region=image_region, processor=processor, bundled=bundled):
+            findings.add("training.image_uri", message)
+        cuda = cuda_version(str(image_uri).rsplit(":", 1)[-1])
+        problem = cuda_problem(cuda, instance_type) if cuda and instance_type else None
+        if problem:
+            findings.add("training.image_uri", problem, "warning")
         return
     defaults = TrainingSpec.model_fields
     versions = [
@@ -181,6 +193,12 @@ def check_image(training: Mapping[str, Any], region: str, findings: Findings, in
             "training.instance_type",
             f"the Hugging Face training image for transformers {choice.transformers_version} runs on "
             f"{'/'.join(choice.processors).upper()} only; {instance_type!r} is a {processor.upper()} instance",
+        )
+    cuda = cuda_version(choice.container_versions.get("gpu", ""))
+    problem = cuda_problem(cuda, instance_type) if cuda and instance_type else None
+    if problem:
+        findings.add(
+            "training.transformers_version", f"transformers {choice.transformers_version}: {problem}", "warning"
         )
 
 
@@ -225,8 +243,16 @@ def check_request(spec: TuningJobSpec, target: Target, findings: Findings) -> No
         findings.add(_spec_path(request_path, body), f"{message} (request field {request_path})")
 
 
-def check_spec(spec: TuningJobSpec, *, target: Target | None = None, findings: Findings | None = None) -> Findings:
+def check_spec(
+    spec: TuningJobSpec,
+    *,
+    target: Target | None = None,
+    findings: Findings | None = None,
+    train_examples: int | None = None,
+) -> Findings:
     """Every offline check of a valid spec for ``target`` (default: ``default_target(spec)``).
+
+    ``train_examples`` (training examples per epoch, when known) lets the warm-up check work out a run's steps.
 
     Returns:
         The findings: errors (what compile, the image lookup or submit would refuse, or what would mislead the
@@ -240,10 +266,12 @@ def check_spec(spec: TuningJobSpec, *, target: Target | None = None, findings: F
     check_model(spec.training.model, chosen, out)
     check_source(spec.training.entry_point, spec.training.source_dir, out)
     region = spec.sagemaker.region if spec.sagemaker else "us-east-1"
-    check_image(spec.training.model_dump(), region, out, spec.training.instance_type)
+    image_region = spec.sagemaker.region if spec.sagemaker and chosen == "sagemaker" else None
+    check_image(spec.training.model_dump(), region, out, spec.training.instance_type, image_region=image_region)
     check_dataset_source(spec, chosen, out)
     if out.ok:
         check_request(spec, chosen, out)
+    check_knowable_offline(spec, out, sagemaker=chosen == "sagemaker", train_examples=train_examples)
     for path, message, severity in [*direction_hints(spec), *pointless_search(spec)]:
         out.add(path, message, severity)
     for note in spec.notes:
@@ -272,7 +300,7 @@ def _section(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
 
 
 def check_spec_file(
-    path: str | os.PathLike[str], *, target: Target | None = None
+    path: str | os.PathLike[str], *, target: Target | None = None, train_examples: int | None = None
 ) -> tuple[TuningJobSpec | None, Findings]:
     """Load and check a spec file: the spec's own errors plus every pre-flight finding, all at once.
 
@@ -299,7 +327,7 @@ def check_spec_file(
         findings.extend(exc.errors)
         _check_raw(data, target, findings)
         return None, findings
-    return spec, check_spec(spec, target=target, findings=findings)
+    return spec, check_spec(spec, target=target, findings=findings, train_examples=train_examples)
 
 
 def _check_raw(data: Mapping[str, Any], target: Target | None, findings: Findings) -> None:
@@ -314,8 +342,12 @@ def _check_raw(data: Mapping[str, Any], target: Target | None, findings: Finding
     if isinstance(entry, str) and isinstance(source_dir, str):
         check_source(entry, source_dir, findings)
     region = sagemaker.get("region", "us-east-1")
+    check_raw_precision(training, findings)
+    known_region = region if isinstance(region, str) and "sagemaker.region" not in bad else None
+    check_raw_names(data, known_region, findings, sagemaker=chosen == "sagemaker")
     fields = ("training.transformers_version", "training.pytorch_version", "training.python_version")
     if isinstance(region, str) and "sagemaker.region" not in bad and not bad & set(fields):
         instance = training.get("instance_type", TrainingSpec.model_fields["instance_type"].default)
         usable = isinstance(instance, str) and "training.instance_type" not in bad and "training" not in bad
-        check_image(training, region, findings, instance if usable else None)
+        image_region = region if chosen == "sagemaker" and sagemaker else None
+        check_image(training, region, findings, instance if usable else None, image_region=image_region)

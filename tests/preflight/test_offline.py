@@ -134,8 +134,9 @@ def test_static_hyperparameters_that_make_the_search_pointless_are_warned(tmp_pa
     assert result.exit_code == 0, result.output
     assert "warning: search_space.warmup_steps" in result.output and "changes nothing" in result.output
     spec = parse_job_spec(spec_with(**{"training.hyperparameters.max_steps": 100}))
-    (note,) = [f for f in check_spec(spec).items if f.path == "search_space.warmup_steps"]
-    assert note.severity == "note" and "narrow the range to at most 100" in note.message
+    (warning,) = [f for f in check_spec(spec).items if f.path == "search_space.warmup_steps"]
+    # issue 18 item 10: any value at or above the run's steps is a warning (warm-up is capped at the total)
+    assert warning.severity == "warning" and "narrow the range to at most 99" in warning.message
     spec = parse_job_spec(
         spec_with(
             **{

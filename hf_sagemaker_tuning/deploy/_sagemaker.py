@@ -38,4 +38,31 @@ def deploy_model(
         sagemaker_session=session,
     )
     builder.build(model_name=endpoint_name)
-    builder.deploy(endpoint_name=endpoint_name, initial_instance_count=1)
+    # The SDK's own wait sleeps 30 s before it first looks; ours looks at once, then every few seconds.
+    builder.deploy(endpoint_name=endpoint_name, initial_instance_count=1, wait=False)
+    wait_in_service(boto_session.client("sagemaker"), endpoint_name)
+
+
+#: Endpoint states that are still on their way (DescribeEndpoint's EndpointStatus).
+_PENDING = ("Creating", "Updating", "SystemUpdating")
+
+
+def wait_in_service(client: Any, endpoint_name: str, *, poll_seconds: float = 10.0) -> None:
+    """Return once the endpoint is ``InService``; look at once, then every ``poll_seconds``.
+
+    Raises:
+        DeployError: the endpoint ended in another state (its ``FailureReason`` with it).
+    """
+    import time
+
+    from ._errors import DeployError
+
+    while True:
+        answer = client.describe_endpoint(EndpointName=endpoint_name)
+        status = answer.get("EndpointStatus")
+        if status == "InService":
+            return
+        if status not in _PENDING:
+            reason = answer.get("FailureReason") or "no reason given"
+            raise DeployError(f"endpoint {endpoint_name!r} is {status}, not InService: {reason}")
+        time.sleep(poll_seconds)

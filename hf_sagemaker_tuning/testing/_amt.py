@@ -160,6 +160,8 @@ class AmtBridge:
         self._metric_definitions: dict[str, list[dict[str, str]]] = {}
         #: False once the fake is closed: handlers left on sessions that outlive it then stay silent.
         self.active = True
+        #: The session without the bridge: moto's own answers, as a test may want to compare.
+        self.moto_session = moto_session
         self._moto = moto_session.client("sagemaker")
         self._logs = moto_session.client("logs")
 

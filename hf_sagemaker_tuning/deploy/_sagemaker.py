@@ -29,14 +29,17 @@ def deploy_model(
         from sagemaker.serve.model_builder import ModelBuilder
 
     session = Session(boto_session=boto_session)
-    builder = ModelBuilder(
-        image_uri=image_uri,
-        s3_model_data_url=model_data_url,
-        role_arn=role_arn,
-        instance_type=instance_type,
-        env_vars=dict(env_vars),
-        sagemaker_session=session,
-    )
+    with warnings.catch_warnings():
+        # sagemaker 3.27's ModelBuilder warns about its own default for a parameter we never pass.
+        warnings.filterwarnings("ignore", "The 'dependencies' parameter is deprecated", DeprecationWarning)
+        builder = ModelBuilder(
+            image_uri=image_uri,
+            s3_model_data_url=model_data_url,
+            role_arn=role_arn,
+            instance_type=instance_type,
+            env_vars=dict(env_vars),
+            sagemaker_session=session,
+        )
     builder.build(model_name=endpoint_name)
     # The SDK's own wait sleeps 30 s before it first looks; ours looks at once, then every few seconds.
     builder.deploy(endpoint_name=endpoint_name, initial_instance_count=1, wait=False)

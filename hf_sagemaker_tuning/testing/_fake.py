@@ -153,6 +153,22 @@ def _quiet_server_log() -> Iterator[None]:
 
 
 @contextmanager
+def _fresh_s3fs() -> Iterator[None]:
+    """s3fs keeps one filesystem per set of arguments: none made outside may serve inside, or the reverse."""
+    import sys
+
+    def clear() -> None:
+        if "s3fs" in sys.modules:  # never imported here only for this
+            sys.modules["s3fs"].S3FileSystem.clear_instance_cache()
+
+    clear()
+    try:
+        yield
+    finally:
+        clear()
+
+
+@contextmanager
 def _default_session() -> Iterator[None]:
     """``boto3.client()`` in the context uses a new default session (fake credentials, the bridge)."""
     import boto3
@@ -198,7 +214,9 @@ def fake_sagemaker(
         from moto import mock_aws
         from moto.server import ThreadedMotoServer
     except ImportError as exc:
-        raise TuningError(f"fake_sagemaker() needs moto with its server ({exc.name} is missing): {_INSTALL_HINT}") from None
+        raise TuningError(
+            f"fake_sagemaker() needs moto with its server ({exc.name} is missing): {_INSTALL_HINT}"
+        ) from None
     if not _open.acquire(blocking=False):
         raise TuningError("a fake_sagemaker() is already open in this process; moto's state is global: open one")
     with ExitStack() as stack:
@@ -229,6 +247,7 @@ def fake_sagemaker(
         server.start()  # shares moto's in-process state: one S3 for boto3 and s3fs alike
         stack.callback(server.stop)
         stack.enter_context(_default_session())
+        stack.enter_context(_fresh_s3fs())
         bridge = AmtBridge(boto3.Session(region_name=region), page_size=page_size)
         stack.callback(setattr, bridge, "active", False)  # handlers left on sessions that outlive the fake
         stack.enter_context(_builtin_handlers(bridge))

@@ -179,7 +179,9 @@ def test_trials_are_the_same_on_every_run() -> None:
     for _ in range(2):
         with fake_sagemaker(bucket=BUCKET) as fake:
             job = _submit(fake, "same", max_jobs=2)  # no plan: seeded values
-            seen.append([(t["TrainingJobName"], t["TunedHyperParameters"]) for t in SageMakerBackend().list_trials(job)])
+            seen.append(
+                [(t["TrainingJobName"], t["TunedHyperParameters"]) for t in SageMakerBackend().list_trials(job)]
+            )
     assert seen[0] == seen[1]
 
 

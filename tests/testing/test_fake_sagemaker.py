@@ -240,3 +240,39 @@ def test_importing_the_package_imports_neither_moto_nor_pytest() -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
     loaded = {m.split(".")[0] for m in json.loads(out.stdout.strip().splitlines()[-1])}
     assert not loaded & {"moto", "pytest", "boto3"}
+
+
+# ---------------------------------------------------------------------- deploy on the fake
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the sagemaker SDK's own, at import
+def test_deploy_looks_at_the_endpoint_at_once(fake: FakeSageMaker, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from hf_sagemaker_tuning.deploy import deploy_sagemaker
+
+    job = _submit(fake, "deploy-now", max_jobs=2)
+
+    def no_sleep(seconds: float) -> None:
+        raise AssertionError(f"slept {seconds} s before looking at an endpoint that is InService")
+
+    monkeypatch.setattr(time, "sleep", no_sleep)
+    endpoint = deploy_sagemaker(job, role=fake.role_arn, region=fake.region, boto_session=fake.session)
+    assert fake.session.client("sagemaker").describe_endpoint(EndpointName=endpoint.name)["EndpointStatus"] == (
+        "InService"
+    )
+    endpoint.undeploy()
+
+
+def test_waiting_for_an_endpoint_that_fails_says_why() -> None:
+    from hf_sagemaker_tuning.deploy import DeployError
+    from hf_sagemaker_tuning.deploy._sagemaker import wait_in_service
+
+    class Endpoint:  # DescribeEndpoint of an endpoint that fails on its second look
+        def __init__(self) -> None:
+            self.answers = [{"EndpointStatus": "Creating"}, {"EndpointStatus": "Failed", "FailureReason": "no GPU"}]
+
+        def describe_endpoint(self, EndpointName: str) -> dict[str, Any]:
+            return self.answers.pop(0)
+
+    with pytest.raises(DeployError, match="'ep' is Failed, not InService: no GPU"):
+        wait_in_service(Endpoint(), "ep", poll_seconds=0.01)

@@ -12,7 +12,7 @@ from hf_sagemaker_tuning.compile import compile_request
 from hf_sagemaker_tuning.errors import BackendError, TuningError
 
 from .moto_amt import LOG_GROUP
-from .sagemaker_env import BUCKET, MotoSageMaker, example_spec, moto_sagemaker, new_session
+from .sagemaker_env import BUCKET, MotoSageMaker, example_spec, moto_sagemaker
 
 pytestmark = [pytest.mark.aws, pytest.mark.timeout(60)]
 

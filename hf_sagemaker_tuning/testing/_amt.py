@@ -23,7 +23,7 @@ objective's ``Type`` (HyperParameterTuningJobObjective). How AMT breaks a tie is
 documented: this bridge picks the earliest created trial.
 
 botocore calls every ``before-send`` handler and uses the first answer; moto's own handler
-runs after ours, so a request this bridge answers is pointed away from AWS (``_ANSWERED``),
+runs after ours, so a request this bridge answers is pointed away from AWS (``ANSWERED``),
 which moto passes on.
 """
 
@@ -31,27 +31,23 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import math
 import random
 import re
 import time
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..contract import format_metric_line
 from ..errors import TuningError
+from ._amt_rules import best_training_job, list_page
+from ._wire import ANSWERED, epoch_seconds, error, moto_answer, prune, response
 
-#: Where a request the bridge answered is pointed, so moto's own handler leaves it alone.
-_ANSWERED = "https://hfst-fake-amt.invalid/"
 LOG_GROUP = "/aws/sagemaker/TrainingJobs"
 #: Metric lines a completed trial writes (one per epoch).
 EPOCHS = 3
-#: ListTrainingJobsForHyperParameterTuningJob's documented default page size.
-DEFAULT_MAX_RESULTS = 10
 
 Handler = Callable[..., Any]
 
@@ -93,51 +89,6 @@ class _Job:
     written: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     outcomes: dict[str, TrialOutcome] = field(default_factory=dict)
     tuned_names: list[str] = field(default_factory=list)
-
-
-def _epoch(value: Any) -> float:
-    return float(value.timestamp())
-
-
-def _prune(node: Any) -> Any:
-    """Drop what real AWS omits: ``null`` members and empty structures (moto answers ``{}``)."""
-    if isinstance(node, dict):
-        pruned = {k: _prune(v) for k, v in node.items() if v is not None}
-        return {k: v for k, v in pruned.items() if v != {}}
-    if isinstance(node, list):
-        return [_prune(v) for v in node]
-    return node
-
-
-def _response(request: Any, status: int, body: dict[str, Any]) -> Any:
-    """An HTTP answer botocore parses itself: a urllib3 response with a JSON 1.1 body."""
-    import urllib3
-    from botocore.awsrequest import AWSResponse
-
-    data = json.dumps(body).encode("utf-8")
-    headers = {
-        "Content-Type": "application/x-amz-json-1.1",
-        "Content-Length": str(len(data)),
-        "x-amzn-RequestId": str(uuid.uuid4()),
-    }
-    raw = urllib3.HTTPResponse(body=io.BytesIO(data), status=status, headers=headers, preload_content=False)
-    url = request.url
-    request.url = _ANSWERED  # moto's handler, called after ours, must not answer it too
-    return AWSResponse(url, status, headers, raw)
-
-
-def _error(request: Any, code: str, message: str) -> Any:
-    return _response(request, 400, {"__type": code, "Message": message})
-
-
-def _moto_answer(request: Any, event_name: str) -> Any:
-    """moto's own HTTP answer to ``request`` (its ``before-send`` handler, asked directly)."""
-    from moto.core.models import botocore_stubber
-
-    answer = botocore_stubber(event_name=event_name, request=request)
-    if answer is None:
-        raise TuningError("the fake SageMaker's bridge was called while moto is not active")
-    return answer
 
 
 class AmtBridge:
@@ -258,7 +209,7 @@ class AmtBridge:
         for key in ("RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig", "StoppingCondition"):
             if key in definition:
                 request[key] = definition[key]
-        self._moto.create_training_job(**_prune(request))
+        self._moto.create_training_job(**prune(request))
         self._metric_definitions[trial] = list(algorithm.get("MetricDefinitions", []))
         last = outcome.objective if outcome.objective is not None else round(rng.uniform(0.4, 0.9), 6)
         epochs = {"Completed": EPOCHS, "Stopped": EPOCHS - 1, "Failed": 1}[outcome.status]
@@ -315,13 +266,13 @@ class AmtBridge:
             "TrainingJobName": trial,
             "TrainingJobArn": described["TrainingJobArn"],
             "TuningJobName": job.name,
-            "CreationTime": _epoch(described["CreationTime"]),
+            "CreationTime": epoch_seconds(described["CreationTime"]),
             "TrainingJobStatus": outcome.status,
             "TunedHyperParameters": {k: v for k, v in described["HyperParameters"].items() if k in job.tuned_names},
         }
         for key in ("TrainingStartTime", "TrainingEndTime"):
             if key in described:
-                summary[key] = _epoch(described[key])
+                summary[key] = epoch_seconds(described[key])
         final = job.finals[trial]
         if final is not None:
             summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
@@ -334,24 +285,6 @@ class AmtBridge:
             summary["FailureReason"] = outcome.failure_reason
             summary["ObjectiveStatus"] = "Failed"
         return summary
-
-    @staticmethod
-    def _best(summaries: Sequence[dict[str, Any]], maximize: bool) -> dict[str, Any] | None:
-        """AMT's documented best: completed, best final objective by ``Type``; ties (undocumented): earliest."""
-        done = [
-            (position, s)
-            for position, s in enumerate(summaries)
-            if s["TrainingJobStatus"] == "Completed" and "FinalHyperParameterTuningJobObjectiveMetric" in s
-        ]
-        if not done:
-            return None
-        sign = -1.0 if maximize else 1.0
-
-        def rank(item: tuple[int, dict[str, Any]]) -> tuple[float, float, int]:
-            position, s = item
-            return (sign * s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"], s["CreationTime"], position)
-
-        return min(done, key=rank)[1]
 
     # ------------------------------------------------------------------ the bridged operations
     def _capture(self, request: Any, **_: Any) -> None:
@@ -367,13 +300,13 @@ class AmtBridge:
 
     def _pass_through(self, request: Any, event_name: str, **_: Any) -> Any:
         """moto's answer to any other SageMaker call, with what AWS omits pruned."""
-        if not self.active or request.url == _ANSWERED:
+        if not self.active or request.url == ANSWERED:
             return None
-        answer = _moto_answer(request, event_name)
+        answer = moto_answer(request, event_name)
         if answer.status_code != 200 or not answer.content:
-            request.url = _ANSWERED
+            request.url = ANSWERED
             return answer
-        return _response(request, 200, _prune(json.loads(answer.content)))
+        return response(request, 200, prune(json.loads(answer.content)))
 
     def _describe(self, request: Any, event_name: str, **_: Any) -> Any:
         if not self.active:
@@ -382,7 +315,7 @@ class AmtBridge:
         job = self._job(name)
         if job is None:
             return None  # the pass-through gives moto's answer: ResourceNotFound
-        body: dict[str, Any] = json.loads(_moto_answer(request, event_name).content)
+        body: dict[str, Any] = json.loads(moto_answer(request, event_name).content)
         status = job.status
         if status == "Stopping":
             job.status = "Stopped"  # AMT takes a moment to stop the job's trials
@@ -406,7 +339,7 @@ class AmtBridge:
         }
         for fake in ("BestTrainingJob", "OverallBestTrainingJob", "TuningJobCompletionDetails", "ConsumedResources"):
             body.pop(fake, None)  # moto's invented values (``FakeTrainingJobName``, 123 s, ...)
-        best = self._best(summaries, job.maximize)
+        best = best_training_job(summaries, job.maximize)
         if best is not None:
             body["BestTrainingJob"] = best
         if job.parents:  # IdenticalDataAndAlgorithm warm start: the best of this job and its parents
@@ -414,10 +347,10 @@ class AmtBridge:
             for parent in job.parents:
                 known = self._job(parent)
                 family += [self._summary(known, trial) for trial in known.trials] if known else []
-            overall = self._best(sorted(family, key=lambda s: s["CreationTime"]), job.maximize)
+            overall = best_training_job(sorted(family, key=lambda s: s["CreationTime"]), job.maximize)
             if overall is not None:
                 body["OverallBestTrainingJob"] = overall
-        return _response(request, 200, _prune(body))
+        return response(request, 200, prune(body))
 
     def _list(self, request: Any, **_: Any) -> Any:
         if not self.active:
@@ -426,26 +359,10 @@ class AmtBridge:
         name = params["HyperParameterTuningJobName"]
         job = self._job(name)
         if job is None:
-            return _error(request, "ResourceNotFound", f"Amazon SageMaker can't find a tuning job named {name}.")
+            return error(request, "ResourceNotFound", f"Amazon SageMaker can't find a tuning job named {name}.")
         summaries = [self._summary(job, trial) for trial in job.trials]
-        if "StatusEquals" in params:
-            summaries = [s for s in summaries if s["TrainingJobStatus"] == params["StatusEquals"]]
-        sort_by = params.get("SortBy", "Name")  # the documented defaults: Name, Ascending
-        if sort_by == "FinalObjectiveMetricValue":  # documented: trials without an objective are not listed
-            summaries = [s for s in summaries if "FinalHyperParameterTuningJobObjectiveMetric" in s]
-        keys: dict[str, Callable[[dict[str, Any]], Any]] = {
-            "Name": lambda s: s["TrainingJobName"],
-            "CreationTime": lambda s: s["CreationTime"],
-            "Status": lambda s: s["TrainingJobStatus"],
-            "FinalObjectiveMetricValue": lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
-        }
-        summaries.sort(key=keys[sort_by], reverse=params.get("SortOrder", "Ascending") == "Descending")
-        start = int(params.get("NextToken", "0"))
-        size = min(int(params.get("MaxResults", DEFAULT_MAX_RESULTS)), self.page_size)
-        body: dict[str, Any] = {"TrainingJobSummaries": summaries[start : start + size]}
-        if start + size < len(summaries):
-            body["NextToken"] = str(start + size)
-        return _response(request, 200, body)
+        body = list_page(summaries, params, self.page_size)
+        return response(request, 200, body)
 
     def _stop(self, request: Any, **_: Any) -> Any:
         if not self.active:
@@ -453,21 +370,19 @@ class AmtBridge:
         name = json.loads(request.body)["HyperParameterTuningJobName"]
         job = self._job(name)
         if job is None:
-            return _error(request, "ResourceNotFound", f"Amazon SageMaker can't find a tuning job named {name}.")
+            return error(request, "ResourceNotFound", f"Amazon SageMaker can't find a tuning job named {name}.")
         if job.status != "InProgress":
-            return _error(
-                request, "ValidationException", f"The tuning job {name} is {job.status}; it can't be stopped."
-            )
+            return error(request, "ValidationException", f"The tuning job {name} is {job.status}; it can't be stopped.")
         job.status = "Stopping"
-        return _response(request, 200, {})
+        return response(request, 200, {})
 
     def _describe_training(self, request: Any, event_name: str, **_: Any) -> Any:
         """moto's DescribeTrainingJob with the metric definitions it was sent, and a trial's own outcome."""
         if not self.active:
             return None
-        answer = _moto_answer(request, event_name)
+        answer = moto_answer(request, event_name)
         if answer.status_code != 200:
-            request.url = _ANSWERED
+            request.url = ANSWERED
             return answer
         body: dict[str, Any] = json.loads(answer.content)
         name = body.get("TrainingJobName", "")
@@ -489,4 +404,4 @@ class AmtBridge:
             if outcome.status == "Failed":
                 body["FailureReason"] = outcome.failure_reason
                 body.pop("ModelArtifacts", None)
-        return _response(request, 200, _prune(body))
+        return response(request, 200, prune(body))

@@ -29,13 +29,43 @@ def deploy_model(
         from sagemaker.serve.model_builder import ModelBuilder
 
     session = Session(boto_session=boto_session)
-    builder = ModelBuilder(
-        image_uri=image_uri,
-        s3_model_data_url=model_data_url,
-        role_arn=role_arn,
-        instance_type=instance_type,
-        env_vars=dict(env_vars),
-        sagemaker_session=session,
-    )
+    with warnings.catch_warnings():
+        # sagemaker 3.27's ModelBuilder warns about its own default for a parameter we never pass.
+        warnings.filterwarnings("ignore", "The 'dependencies' parameter is deprecated", DeprecationWarning)
+        builder = ModelBuilder(
+            image_uri=image_uri,
+            s3_model_data_url=model_data_url,
+            role_arn=role_arn,
+            instance_type=instance_type,
+            env_vars=dict(env_vars),
+            sagemaker_session=session,
+        )
     builder.build(model_name=endpoint_name)
-    builder.deploy(endpoint_name=endpoint_name, initial_instance_count=1)
+    # The SDK's own wait sleeps 30 s before it first looks; ours looks at once, then every few seconds.
+    builder.deploy(endpoint_name=endpoint_name, initial_instance_count=1, wait=False)
+    wait_in_service(boto_session.client("sagemaker"), endpoint_name)
+
+
+#: Endpoint states that are still on their way (DescribeEndpoint's EndpointStatus).
+_PENDING = ("Creating", "Updating", "SystemUpdating")
+
+
+def wait_in_service(client: Any, endpoint_name: str, *, poll_seconds: float = 10.0) -> None:
+    """Return once the endpoint is ``InService``; look at once, then every ``poll_seconds``.
+
+    Raises:
+        DeployError: the endpoint ended in another state (its ``FailureReason`` with it).
+    """
+    import time
+
+    from ._errors import DeployError
+
+    while True:
+        answer = client.describe_endpoint(EndpointName=endpoint_name)
+        status = answer.get("EndpointStatus")
+        if status == "InService":
+            return
+        if status not in _PENDING:
+            reason = answer.get("FailureReason") or "no reason given"
+            raise DeployError(f"endpoint {endpoint_name!r} is {status}, not InService: {reason}")
+        time.sleep(poll_seconds)

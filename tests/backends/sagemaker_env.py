@@ -1,8 +1,7 @@
-"""The SageMaker backend under in-process moto, with AMT's missing side bridged (``moto_amt``)."""
+"""The SageMaker backend on the shipped offline SageMaker (``hf_sagemaker_tuning.testing.fake_sagemaker``)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,9 +11,10 @@ import yaml
 
 from hf_sagemaker_tuning.backends.sagemaker import SageMakerBackend
 from hf_sagemaker_tuning.specs import TuningJobSpec, parse_job_spec
+from hf_sagemaker_tuning.testing import FakeSageMaker, fake_sagemaker
+from hf_sagemaker_tuning.testing._amt import AmtBridge
 
 from ..conftest import EXAMPLE_SPEC
-from .moto_amt import MotoAmt
 
 BUCKET = "my-bucket"  # the example spec's output bucket
 
@@ -22,37 +22,24 @@ BUCKET = "my-bucket"  # the example spec's output bucket
 @dataclass
 class MotoSageMaker:
     session: Any
-    amt: MotoAmt
+    amt: AmtBridge
     backend: SageMakerBackend
-
-
-@functools.cache
-def _loader() -> Any:
-    import botocore.loaders
-
-    return botocore.loaders.create_loader()
+    fake: FakeSageMaker
 
 
 def new_session() -> Any:
-    """A ``boto3.Session`` in us-east-1 that shares one botocore loader (service models read once)."""
+    """A ``boto3.Session`` in us-east-1 (inside the fake: with the bridge, as every session there)."""
     import boto3
-    import botocore.session
 
-    core = botocore.session.get_session()
-    core.register_component("data_loader", _loader())
-    return boto3.Session(botocore_session=core, region_name="us-east-1")
+    return boto3.Session(region_name="us-east-1")
 
 
 @contextmanager
 def moto_sagemaker() -> Iterator[MotoSageMaker]:
-    """A ``SageMakerBackend`` on a session whose SageMaker calls reach moto through ``MotoAmt``."""
-    from moto import mock_aws
-
-    with mock_aws():
-        session = new_session()
-        amt = MotoAmt(session, moto_session=new_session())
-        session.client("s3").create_bucket(Bucket=BUCKET)
-        yield MotoSageMaker(session=session, amt=amt, backend=SageMakerBackend(boto_session=session))
+    """A ``SageMakerBackend`` on the fake, whose listing pages hold two trials (callers must follow them)."""
+    with fake_sagemaker(bucket=BUCKET, page_size=2) as fake:
+        backend = SageMakerBackend(boto_session=fake.session)
+        yield MotoSageMaker(session=fake.session, amt=fake.bridge, backend=backend, fake=fake)
 
 
 def example_spec(max_jobs: int = 5) -> TuningJobSpec:

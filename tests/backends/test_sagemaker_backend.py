@@ -12,7 +12,7 @@ from hf_sagemaker_tuning.compile import compile_request
 from hf_sagemaker_tuning.errors import BackendError, TuningError
 
 from .moto_amt import LOG_GROUP
-from .sagemaker_env import BUCKET, MotoSageMaker, example_spec, moto_sagemaker, new_session
+from .sagemaker_env import BUCKET, MotoSageMaker, example_spec, moto_sagemaker
 
 pytestmark = [pytest.mark.aws, pytest.mark.timeout(60)]
 
@@ -39,7 +39,7 @@ def _stopped(env: MotoSageMaker, name: str) -> str:
 # ---------------------------------------------------------------------- the bridge answers like the API
 def test_the_best_trial_and_every_trial_are_real_moto_training_jobs(env: MotoSageMaker) -> None:
     job = _submit(env, "sm-trials")
-    moto = new_session().client("sagemaker")  # moto seen directly, without the bridge
+    moto = env.amt.moto_session.client("sagemaker")  # moto seen directly, without the bridge
     answer = env.session.client("sagemaker").describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=job)
     assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert answer["BestTrainingJob"]["CreationTime"].tzinfo is not None  # botocore parsed the epoch number

@@ -1,0 +1,407 @@
+"""AMT's side of a tuning job, played in front of moto at botocore's ``before-send`` events.
+
+moto 5 stores a tuning job but runs no trials: it reports ``Completed`` at once, names a
+``BestTrainingJob`` that does not exist (``FakeTrainingJobName``), overwrites every training
+job's metric definitions with its own (``test:dcg``), answers ``{}`` where AWS omits a
+structure, and does not implement ``ListTrainingJobsForHyperParameterTuningJob`` or
+``StopHyperParameterTuningJob``. ``AmtBridge`` plays AMT's part:
+
+* the trials are **real moto training jobs**, created with moto's ``CreateTrainingJob`` from
+  the tuning job's ``TrainingJobDefinition`` (static + tuned hyperparameters, named as AMT
+  names them: ``<tuning job>-<NNN>-<8 hex>``); each trial's metric lines (the training
+  package's ``hfst_metric`` format) go to moto's CloudWatch Logs, where a client reads them;
+* the answers it gives are HTTP responses whose body is JSON in the API's documented shape
+  (timestamps as epoch numbers), which botocore's own parser reads; moto's own answers to
+  every other SageMaker call pass through with the empty structures and ``null`` members
+  that AWS omits pruned.
+
+``BestTrainingJob`` follows AMT's documentation, computed here from the trials' summaries:
+"the training job that completed with the best current HyperParameterTuningJobObjective"
+(DescribeHyperParameterTuningJob), where a trial's value is "the latest objective metric
+emitted" (FinalHyperParameterTuningJobObjectiveMetric) and best means highest or lowest by the
+objective's ``Type`` (HyperParameterTuningJobObjective). How AMT breaks a tie is not
+documented: this bridge picks the earliest created trial.
+
+botocore calls every ``before-send`` handler and uses the first answer; moto's own handler
+runs after ours, so a request this bridge answers is pointed away from AWS (``ANSWERED``),
+which moto passes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+import random
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ..contract import format_metric_line
+from ..errors import TuningError
+from ._amt_rules import best_training_job, list_page
+from ._wire import ANSWERED, epoch_seconds, error, moto_answer, prune, response
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+#: Metric lines a completed trial writes (one per epoch).
+EPOCHS = 3
+
+Handler = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class TrialOutcome:
+    """How one simulated trial ends (the fake trains nothing: you choose what it reports).
+
+    Args:
+        objective: the objective value the trial emits last; ``None``: a value drawn from a
+            generator seeded by the job's name and the trial's index (the same on every run).
+        status: ``Completed``, ``Failed`` (it reports no final objective) or ``Stopped``
+            (stopped early; it keeps the last value it emitted).
+        failure_reason: the ``FailureReason`` of a ``Failed`` trial.
+    """
+
+    objective: float | None = None
+    status: Literal["Completed", "Failed", "Stopped"] = "Completed"
+    failure_reason: str = "AlgorithmError: the training script exited with status 1 (simulated)"
+
+    def __post_init__(self) -> None:
+        if self.objective is not None and not math.isfinite(self.objective):
+            raise TuningError(f"TrialOutcome.objective must be a finite number, not {self.objective!r}")
+        if self.status not in ("Completed", "Failed", "Stopped"):
+            raise TuningError(f"TrialOutcome.status must be Completed, Failed or Stopped, not {self.status!r}")
+
+
+@dataclass
+class _Job:
+    name: str
+    status: str
+    objective: str
+    maximize: bool
+    parents: list[str] = field(default_factory=list)
+    trials: list[str] = field(default_factory=list)
+    #: The objective each trial emitted last, or None (a failed trial).
+    finals: dict[str, float | None] = field(default_factory=dict)
+    #: Every metric value each trial wrote, in order.
+    written: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    outcomes: dict[str, TrialOutcome] = field(default_factory=dict)
+    tuned_names: list[str] = field(default_factory=list)
+
+
+class AmtBridge:
+    """AMT's side of tuning jobs on top of moto (handlers for botocore's ``before-send`` events).
+
+    Args:
+        moto_session: a ``boto3.Session`` without the bridge, to reach moto directly.
+        page_size: the most trials one listing page holds, whatever ``MaxResults`` asks
+            (lower it to make callers follow ``NextToken``).
+    """
+
+    def __init__(self, moto_session: Any, *, page_size: int = 100) -> None:
+        self.page_size = page_size
+        self.jobs: dict[str, _Job] = {}
+        self.held: set[str] = set()
+        self.plans: dict[str, list[TrialOutcome]] = {}
+        #: The CreateHyperParameterTuningJob bodies as sent on the wire, by job name.
+        self.sent: dict[str, dict[str, Any]] = {}
+        #: The metric definitions each CreateTrainingJob sent (moto overwrites them), by training job name.
+        self._metric_definitions: dict[str, list[dict[str, str]]] = {}
+        #: False once the fake is closed: handlers left on sessions that outlive it then stay silent.
+        self.active = True
+        #: The session without the bridge: moto's own answers, as a test may want to compare.
+        self.moto_session = moto_session
+        self._moto = moto_session.client("sagemaker")
+        self._logs = moto_session.client("logs")
+
+    # ------------------------------------------------------------------ what a test sets up
+    def hold(self, job: str) -> None:
+        """Keep ``job`` (not yet submitted) ``InProgress`` with one trial launched, until it is stopped."""
+        self.held.add(job)
+
+    def plan(self, job: str, outcomes: Iterable[TrialOutcome | float]) -> None:
+        """How the first trials of ``job`` (not yet submitted) end, in launch order; a number is a completed trial."""
+        self.plans[job] = [o if isinstance(o, TrialOutcome) else TrialOutcome(objective=float(o)) for o in outcomes]
+
+    # ------------------------------------------------------------------ where the handlers go
+    def handlers(self) -> list[tuple[str, Handler]]:
+        """``(event, handler)`` pairs; the most specific events come first in botocore's calling order."""
+        return [
+            ("before-send.sagemaker.CreateHyperParameterTuningJob", self._capture),
+            ("before-send.sagemaker.CreateTrainingJob", self._capture_training),
+            ("before-send.sagemaker.DescribeHyperParameterTuningJob", self._describe),
+            ("before-send.sagemaker.ListTrainingJobsForHyperParameterTuningJob", self._list),
+            ("before-send.sagemaker.StopHyperParameterTuningJob", self._stop),
+            ("before-send.sagemaker.DescribeTrainingJob", self._describe_training),
+            ("before-send.sagemaker", self._pass_through),
+        ]
+
+    def install(self, events: Any) -> None:
+        """Register the handlers on a botocore event emitter (``session.events``, ``client.meta.events``)."""
+        for event, handler in self.handlers():
+            events.register(event, handler)
+
+    def uninstall(self, events: Any) -> None:
+        for event, handler in self.handlers():
+            events.unregister(event, handler)
+
+    # ------------------------------------------------------------------ AMT's trials, in moto
+    def _job(self, name: str) -> _Job | None:
+        """The bridge's view of a tuning job moto holds (its trials launched on first sight)."""
+        if name in self.jobs:
+            return self.jobs[name]
+        from botocore.exceptions import ClientError
+
+        try:
+            described = self._moto.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+        except ClientError:
+            return None
+        config = described["HyperParameterTuningJobConfig"]
+        objective = config["HyperParameterTuningJobObjective"]
+        held = name in self.held
+        warm = described.get("WarmStartConfig") or {}
+        job = _Job(
+            name=name,
+            status="InProgress" if held else "Completed",
+            objective=objective["MetricName"],
+            maximize=objective["Type"] == "Maximize",
+        )
+        if warm.get("WarmStartType") == "IdenticalDataAndAlgorithm":
+            job.parents = [p["HyperParameterTuningJobName"] for p in warm.get("ParentHyperParameterTuningJobs", [])]
+        ranges = config.get("ParameterRanges", {})
+        job.tuned_names = [r["Name"] for kind in ranges.values() for r in kind]
+        count = 1 if held else int(config["ResourceLimits"]["MaxNumberOfTrainingJobs"])
+        plan = self.plans.get(name, [])
+        for index in range(1, count + 1):
+            outcome = plan[index - 1] if index <= len(plan) else TrialOutcome()
+            self._launch(job, described["TrainingJobDefinition"], ranges, index, outcome)
+        self.jobs[name] = job
+        return job
+
+    def _launch(
+        self, job: _Job, definition: dict[str, Any], ranges: dict[str, Any], index: int, outcome: TrialOutcome
+    ) -> None:
+        """One trial: a moto training job (as AMT creates it) and its metric lines in CloudWatch."""
+        seed = f"{job.name}-{index}"
+        trial = f"{job.name}-{index:03d}-{hashlib.sha256(seed.encode()).hexdigest()[:8]}"
+        rng = random.Random(seed)  # the same values on every run of a test
+        tuned: dict[str, str] = {}
+        for r in ranges.get("IntegerParameterRanges", []):
+            tuned[r["Name"]] = str(rng.randint(int(r["MinValue"]), int(r["MaxValue"])))
+        for r in ranges.get("ContinuousParameterRanges", []):
+            tuned[r["Name"]] = repr(rng.uniform(float(r["MinValue"]), float(r["MaxValue"])))
+        for r in ranges.get("CategoricalParameterRanges", []):
+            tuned[r["Name"]] = rng.choice(r["Values"])
+        algorithm = definition["AlgorithmSpecification"]
+        request: dict[str, Any] = {
+            "TrainingJobName": trial,
+            "AlgorithmSpecification": {
+                k: algorithm[k] for k in ("TrainingImage", "TrainingInputMode", "MetricDefinitions") if k in algorithm
+            },
+            "HyperParameters": {
+                **definition.get("StaticHyperParameters", {}),
+                **tuned,
+                "_tuning_objective_metric": job.objective,
+            },
+        }
+        for key in ("RoleArn", "InputDataConfig", "OutputDataConfig", "ResourceConfig", "StoppingCondition"):
+            if key in definition:
+                request[key] = definition[key]
+        self._moto.create_training_job(**prune(request))
+        self._metric_definitions[trial] = list(algorithm.get("MetricDefinitions", []))
+        last = outcome.objective if outcome.objective is not None else round(rng.uniform(0.4, 0.9), 6)
+        epochs = {"Completed": EPOCHS, "Stopped": EPOCHS - 1, "Failed": 1}[outcome.status]
+        job.trials.append(trial)
+        job.outcomes[trial] = outcome
+        job.finals[trial] = None if outcome.status == "Failed" else last
+        job.written[trial] = self._write_logs(
+            trial, algorithm.get("MetricDefinitions", []), job.objective, last, epochs, outcome
+        )
+
+    def _write_logs(
+        self,
+        trial: str,
+        definitions: list[dict[str, str]],
+        objective: str,
+        last: float,
+        epochs: int,
+        outcome: TrialOutcome,
+    ) -> dict[str, list[float]]:
+        """The trial's output as the training container prints it, in the trial's log stream."""
+        from botocore.exceptions import ClientError
+
+        with contextlib.suppress(ClientError):  # ResourceAlreadyExistsException
+            self._logs.create_log_group(logGroupName=LOG_GROUP)
+        stream = f"{trial}/algo-1-{int(time.time())}"
+        self._logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+        names = [d["Name"] for d in definitions]
+        lines = ["Invoking script with the following command: python train.py"]
+        written: dict[str, list[float]] = {name: [] for name in names}
+        for epoch in range(1, epochs + 1):
+            values: dict[str, float] = {
+                name: round(last - 0.1 * (epochs - epoch) + 0.001 * i, 6) for i, name in enumerate(names)
+            }
+            values[objective] = last if epoch == epochs else round(last - 0.1 * (epochs - epoch), 6)
+            line = format_metric_line(values)
+            for definition in definitions:  # what AMT reads: each definition's regex on each line
+                match = re.search(definition["Regex"], line)
+                if match is not None:
+                    with contextlib.suppress(ValueError, IndexError):
+                        written[definition["Name"]].append(float(match.group(1)))
+            lines += [f"epoch {epoch} done", line]
+        if outcome.status == "Failed":
+            lines.append(outcome.failure_reason)
+        now = int(time.time() * 1000)
+        events = [{"timestamp": now + i, "message": message} for i, message in enumerate(lines)]
+        self._logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
+        return written
+
+    def _summary(self, job: _Job, trial: str) -> dict[str, Any]:
+        """A ``HyperParameterTrainingJobSummary``, read from moto's ``DescribeTrainingJob``."""
+        described = self._moto.describe_training_job(TrainingJobName=trial)
+        outcome = job.outcomes[trial]
+        summary: dict[str, Any] = {
+            "TrainingJobName": trial,
+            "TrainingJobArn": described["TrainingJobArn"],
+            "TuningJobName": job.name,
+            "CreationTime": epoch_seconds(described["CreationTime"]),
+            "TrainingJobStatus": outcome.status,
+            "TunedHyperParameters": {k: v for k, v in described["HyperParameters"].items() if k in job.tuned_names},
+        }
+        for key in ("TrainingStartTime", "TrainingEndTime"):
+            if key in described:
+                summary[key] = epoch_seconds(described[key])
+        final = job.finals[trial]
+        if final is not None:
+            summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
+                "Type": "Maximize" if job.maximize else "Minimize",
+                "MetricName": job.objective,
+                "Value": final,
+            }
+            summary["ObjectiveStatus"] = "Succeeded"
+        else:
+            summary["FailureReason"] = outcome.failure_reason
+            summary["ObjectiveStatus"] = "Failed"
+        return summary
+
+    # ------------------------------------------------------------------ the bridged operations
+    def _capture(self, request: Any, **_: Any) -> None:
+        if self.active:
+            body = json.loads(request.body)
+            self.sent.setdefault(body["HyperParameterTuningJobName"], body)  # moto answers the call itself
+
+    def _capture_training(self, request: Any, **_: Any) -> None:
+        if self.active:
+            body = json.loads(request.body)
+            definitions = (body.get("AlgorithmSpecification") or {}).get("MetricDefinitions", [])
+            self._metric_definitions.setdefault(body["TrainingJobName"], definitions)
+
+    def _pass_through(self, request: Any, event_name: str, **_: Any) -> Any:
+        """moto's answer to any other SageMaker call, with what AWS omits pruned."""
+        if not self.active or request.url == ANSWERED:
+            return None
+        answer = moto_answer(request, event_name)
+        if answer.status_code != 200 or not answer.content:
+            request.url = ANSWERED
+            return answer
+        return response(request, 200, prune(json.loads(answer.content)))
+
+    def _describe(self, request: Any, event_name: str, **_: Any) -> Any:
+        if not self.active:
+            return None
+        name = json.loads(request.body)["HyperParameterTuningJobName"]
+        job = self._job(name)
+        if job is None:
+            return None  # the pass-through gives moto's answer: ResourceNotFound
+        body: dict[str, Any] = json.loads(moto_answer(request, event_name).content)
+        status = job.status
+        if status == "Stopping":
+            job.status = "Stopped"  # AMT takes a moment to stop the job's trials
+        body["HyperParameterTuningJobStatus"] = status
+        if status in ("InProgress", "Stopping"):
+            body.pop("HyperParameterTuningEndTime", None)
+        summaries = [self._summary(job, trial) for trial in job.trials]
+        states = [s["TrainingJobStatus"] for s in summaries]
+        objectives = [s["ObjectiveStatus"] for s in summaries]
+        body["TrainingJobStatusCounters"] = {
+            "Completed": states.count("Completed"),
+            "InProgress": states.count("InProgress"),
+            "RetryableError": 0,
+            "NonRetryableError": states.count("Failed"),
+            "Stopped": states.count("Stopped"),
+        }
+        body["ObjectiveStatusCounters"] = {
+            "Succeeded": objectives.count("Succeeded"),
+            "Pending": objectives.count("Pending"),
+            "Failed": objectives.count("Failed"),
+        }
+        for fake in ("BestTrainingJob", "OverallBestTrainingJob", "TuningJobCompletionDetails", "ConsumedResources"):
+            body.pop(fake, None)  # moto's invented values (``FakeTrainingJobName``, 123 s, ...)
+        best = best_training_job(summaries, job.maximize)
+        if best is not None:
+            body["BestTrainingJob"] = best
+        if job.parents:  # IdenticalDataAndAlgorithm warm start: the best of this job and its parents
+            family = list(summaries)
+            for parent in job.parents:
+                known = self._job(parent)
+                family += [self._summary(known, trial) for trial in known.trials] if known else []
+            overall = best_training_job(sorted(family, key=lambda s: s["CreationTime"]), job.maximize)
+            if overall is not None:
+                body["OverallBestTrainingJob"] = overall
+        return response(request, 200, prune(body))
+
+    def _list(self, request: Any, **_: Any) -> Any:
+        if not self.active:
+            return None
+        params = json.loads(request.body)
+        name = params["HyperParameterTuningJobName"]
+        job = self._job(name)
+        if job is None:
+            return error(request, "ResourceNotFound", f"Amazon SageMaker can't find a tuning job named {name}.")
+        summaries = [self._summary(job, trial) for trial in job.trials]
+        body = list_page(summaries, params, self.page_size)
+        return response(request, 200, body)
+
+    def _stop(self, request: Any, **_: Any) -> Any:
+        if not self.active:
+            return None
+        name = json.loads(request.body)["HyperParameterTuningJobName"]
+        job = self._job(name)
+        if job is None:
+            return error(request, "ResourceNotFound", f"Amazon SageMaker can't find a tuning job named {name}.")
+        if job.status != "InProgress":
+            return error(request, "ValidationException", f"The tuning job {name} is {job.status}; it can't be stopped.")
+        job.status = "Stopping"
+        return response(request, 200, {})
+
+    def _describe_training(self, request: Any, event_name: str, **_: Any) -> Any:
+        """moto's DescribeTrainingJob with the metric definitions it was sent, and a trial's own outcome."""
+        if not self.active:
+            return None
+        answer = moto_answer(request, event_name)
+        if answer.status_code != 200:
+            request.url = ANSWERED
+            return answer
+        body: dict[str, Any] = json.loads(answer.content)
+        name = body.get("TrainingJobName", "")
+        algorithm = body.get("AlgorithmSpecification") or {}
+        algorithm.pop("MetricDefinitions", None)  # moto's own ``test:dcg``
+        body.pop("FinalMetricDataList", None)  # moto's invented ``train:progress``
+        if self._metric_definitions.get(name):
+            algorithm["MetricDefinitions"] = self._metric_definitions[name]
+        job = next((j for j in self.jobs.values() if name in j.outcomes), None)
+        if job is not None:
+            outcome = job.outcomes[name]
+            body["TrainingJobStatus"] = body["SecondaryStatus"] = outcome.status
+            when = body.get("TrainingEndTime") or body.get("CreationTime")
+            body["FinalMetricDataList"] = [
+                {"MetricName": metric, "Value": values[-1], "Timestamp": when}
+                for metric, values in job.written[name].items()
+                if values
+            ]
+            if outcome.status == "Failed":
+                body["FailureReason"] = outcome.failure_reason
+                body.pop("ModelArtifacts", None)
+        return response(request, 200, prune(body))

@@ -8,9 +8,12 @@ import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from ._errors import DeployError, PredictError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backends.base import ModelArtifact
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 JSON_TYPE = "application/json"
@@ -105,6 +108,8 @@ class Predictor(ABC):
     """Calls one endpoint. ``predict("text")`` -> ``[{"label": "positive", "score": 0.98}]``."""
 
     name: str
+    #: The model behind the endpoint, when known (``TuningJob.deploy`` sets it: retrain or trial, and which).
+    model: ModelArtifact | None = None
 
     @overload
     def predict(self, inputs: str, top_k: int | None = None) -> list[Label]: ...

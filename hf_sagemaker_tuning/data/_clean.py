@@ -101,6 +101,8 @@ def clean(raw: RawSplit, spec: DatasetSpec, *, keep_rows: bool = False) -> Clean
         rows.append(row)
     none = {EMPTY: 0, DUPLICATE: 0}
     split = CleanSplit(raw, texts, labels, rows, none if keep_rows else found, found if keep_rows else {})
+    if rows and found[EMPTY] == len(rows):  # kept rows, every one empty: nothing to score
+        raise DataError(f"split {raw.name!r} ({raw.origin}) holds only empty texts ({len(rows)} rows)")
     if not rows:
         raise DataError(
             f"split {raw.name!r} ({raw.origin}) has no rows left after cleaning "

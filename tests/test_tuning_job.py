@@ -100,3 +100,19 @@ def test_following_a_job_off_a_terminal_prints_progress_lines_as_it_goes(
     assert "\x1b[" not in out.getvalue()  # plain text for logs and CI
     done = [int(line.split("done ")[1].split(" ")[0]) for line in lines]
     assert done == sorted(done) and done[-1] == 6
+
+
+def test_wait_with_progress_off_a_terminal_prints_whole_lines(
+    tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``job.wait(progress=True)`` in a log: one whole line per change, as ``hfst tune`` prints, never cut at 80."""
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.05")
+    monkeypatch.delenv("COLUMNS", raising=False)
+    name = "a-rather-long-tuning-job-name-that-fills-a-log-line"
+    _submit(tmp_path, make_request, name)
+    TuningJob.attach(str(tmp_path / "jobs" / name)).wait(progress=True, timeout=100, poll_seconds=0.05)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert len(lines) >= 2
+    for line in lines:
+        assert line.startswith(f"{name}: ") and ", elapsed " in line and line.endswith(" s"), line
+    assert max(len(line) for line in lines) > 80

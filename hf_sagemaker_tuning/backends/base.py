@@ -55,6 +55,16 @@ class ModelArtifact:
     def is_local(self) -> bool:
         return not self.location.startswith("s3://")
 
+    @property
+    def summary(self) -> str:
+        """Which model this is, in words: ``retrain NAME (kept: ...; objective ...)`` or ``trial NAME (...)``."""
+        details = []
+        if self.kept:
+            details.append(f"kept: {self.kept}")
+        if self.objective is not None:
+            details.append(f"objective {self.objective:.6g}")
+        return f"{self.source} {self.training_job_name}" + (f" ({'; '.join(details)})" if details else "")
+
 
 class Backend(ABC):
     """Runs a compiled tuning job somewhere and reports on it in SageMaker's shapes."""

@@ -5,10 +5,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..ranges import format_value
+
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console, RenderableType
 
     from .base import Backend
+
+
+# Wide enough for any line this module prints; rich pads nothing beyond what a line needs.
+_UNWRAPPED = 100_000
 
 
 def render(answer: dict[str, Any], trials: list[dict[str, Any]], started: float, limit: int | None) -> RenderableType:
@@ -31,19 +37,55 @@ def render(answer: dict[str, Any], trials: list[dict[str, Any]], started: float,
         f"  best {best:.4g}" if isinstance(best, float) else "",
         f"  elapsed {int(time.monotonic() - started)} s",
     )
+    shown = trials[-8:]
+    # One column per tuned parameter: each value whole (a narrow terminal folds a cell, never cuts it).
+    tuned = list(dict.fromkeys(name for trial in shown for name in trial["TunedHyperParameters"]))
     table = Table(box=None, pad_edge=False)
-    for column in ("trial", "status", "objective", "hyperparameters"):
-        table.add_column(column)
-    for trial in trials[-8:]:
+    for column in ("trial", "status", "objective", *tuned):
+        table.add_column(column, overflow="fold")
+    for trial in shown:
         value = trial.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
-        hps = " ".join(f"{k}={v}" for k, v in trial["TunedHyperParameters"].items())
+        hps = trial["TunedHyperParameters"]
         table.add_row(
             trial["TrainingJobName"][-12:],
             trial["TrainingJobStatus"],
             "" if value is None else f"{value:.4g}",
-            hps[:80],
+            *(short_value(hps[name]) if name in hps else "" for name in tuned),
         )
     return Group(head, table)
+
+
+def short_value(value: Any) -> str:
+    """A hyperparameter value for a narrow column: numbers to 6 significant digits, the rest as sent.
+
+    SageMaker sends every value as a string (``ranges.format_value``): ``"3.2145678901234e-05"``
+    reads ``3.21457e-05``; integers and categorical values are shown as they are.
+    """
+    text = format_value(value)
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    if number.is_integer() and "." not in text and "e" not in text.lower():
+        return text
+    return f"{number:.6g}"
+
+
+def print_whole(console: Console, renderable: RenderableType | str) -> None:
+    """Print ``renderable``; off a terminal (a log, CI, a pipe) each line is printed whole.
+
+    rich wraps at the console's width, 80 columns when the output is not a terminal; a log line
+    cut in two is harder to read and to grep, so off a terminal the width is only what the lines need.
+    """
+    if console.is_terminal or console.is_jupyter:
+        console.print(renderable, markup=False, highlight=False)
+        return
+    width = console.width
+    console.width = _UNWRAPPED
+    try:
+        console.print(renderable, markup=False, highlight=False, soft_wrap=False)
+    finally:
+        console.width = width
 
 
 def progress_line(answer: dict[str, Any], started: float, limit: int | None) -> str:
@@ -101,7 +143,7 @@ def follow(
                 else:
                     line = progress_line(answer, started, limit)
                     if line.rsplit(", elapsed", 1)[0] != last_line.rsplit(", elapsed", 1)[0]:
-                        console.print(line, markup=False, highlight=False)
+                        print_whole(console, line)
                         last_line = line
                 if answer["HyperParameterTuningJobStatus"] in JOB_TERMINAL:
                     break
@@ -115,7 +157,7 @@ def follow(
             if live_view:
                 live.update(render(answer, backend.list_trials(job), started, limit))
             else:
-                console.print(progress_line(answer, started, limit), markup=False, highlight=False)
+                print_whole(console, progress_line(answer, started, limit))
     if live_view:
         console.line()
     return answer

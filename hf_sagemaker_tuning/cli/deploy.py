@@ -73,7 +73,9 @@ def deploy_command(
                     f"{target} is neither a model folder (config.json, code/inference.py) nor a local tuning job "
                     f"(a job folder, or a job name under {jobs_dir})"
                 ) from None
-            folder = Path(runner.best_model(job_id).location)
+            artifact = runner.best_model(job_id)
+            folder = Path(artifact.location)
+            out.print(f"serving {artifact.summary}", markup=False)
         with console(stderr=True).status("[bold]Starting the local endpoint[/]"):
             local = deploy_local(folder, host=host, port=port, name=name, timeout=timeout, threads=threads)
         out.print(f"deployed [bold]{local.name}[/] at {local.url} (pid {local.pid}, log {local.log_file})")
@@ -103,6 +105,8 @@ def _deploy_sagemaker(
         tuning_job, training_job, role=str(role), region=region, instance_type=instance_type, endpoint_name=name
     )
     out.print(f"deployed SageMaker endpoint [bold]{endpoint.name}[/] in {region}")
+    if endpoint.best is not None:
+        out.print(f"serving {endpoint.best.summary}", markup=False)
     if endpoint.image is not None:
         out.print(f"image: {endpoint.image.uri} ({endpoint.image.reason})")
     out.print(f"it bills by the hour until you run: hfst undeploy {endpoint.name}")

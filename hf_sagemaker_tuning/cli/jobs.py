@@ -135,14 +135,14 @@ def status_command(
     region: RegionOpt = None,
 ) -> None:
     """Show a tuning job's status, counters, best trial and its trials."""
-    from ..backends.progress import render
+    from ..backends.progress import print_whole, render
 
     out = console()
 
     def show() -> None:
         runner, job_id = resolve(job, backend, jobs_dir, region)
         answer = runner.describe(job_id)
-        out.print(render(answer, runner.list_trials(job_id), _started(answer), None))
+        print_whole(out, render(answer, runner.list_trials(job_id), _started(answer), None))
         print_result(answer, out)
         from ..evaluate import latest_evaluation
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from ._common import (
     BackendOpt,
@@ -21,6 +24,10 @@ from ._common import (
     user_errors,
     write_text,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import Console
+    from rich.status import Status
 
 
 class Keep(str, Enum):
@@ -36,6 +43,9 @@ def retrain_command(
     keep: Annotated[
         Keep, typer.Option(help="Keep the last model, or the checkpoint best by the job's objective.")
     ] = Keep.last,
+    allow_running: Annotated[
+        bool, typer.Option("--allow-running", help="Retrain the best trial so far of a job that is still running.")
+    ] = False,
     backend: BackendOpt = None,
     jobs_dir: JobsDirOpt = Path("jobs"),
     region: RegionOpt = None,
@@ -44,13 +54,26 @@ def retrain_command(
     from ..refine import RetrainResult, retrain
 
     out = console()
+    progress = RetrainProgress(console(stderr=True))
 
     def run() -> RetrainResult:
+        from ..backends.local import LocalBackend
+
         runner, job_id = resolve(job, backend, jobs_dir, region)
-        if runner.name == "local":
-            with console(stderr=True).status("[bold]retraining the best configuration[/]"):
-                return retrain(job_id, runner, epochs=epochs, keep=keep.value)
-        return retrain(job_id, runner, epochs=epochs, keep=keep.value, wait=False)
+        local = isinstance(runner, LocalBackend)  # SageMaker: started here, followed in its console
+        if isinstance(runner, LocalBackend):
+            metric = runner.describe(job_id)["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+            runner.on_metric = progress.metric_watcher(str(metric["MetricName"]))
+        with progress if local else contextlib.nullcontext():
+            return retrain(
+                job_id,
+                runner,
+                epochs=epochs,
+                keep=keep.value,
+                wait=local,
+                allow_running=allow_running,
+                notify=progress.line,
+            )
 
     result = user_errors(run)
     out.print(f"{result.training_job_name}: [bold]{result.status}[/]")
@@ -65,6 +88,49 @@ def retrain_command(
         out.print("hfst deploy now serves this model")
     else:
         out.print(f"follow it in the SageMaker console; once Completed, hfst deploy -b sagemaker {job} serves it")
+
+
+class RetrainProgress:
+    """``hfst retrain``'s progress on stderr: one plain line per step (started, each evaluation).
+
+    On a terminal a spinner shows the latest line as well; off one (CI, a log) only the lines are
+    printed, whole, so a long local retrain never looks stuck.
+    """
+
+    def __init__(self, err: Console):
+        self.err = err
+        self.evaluations = 0
+        self._status: Status | None = None
+
+    def line(self, text: str) -> None:
+        from ..backends.progress import print_whole
+
+        print_whole(self.err, text)
+        if self._status is not None:
+            self._status.update(f"[bold]retraining[/] - {escape(text)}")
+
+    def metric_watcher(self, objective: str) -> Callable[[str, float], None]:
+        """The local backend's ``on_metric`` hook: one line per evaluation of the objective metric."""
+
+        def seen(name: str, value: float) -> None:
+            if name == objective:
+                self.evaluations += 1
+                self.line(f"evaluation {self.evaluations}: {name} = {value:.6g}")
+
+        return seen
+
+    def __enter__(self) -> RetrainProgress:
+        if self.err.is_terminal:
+            self._status = self.err.status("[bold]retraining the best configuration[/]")
+            self._status.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *_: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+        if exc_type is None:  # a refusal or an error is said once, by the CLI's error line
+            self.line(f"retrain ended after {self.evaluations} evaluation(s)")
 
 
 def _fraction(value: float) -> float:

@@ -7,6 +7,9 @@ Importing this module costs ~4 s (the SDK); nothing else in the package imports 
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .. import contract
@@ -28,6 +31,8 @@ SDK_ADDED_FIELDS = (
     "TrainingJobDefinition.InputDataConfig[sm_drivers]",
 )
 
+_VALIDATE_ROLE = "SAGEMAKER_VALIDATE_ROLE"
+
 _SCALING = {
     "Auto": "Auto",
     "Linear": "Linear",
@@ -47,7 +52,49 @@ def build_tuner(
 
     Call ``tuner.tune(inputs=sdk_inputs(request), job_name=request.job_name, wait=False)``
     to start it, or hand it to a SageMaker Pipelines ``TuningStep``.
+
+    Building needs no AWS credentials: without ``sagemaker_session`` the session is made from
+    the spec's region with the output bucket as default bucket (``offline_session``), and the
+    SDK's IAM role check (which calls IAM) is skipped while the objects are built, unless
+    ``SAGEMAKER_VALIDATE_ROLE`` is set; the spec has already checked the role ARN's form.
     """
+    if sagemaker_session is None:
+        sagemaker_session = offline_session(spec, request)
+    with _role_check_skipped():
+        return _build_tuner(spec, request, sagemaker_session, source_dir)
+
+
+def offline_session(spec: TuningJobSpec, request: TuningJobRequest) -> Any:
+    """A SageMaker ``Session`` in the spec's region, default bucket = the output bucket: nothing looked up on AWS."""
+    import boto3
+    from sagemaker.core.helper.session_helper import Session
+
+    region = spec.sagemaker.region if spec.sagemaker else "us-east-1"
+    output = request.TrainingJobDefinition.OutputDataConfig.S3OutputPath
+    bucket = output.removeprefix("s3://").split("/")[0] if output.startswith("s3://") else None
+    return Session(boto_session=boto3.Session(region_name=region), default_bucket=bucket)
+
+
+@contextlib.contextmanager
+def _role_check_skipped() -> Iterator[None]:
+    """``SAGEMAKER_VALIDATE_ROLE=false`` for the construction only (the SDK reads no argument for it).
+
+    ``ModelTrainer`` validates its role through IAM when built, which needs credentials; the
+    variable is the SDK's only switch. A value the user set is kept; ours is removed afterwards.
+    """
+    if _VALIDATE_ROLE in os.environ:
+        yield
+        return
+    os.environ[_VALIDATE_ROLE] = "false"
+    try:
+        yield
+    finally:
+        os.environ.pop(_VALIDATE_ROLE, None)
+
+
+def _build_tuner(
+    spec: TuningJobSpec, request: TuningJobRequest, sagemaker_session: Any, source_dir: str | None
+) -> HyperparameterTuner:
     from sagemaker.core import shapes
     from sagemaker.core.parameter import CategoricalParameter, ContinuousParameter, IntegerParameter
     from sagemaker.core.training.configs import Compute, SourceCode
@@ -164,20 +211,10 @@ def sdk_inputs(request: TuningJobRequest) -> list[Any]:
 def describe_sdk_objects(spec: TuningJobSpec, request: TuningJobRequest) -> dict[str, Any]:
     """Build the SDK objects offline and report what they hold (``hfst compile --sdk``).
 
-    Uses a session with the spec's region and the output bucket as default bucket, so
-    nothing is looked up on AWS; role validation is skipped (the spec checked the ARN).
+    Uses ``offline_session``, so nothing is looked up on AWS; role validation is skipped while
+    the objects are built (the spec checked the ARN).
     """
-    import os
-
-    import boto3
-    from sagemaker.core.helper.session_helper import Session
-
-    os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
-    region = spec.sagemaker.region if spec.sagemaker else "us-east-1"
-    output = request.TrainingJobDefinition.OutputDataConfig.S3OutputPath
-    bucket = output.removeprefix("s3://").split("/")[0] if output.startswith("s3://") else None
-    session = Session(boto_session=boto3.Session(region_name=region), default_bucket=bucket)
-    tuner = build_tuner(spec, request, sagemaker_session=session)
+    tuner = build_tuner(spec, request)
     trainer = tuner.model_trainer
     return {
         "ModelTrainer": {

@@ -24,6 +24,7 @@ class CleanSplit:
     labels: list[Any]
     rows: list[int]
     dropped: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -36,6 +37,7 @@ class CleanSplit:
             [self.labels[i] for i in keep],
             [self.rows[i] for i in keep],
             dict(self.dropped),
+            dict(self.kept),
         )
 
 
@@ -56,15 +58,20 @@ def _text(value: Any, raw: RawSplit, row: int, column: str, cleaning: CleaningSp
     return str(value)
 
 
-def clean(raw: RawSplit, spec: DatasetSpec) -> CleanSplit:
-    """Check that every text is a string and apply ``spec.cleaning``; raise on an empty split."""
+def clean(raw: RawSplit, spec: DatasetSpec, *, keep_rows: bool = False) -> CleanSplit:
+    """Check that every text is a string and apply ``spec.cleaning``; raise on an empty split.
+
+    With ``keep_rows`` (the test split, unless ``cleaning.clean_test``) no row is dropped: empty
+    and duplicate texts are counted in ``kept`` instead of ``dropped``, so a test score is made
+    on the whole official split and stays comparable with published ones.
+    """
     if raw.rows == 0:
         raise DataError(f"split {raw.name!r} ({raw.origin}) is empty")
     columns, cleaning = spec.text_columns, spec.cleaning
     texts: list[list[str]] = [[] for _ in columns]
     labels: list[Any] = []
     rows: list[int] = []
-    dropped = {EMPTY: 0, DUPLICATE: 0}
+    found = {EMPTY: 0, DUPLICATE: 0}
     seen: set[tuple[str, ...]] = set()
     source_texts = [raw.data[c] for c in columns]
     source_labels = raw.data[spec.label_column]
@@ -72,26 +79,43 @@ def clean(raw: RawSplit, spec: DatasetSpec) -> CleanSplit:
         values = [
             _text(source[row], raw, row, column, cleaning) for source, column in zip(source_texts, columns, strict=True)
         ]
-        if any(v is None for v in values):
-            dropped[EMPTY] += 1
-            continue
-        key = tuple(v for v in values if v is not None)
-        if cleaning.drop_duplicates:
-            if key in seen:
-                dropped[DUPLICATE] += 1
+        empty = any(v is None for v in values)
+        if empty:
+            found[EMPTY] += 1
+            if not keep_rows:
                 continue
+            values = [
+                _kept_text(source[row], cleaning) if v is None else v
+                for source, v in zip(source_texts, values, strict=True)
+            ]
+        key = tuple(v for v in values if v is not None)
+        if cleaning.drop_duplicates and not empty:  # an empty row is counted once, as empty
+            if key in seen:
+                found[DUPLICATE] += 1
+                if not keep_rows:
+                    continue
             seen.add(key)
         for column_texts, value in zip(texts, key, strict=True):
             column_texts.append(value)
         labels.append(source_labels[row])
         rows.append(row)
-    split = CleanSplit(raw, texts, labels, rows, dropped)
+    none = {EMPTY: 0, DUPLICATE: 0}
+    split = CleanSplit(raw, texts, labels, rows, none if keep_rows else found, found if keep_rows else {})
+    if rows and found[EMPTY] == len(rows):  # kept rows, every one empty: nothing to score
+        raise DataError(f"split {raw.name!r} ({raw.origin}) holds only empty texts ({len(rows)} rows)")
     if not rows:
         raise DataError(
             f"split {raw.name!r} ({raw.origin}) has no rows left after cleaning "
-            f"({dropped[EMPTY]} empty, {dropped[DUPLICATE]} duplicate texts dropped)"
+            f"({found[EMPTY]} empty, {found[DUPLICATE]} duplicate texts dropped)"
         )
     return split
+
+
+def _kept_text(value: Any, cleaning: CleaningSpec) -> str:
+    """An empty text of a kept row, as the tokenizer will see it (a missing one is the empty string)."""
+    if value is None:
+        return ""
+    return " ".join(value.split()) if cleaning.normalize_whitespace else str(value)
 
 
 def label_names(spec: DatasetSpec, splits: list[CleanSplit], folder_names: list[str] | None) -> list[str]:

@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from ..specs.dataset import DatasetSpec
 
 logger = logging.getLogger("hf_sagemaker_tuning.data")
-PIPELINE_VERSION = 1
+#: Part of the fingerprint: bumped when the same spec and source prepare different channels
+#: (2: the test split keeps its empty and duplicate rows), so an old output is never served from cache.
+PIPELINE_VERSION = 2
 #: Source split names read as our ``validation`` when the source has no split of that name.
 VALIDATION_ALIASES = ("val", "dev", "valid")
 #: The file written into every channel when the dataset names its task (read by the training package).
@@ -245,7 +247,11 @@ def prepare_dataset(
             logger.info("%s is already prepared (fingerprint %s): cache hit", store.url, fingerprint[:16])
             return dataclasses.replace(found, cache_hit=True)
 
-    cleaned = {ours: clean(read_split(located, theirs, spec), spec) for ours, theirs in used.items()}
+    # The test split keeps every row unless asked: a test score compares with published ones only on the whole split.
+    cleaned = {
+        ours: clean(read_split(located, theirs, spec), spec, keep_rows=ours == "test" and not spec.cleaning.clean_test)
+        for ours, theirs in used.items()
+    }
     names = label_names(spec, list(cleaned.values()), folder_label_names(located))
     ids = {ours: encode(split, names, spec.label_column) for ours, split in cleaned.items()}
     sources = _arrange(spec, cleaned, ids, used)
@@ -294,6 +300,7 @@ def prepare_dataset(
                 lengths,
                 truncated,
                 dict(split.dropped),
+                dict(split.kept),
             )
         warnings = list(unused_warnings)
         for ours, report in reports.items():

@@ -20,8 +20,9 @@ class SplitReport:
     """One written channel: rows, label balance, token lengths, truncation and the rows dropped, by reason.
 
     ``dropped`` counts rows of the source split removed by cleaning (``empty``, ``duplicate``) and by the
-    sample caps (``over_sample_cap``). A carved validation split reports its source as ``train (carved)``;
-    the cleaning of those rows is counted under ``train``.
+    sample caps (``over_sample_cap``). ``kept`` counts the empty and duplicate rows that were found but
+    kept: the test split keeps every row unless ``cleaning.clean_test``. A carved validation split reports
+    its source as ``train (carved)``; the cleaning of those rows is counted under ``train``.
     """
 
     rows: int
@@ -30,6 +31,7 @@ class SplitReport:
     lengths: LengthStats
     truncated: int
     dropped: Mapping[str, int] = field(default_factory=dict)
+    kept: Mapping[str, int] = field(default_factory=dict)
 
     @property
     def truncated_fraction(self) -> float:
@@ -100,8 +102,13 @@ class PreparedDataset:
 
     @property
     def cleaning_report(self) -> dict[str, dict[str, int]]:
-        """Rows dropped per reason, per channel."""
+        """Rows dropped per reason, per channel (``kept_report``: the rows found but kept)."""
         return {name: dict(report.dropped) for name, report in self.splits.items()}
+
+    @property
+    def kept_report(self) -> dict[str, dict[str, int]]:
+        """Empty and duplicate rows found but kept, per reason, per channel (the test split, by default)."""
+        return {name: dict(report.kept) for name, report in self.splits.items() if report.kept}
 
     def to_manifest(self) -> dict[str, Any]:
         """The JSON form written to ``manifest.json`` (channel paths relative to the output)."""
@@ -144,6 +151,7 @@ class PreparedDataset:
                     lengths=LengthStats(**s["lengths"]),
                     truncated=int(s["truncated"]),
                     dropped={str(k): int(v) for k, v in s["dropped"].items()},
+                    kept={str(k): int(v) for k, v in s.get("kept", {}).items()},
                 )
                 for name, s in manifest["splits"].items()
             }
@@ -186,9 +194,10 @@ class PreparedDataset:
         for name, r in self.splits.items():
             dropped = ", ".join(f"{v} {k}" for k, v in r.dropped.items() if v) or "none"
             lengths = f"{r.lengths.p50}/{r.lengths.p95}/{r.lengths.max}"
+            kept = ", ".join(f"{v} {k}" for k, v in r.kept.items() if v)
             lines.append(
                 f"  {name:<11}{r.rows:>8}  {r.source_split:<16}{lengths:>20}{r.truncated_fraction:>10.1%}"
-                f"  dropped: {dropped}"
+                f"  dropped: {dropped}" + (f"; kept (whole split): {kept}" if kept else "")
             )
             balance = ", ".join(f"{k} {v} ({v / r.rows:.0%})" for k, v in r.label_counts.items()) if r.rows else ""
             lines.append(f"  {'':<11}{'':>8}  labels: {balance}")

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, overload
@@ -300,8 +300,13 @@ class LocalEndpoint:
     @overload
     def predict(self, inputs: list[str] | tuple[str, ...], top_k: int | None = None) -> list[list[Label]]: ...
 
-    def predict(self, inputs: str | Sequence[str], top_k: int | None = None) -> list[Label] | list[list[Label]]:
-        """Shortcut for ``self.predictor().predict(...)``."""
+    @overload
+    def predict(self, inputs: Mapping[str, Any], top_k: int | None = None) -> list[Label] | list[list[Label]]: ...
+
+    def predict(
+        self, inputs: str | Sequence[str] | Mapping[str, Any], top_k: int | None = None
+    ) -> list[Label] | list[list[Label]]:
+        """Shortcut for ``self.predictor().predict(...)`` (a text, a list, or ``{"inputs", "parameters"}``)."""
         return self.predictor().predict(inputs, top_k)  # type: ignore[arg-type]
 
     def undeploy(self, grace: float = 5.0) -> list[str]:

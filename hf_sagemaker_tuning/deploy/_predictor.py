@@ -7,35 +7,65 @@ import math
 import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
-from typing import Any, overload
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, overload
 
 from ._errors import DeployError, PredictError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backends.base import ModelArtifact
 
 MAX_REQUEST_BYTES = 6 * 1024 * 1024
 JSON_TYPE = "application/json"
 Label = dict[str, Any]
 
 
-def encode_request(inputs: str | Sequence[str], top_k: int | None = None) -> bytes:
-    """The request body: ``{"inputs": ..., "parameters": {"top_k": k}}`` (checked client-side)."""
-    if isinstance(inputs, str):
-        payload_inputs: str | list[str] = inputs
-    elif isinstance(inputs, Sequence) and all(isinstance(item, str) for item in inputs):
-        payload_inputs = list(inputs)
-        if not payload_inputs:
-            raise DeployError("inputs is an empty list; pass at least one text")
-    else:
-        raise DeployError(f"inputs must be a string or a list of strings, not {type(inputs).__name__}")
-    payload: dict[str, Any] = {"inputs": payload_inputs}
+def encode_request(inputs: str | Sequence[str] | Mapping[str, Any], top_k: int | None = None) -> bytes:
+    """The request body: ``{"inputs": ..., "parameters": {"top_k": k}}`` (checked client-side).
+
+    ``inputs`` is one text, a list of texts, or the SageMaker Hugging Face payload itself,
+    ``{"inputs": ..., "parameters": {...}}``. Its ``parameters`` are sent as given: the endpoint
+    answers 400 for one its handler does not support.
+    """
+    texts, parameters = unpack(inputs)
     if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-            raise DeployError(f"top_k must be a positive integer, not {top_k!r}")
-        payload["parameters"] = {"top_k": top_k}
+        if "top_k" in parameters and parameters["top_k"] != top_k:
+            raise DeployError(f"top_k={top_k!r} and parameters.top_k={parameters['top_k']!r} disagree; give one")
+        parameters["top_k"] = top_k
+    if "top_k" in parameters:
+        k = parameters["top_k"]
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise DeployError(f"top_k must be a positive integer, not {k!r}")
+    payload: dict[str, Any] = {"inputs": texts}
+    if parameters:
+        payload["parameters"] = parameters
     body = json.dumps(payload).encode("utf-8")
     if len(body) > MAX_REQUEST_BYTES:
         raise DeployError(f"the request has {len(body)} bytes; endpoints accept at most {MAX_REQUEST_BYTES}")
     return body
+
+
+def unpack(inputs: str | Sequence[str] | Mapping[str, Any]) -> tuple[str | list[str], dict[str, Any]]:
+    """The texts and the parameters of a request: a text, a list of texts or ``{"inputs", "parameters"}``."""
+    parameters: dict[str, Any] = {}
+    if isinstance(inputs, Mapping):
+        extra = sorted(set(inputs) - {"inputs", "parameters"}, key=str)
+        if extra:
+            raise DeployError(f"unknown request fields {extra}; allowed: inputs, parameters")
+        if "inputs" not in inputs:
+            raise DeployError('the request has no "inputs" (a string or a list of strings)')
+        given = inputs.get("parameters")
+        if given is not None and not isinstance(given, Mapping):
+            raise DeployError(f'"parameters" must be a mapping like {{"top_k": 2}}, not {type(given).__name__}')
+        parameters = dict(given or {})
+        inputs = inputs["inputs"]
+    if isinstance(inputs, str):
+        return inputs, parameters
+    if isinstance(inputs, Sequence) and all(isinstance(item, str) for item in inputs):
+        if not inputs:
+            raise DeployError("inputs is an empty list; pass at least one text")
+        return list(inputs), parameters
+    raise DeployError(f"inputs must be a string or a list of strings, not {type(inputs).__name__}")
 
 
 def _labels(value: Any, where: str) -> list[Label]:
@@ -78,6 +108,8 @@ class Predictor(ABC):
     """Calls one endpoint. ``predict("text")`` -> ``[{"label": "positive", "score": 0.98}]``."""
 
     name: str
+    #: The model behind the endpoint, when known (``TuningJob.deploy`` sets it: retrain or trial, and which).
+    model: ModelArtifact | None = None
 
     @overload
     def predict(self, inputs: str, top_k: int | None = None) -> list[Label]: ...
@@ -85,18 +117,26 @@ class Predictor(ABC):
     @overload
     def predict(self, inputs: list[str] | tuple[str, ...], top_k: int | None = None) -> list[list[Label]]: ...
 
-    def predict(self, inputs: str | Sequence[str], top_k: int | None = None) -> list[Label] | list[list[Label]]:
+    @overload
+    def predict(self, inputs: Mapping[str, Any], top_k: int | None = None) -> list[Label] | list[list[Label]]: ...
+
+    def predict(
+        self, inputs: str | Sequence[str] | Mapping[str, Any], top_k: int | None = None
+    ) -> list[Label] | list[list[Label]]:
         """Labels and scores, best first: a list for one text, a list of lists for a list of texts.
 
         Args:
-            inputs: one text or a list of texts (at most 64 per request with the bundled handler).
+            inputs: one text, a list of texts (at most 64 per request with the bundled handler), or
+                the SageMaker Hugging Face payload ``{"inputs": ..., "parameters": {"top_k": 2}}``.
             top_k: how many labels per text (default: the handler's, 1).
 
         Raises:
-            PredictError: the endpoint refused the request (4xx) or the model failed (5xx).
+            PredictError: the endpoint refused the request (4xx, e.g. a parameter its handler does
+                not support) or the model failed (5xx).
             DeployError: the endpoint cannot be reached or answered something unexpected.
         """
-        return parse_response(self._invoke(encode_request(inputs, top_k)), inputs)
+        body = encode_request(inputs, top_k)
+        return parse_response(self._invoke(body), unpack(inputs)[0])
 
     @abstractmethod
     def _invoke(self, body: bytes) -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, cast, overload
@@ -240,8 +240,13 @@ class SageMakerEndpoint:
     @overload
     def predict(self, inputs: list[str] | tuple[str, ...], top_k: int | None = None) -> list[list[Label]]: ...
 
-    def predict(self, inputs: str | Sequence[str], top_k: int | None = None) -> list[Label] | list[list[Label]]:
-        """Shortcut for ``self.predictor().predict(...)``."""
+    @overload
+    def predict(self, inputs: Mapping[str, Any], top_k: int | None = None) -> list[Label] | list[list[Label]]: ...
+
+    def predict(
+        self, inputs: str | Sequence[str] | Mapping[str, Any], top_k: int | None = None
+    ) -> list[Label] | list[list[Label]]:
+        """Shortcut for ``self.predictor().predict(...)`` (a text, a list, or ``{"inputs", "parameters"}``)."""
         return self.predictor().predict(inputs, top_k)  # type: ignore[arg-type]
 
     def delete_resources(self) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -37,6 +37,8 @@ class RetrainResult:
         objective: the objective metric's last value (the kept model's), when known.
         model: the model folder (local) or ``model.tar.gz`` (SageMaker), when completed.
         kept: which checkpoint the run kept, in words, when known.
+        trial: the trial whose hyperparameters it was trained with (the job's best, or best so far).
+        job_status: the tuning job's status when the run started (``InProgress``: the best so far).
     """
 
     training_job_name: str
@@ -46,6 +48,8 @@ class RetrainResult:
     objective: float | None = None
     model: str | None = None
     kept: str | None = None
+    trial: str | None = None
+    job_status: str | None = None
 
 
 def _unquote(value: str) -> str:
@@ -144,8 +148,13 @@ def retrain(
     jobs_dir: str | os.PathLike[str] = "jobs",
     region: str | None = None,
     boto_session: Any | None = None,
+    allow_running: bool = False,
+    notify: Callable[[str], None] | None = None,
 ) -> RetrainResult:
     """Train the best configuration of a tuning job again (e.g. longer), on the job's own backend.
+
+    A job that is still running has only a best trial *so far*: that is refused unless
+    ``allow_running`` (then ``RetrainResult.trial`` and ``job_status`` say what was used).
 
     Args:
         job: a local job folder or name, or a SageMaker tuning job name.
@@ -158,17 +167,28 @@ def retrain(
         jobs_dir: where local jobs live.
         region: AWS region (SageMaker).
         boto_session: a ``boto3.Session`` (SageMaker).
+        allow_running: retrain the best trial so far of a job that has not ended.
+        notify: called with one plain line when the run starts (which trial, of which job).
 
     Returns:
         The run's ``RetrainResult``; once completed, ``deploy`` serves its model.
+
+    Raises:
+        BackendError: the job is still running (and not ``allow_running``), or has no best trial yet.
     """
     if keep not in ("last", "best"):
         raise SpecError(f"keep must be 'last' or 'best', not {keep!r}", [("keep", "must be 'last' or 'best'")])
     from ..backends import resolve_job
+    from ..backends.base import JOB_TERMINAL
 
     runner, job_id = resolve_job(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session)
     description = runner.describe(job_id)
+    job_status = str(description["HyperParameterTuningJobStatus"])
+    if job_status not in JOB_TERMINAL and not allow_running:
+        raise BackendError(running_refusal(description))
     hyperparameters = retrain_hyperparameters(description, epochs=epochs, keep=keep, spec=runner.spec(job_id))
+    if notify is not None:
+        notify(start_line(description, hyperparameters))
     training = runner.start_training(job_id, hyperparameters, name=name)
     answer = runner.wait_training(job_id, training) if wait else runner.describe_training(job_id, training)
     status = str(answer["TrainingJobStatus"])
@@ -188,4 +208,44 @@ def retrain(
         objective=finals.get(metric),
         model=None if model is None else str(model),
         kept=kept,
+        trial=str(description["BestTrainingJob"]["TrainingJobName"]),
+        job_status=job_status,
+    )
+
+
+def start_line(description: Mapping[str, Any], hyperparameters: Mapping[str, str]) -> str:
+    """What a retrain is about to train, in one line (loud when the job has not ended)."""
+    best = description["BestTrainingJob"]
+    value = (best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get("Value")
+    objective = "" if value is None else f" (objective {float(value):.6g})"
+    budget = f"epochs={hyperparameters['epochs']}" if "epochs" in hyperparameters else "epochs as tuned"
+    keep = f", save_model={hyperparameters['save_model']}" if "save_model" in hyperparameters else ""
+    line = (
+        f"retraining trial {best['TrainingJobName']}{objective} of tuning job "
+        f"{description.get('HyperParameterTuningJobName')}: {budget}{keep}"
+    )
+    status = description.get("HyperParameterTuningJobStatus")
+    if status not in ("Completed", "Failed", "Stopped"):
+        line += f"; the job is still {status}: this is its best trial SO FAR"
+    return line
+
+
+def running_refusal(description: Mapping[str, Any]) -> str:
+    """Why a retrain of a job that has not ended is refused, naming its best trial so far."""
+    name = description.get("HyperParameterTuningJobName")
+    counters = description.get("TrainingJobStatusCounters") or {}
+    limit = (description.get("HyperParameterTuningJobConfig") or {}).get("ResourceLimits", {})
+    done = f"{counters.get('Completed', 0)} of {limit.get('MaxNumberOfTrainingJobs', '?')} trials completed"
+    best = description.get("BestTrainingJob")
+    if best:
+        value = (best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get("Value")
+        so_far = f"its best trial so far is {best['TrainingJobName']}" + (
+            "" if value is None else f" (objective {float(value):.6g})"
+        )
+    else:
+        so_far = "it has no best trial yet"
+    return (
+        f"tuning job {name!r} is still running ({description.get('HyperParameterTuningJobStatus')}, {done}); "
+        f"{so_far}. Wait for it to end, or retrain the best so far with allow_running=True "
+        "(hfst retrain --allow-running)"
     )

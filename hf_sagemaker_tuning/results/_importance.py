@@ -43,7 +43,8 @@ def parameter_importance(
         seed: the evaluator's random seed (same trials and seed -> same answer).
 
     Raises:
-        BackendError: fewer than two finished trials, or the job tunes nothing.
+        BackendError: fewer than two finished trials, all finished trials have the same objective
+            value, or the job tunes nothing.
         TuningError: an unknown evaluator, or optuna / scikit-learn are not installed.
     """
     if evaluator not in EVALUATORS:
@@ -65,6 +66,12 @@ def parameter_importance(
         raise BackendError(
             f"parameter importance needs at least 2 finished trials; job {results.name!r} has {len(trials)}"
         )
+    values = {t.value for t in trials}
+    if len(values) == 1:  # nothing to explain: fANOVA raises, MDI would divide zero by zero
+        raise BackendError(
+            f"all {len(trials)} finished trials have the same objective value ({values.pop():g}); "
+            f"parameter importance cannot be computed for job {results.name!r}"
+        )
     if len(results.parameters) == 1:
         return {results.parameters[0].name: 1.0}
     with _quiet(optuna):
@@ -74,7 +81,10 @@ def parameter_importance(
             chosen = optuna.importance.FanovaImportanceEvaluator(seed=seed)
         else:
             chosen = optuna.importance.MeanDecreaseImpurityImportanceEvaluator(seed=seed)
-        importances = optuna.importance.get_param_importances(study, evaluator=chosen)
+        try:
+            importances = optuna.importance.get_param_importances(study, evaluator=chosen)
+        except RuntimeError as exc:  # fANOVA's "zero total variance in all trees" on degenerate forests
+            raise BackendError(f"parameter importance cannot be computed for job {results.name!r}: {exc}") from exc
     names = {p.optuna_name: p.name for p in ranges}
     out = {names[name]: float(value) for name, value in importances.items()}
     return dict(sorted(out.items(), key=lambda item: -item[1]))

@@ -61,6 +61,11 @@ class CleaningSpec(Spec):
     normalize_whitespace: bool = Field(True, description="Collapse runs of white space and strip the ends.")
     drop_empty: bool = Field(True, description="Drop rows whose text is empty after cleaning.")
     drop_duplicates: bool = Field(True, description="Drop repeated texts within a split (keeps the first).")
+    clean_test: bool = Field(
+        False,
+        description="Drop empty and duplicate rows from the test split too. Default: the test split keeps every "
+        "row (they are counted, not dropped), so a test score compares with published ones on the whole split.",
+    )
 
 
 class DatasetSpec(Spec):

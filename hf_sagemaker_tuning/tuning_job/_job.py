@@ -183,11 +183,17 @@ class TuningJob:
         """The model ``deploy`` serves: the newest completed retrain, else the best trial's."""
         return self.backend.best_model(self.id)
 
-    def retrain(self, epochs: float | None = None, *, keep: Keep = "last", wait: bool = True) -> RetrainResult:
-        """Train the best configuration again (e.g. longer); once completed, ``deploy`` serves it."""
+    def retrain(
+        self, epochs: float | None = None, *, keep: Keep = "last", wait: bool = True, allow_running: bool = False
+    ) -> RetrainResult:
+        """Train the best configuration again (e.g. longer); once completed, ``deploy`` serves it.
+
+        Raises:
+            BackendError: the job is still running (pass ``allow_running=True`` to retrain its best so far).
+        """
         from ..refine import retrain
 
-        return retrain(self.id, self.backend, epochs=epochs, keep=keep, wait=wait)
+        return retrain(self.id, self.backend, epochs=epochs, keep=keep, wait=wait, allow_running=allow_running)
 
     def narrow(self, top: float = 0.2, *, name: str | None = None) -> TuningJobSpec:
         """A new spec with ranges narrowed around the top trials, warm-starting from this job.
@@ -215,14 +221,18 @@ class TuningJob:
         """Serve the best model and yield a predictor; the endpoint is always undeployed on exit.
 
         Local jobs get a local endpoint on 127.0.0.1 (``port`` 0: any free port); SageMaker jobs a
-        real endpoint (``instance_type``, ``role``: default the job's own execution role).
+        real endpoint (``instance_type``, ``role``: default the job's own execution role). The
+        predictor's ``model`` says which model it serves (``predictor.model.summary``: the retrain
+        and the checkpoint it kept, or the best trial and its objective).
         """
         artifact = self.best_model()
         if artifact.is_local:
             from ..deploy import deploy_local
 
             with deploy_local(artifact.location, port=port, name=name, threads=threads) as local:
-                yield local.predictor()
+                predictor = local.predictor()
+                predictor.model = artifact
+                yield predictor
             return
         from ..backends.sagemaker import SageMakerBackend
         from ..deploy import deploy_sagemaker
@@ -239,7 +249,9 @@ class TuningJob:
             boto_session=self.backend.session,
         )
         with remote:
-            yield remote.predictor()
+            served = remote.predictor()
+            served.model = remote.best or artifact
+            yield served
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:

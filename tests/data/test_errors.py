@@ -53,12 +53,21 @@ def test_empty_split(small_folder: Path, tokenizer: str, tmp_path: Path) -> None
 
 
 def test_split_empty_after_cleaning(small_folder: Path, tokenizer: str, tmp_path: Path) -> None:
-    write_jsonl(small_folder / "test.jsonl", [{"text": "  ", "label": "neg"}, {"text": None, "label": "pos"}])
+    write_jsonl(small_folder / "validation.jsonl", [{"text": "  ", "label": "neg"}, {"text": None, "label": "pos"}])
     _fails(
         DatasetSpec(source=str(small_folder)),
         tokenizer,
         tmp_path / "out",
-        r"split 'test' .* no rows left after cleaning \(2 empty",
+        r"split 'validation' .* no rows left after cleaning \(2 empty",
+    )
+
+
+def test_a_test_split_of_empty_texts_is_an_error_though_kept(
+    small_folder: Path, tokenizer: str, tmp_path: Path
+) -> None:
+    write_jsonl(small_folder / "test.jsonl", [{"text": "  ", "label": "neg"}, {"text": None, "label": "pos"}])
+    _fails(
+        DatasetSpec(source=str(small_folder)), tokenizer, tmp_path / "out", r"split 'test' .* only empty texts \(2 rows"
     )
 
 

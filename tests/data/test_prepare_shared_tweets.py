@@ -108,3 +108,39 @@ def test_carved_validation_is_stratified_and_test_kept(tweeteval: Path, tokenize
         share_train = train.label_counts[name] / train.rows
         assert abs(validation.label_counts[name] / validation.rows - share_train) < 0.01
     assert result.counts["test"] == 1421  # max_eval_samples caps validation (646) only: test is kept whole
+
+
+def test_the_official_test_split_is_kept_whole_and_its_duplicates_counted(
+    tweeteval: Path, tokenizer: str, tmp_path: Path
+) -> None:
+    """TweetEval offensive: its test split repeats 12 tweets; all 860 official rows are kept unless asked.
+
+    (The issue met this on TweetEval hate, 2,970 test rows of which 4 repeat; hate is not in
+    ../shared/data, offensive shows the same.)
+    """
+    import datasets
+
+    source = tweeteval / "offensive"
+    out = tmp_path / "offensive"
+    official = _rows(source / "test.jsonl")
+    assert official == 860
+    whole = prepare_dataset(DatasetSpec(source=str(source)), tokenizer=tokenizer, output=out)
+    test = whole.splits["test"]
+    assert test.rows == official
+    assert test.kept == {"empty": 0, "duplicate": 12} and not any(test.dropped.values())
+    assert whole.kept_report == {"test": {"empty": 0, "duplicate": 12}}
+    assert whole.splits["train"].dropped["duplicate"] == 35  # train is still cleaned
+    assert len(datasets.load_from_disk(str(out / "test"))) == official
+    assert "kept (whole split): 12 duplicate" in whole.summary()
+    assert load_manifest(out).splits["test"].kept == test.kept
+
+    # Asking for a cleaned test split is a different preparation (never served from the cache)...
+    cleaned = prepare_dataset(
+        DatasetSpec(source=str(source), cleaning={"clean_test": True}), tokenizer=tokenizer, output=out
+    )
+    assert not cleaned.cache_hit and cleaned.fingerprint != whole.fingerprint
+    assert cleaned.splits["test"].rows == official - 12 and cleaned.splits["test"].dropped["duplicate"] == 12
+    # ... and so is going back to the default: the cleaned test split is not served for it.
+    again = prepare_dataset(DatasetSpec(source=str(source)), tokenizer=tokenizer, output=out)
+    assert not again.cache_hit and again.fingerprint == whole.fingerprint
+    assert again.counts["test"] == official == len(datasets.load_from_disk(str(out / "test")))

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import typer
@@ -84,3 +87,25 @@ def test_user_errors_exit_2_without_a_traceback(app: typer.Typer, args: list[str
     assert "error:" in result.output
     assert "Traceback" not in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_deploying_a_job_says_which_model_it_serves(
+    app: typer.Typer, model_dir: Path, tmp_path: Path, make_request: Callable[..., Any]
+) -> None:
+    from hf_sagemaker_tuning.backends.local import LocalBackend
+
+    backend = LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
+    backend.run(make_request("served", tuning={"strategy": "random", "max_jobs": 2, "max_parallel_jobs": 2}))
+    job = tmp_path / "jobs" / "served"
+    best = backend.best_model(str(job))
+    shutil.rmtree(best.location)  # the fake trial's model, swapped for a servable one of the same trial
+    shutil.copytree(model_dir, best.location)
+    runner = CliRunner()
+    out = _ok(runner.invoke(app, ["deploy", str(job), "--port", "0", "--name", "from-job", "--threads", "1"]))
+    try:
+        assert f"serving trial {best.training_job_name} (" in out
+        assert f"objective {best.objective:.6g}" in out
+    finally:
+        _ok(runner.invoke(app, ["undeploy", "from-job"]))

@@ -259,3 +259,23 @@ def test_a_busy_port_is_an_error_unless_any_port_is_allowed(tmp_path: Path) -> N
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_the_sagemaker_hugging_face_payload_is_accepted_as_the_article_sends_it(model_dir: Path) -> None:
+    """``predictor.predict({"inputs": "Best thing ever!"})``; ``parameters`` go through; unknown ones get a 400."""
+    from hf_sagemaker_tuning.deploy import PredictError
+
+    with deploy_local(model_dir, port=0, name="payload") as endpoint:
+        predictor = endpoint.predictor()
+        _assert_labels(predictor.predict({"inputs": "Best thing ever!"}))
+        top = predictor.predict({"inputs": "Best thing ever!", "parameters": {"top_k": 3}})
+        _assert_labels(top, k=3)  # type: ignore[arg-type]
+        batch = endpoint.predict({"inputs": ["Best thing ever!", "Worst day."], "parameters": {"top_k": 2}})
+        assert len(batch) == 2
+        for labels in batch:
+            _assert_labels(labels, k=2)  # type: ignore[arg-type]
+        with pytest.raises(PredictError, match=r"unknown parameters \['return_all_scores'\]; supported") as refused:
+            predictor.predict({"inputs": "Best thing ever!", "parameters": {"return_all_scores": True}})
+        assert refused.value.status == 400

@@ -88,3 +88,28 @@ def test_placeholder_labels_and_loopback_are_recognised(tmp_path: Path) -> None:
     assert is_loopback("localhost")
     assert not is_loopback("0.0.0.0")
     assert not is_loopback("192.168.1.10")
+
+
+def test_the_sagemaker_hugging_face_payload_is_a_request_too() -> None:
+    assert json.loads(encode_request({"inputs": "Best thing ever!"})) == {"inputs": "Best thing ever!"}
+    both = encode_request({"inputs": ["a", "b"], "parameters": {"top_k": 2, "truncation": True}})
+    assert json.loads(both) == {"inputs": ["a", "b"], "parameters": {"top_k": 2, "truncation": True}}
+    assert json.loads(encode_request({"inputs": "a", "parameters": {"top_k": 2}}, top_k=2))["parameters"] == {
+        "top_k": 2
+    }
+
+
+@pytest.mark.parametrize(
+    ("payload", "top_k", "message"),
+    [
+        ({"text": "a"}, None, r"unknown request fields \['text'\]"),
+        ({"parameters": {}}, None, 'no "inputs"'),
+        ({"inputs": "a", "parameters": [1]}, None, '"parameters" must be a mapping'),
+        ({"inputs": 5}, None, "string or a list"),
+        ({"inputs": "a", "parameters": {"top_k": 0}}, None, "top_k must be a positive integer"),
+        ({"inputs": "a", "parameters": {"top_k": 3}}, 2, "disagree"),
+    ],
+)
+def test_bad_payloads_fail_before_they_are_sent(payload: dict[str, object], top_k: int | None, message: str) -> None:
+    with pytest.raises(DeployError, match=message):
+        encode_request(payload, top_k)

@@ -207,3 +207,72 @@ def test_retrain_on_sagemaker_creates_a_training_job_with_the_best_hyperparamete
 
 def captured_arn(session: Any, name: str) -> str:
     return str(session.client("sagemaker").describe_training_job(TrainingJobName=name)["TrainingJobArn"])
+
+
+def test_retrain_of_a_running_job_is_refused_unless_allowed(
+    tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A running job has only a best trial *so far*: refused by default, named loudly when allowed."""
+    import time
+
+    from hf_sagemaker_tuning import TuningJob
+    from hf_sagemaker_tuning.errors import BackendError
+
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.4")
+    backend = LocalBackend(tmp_path / "jobs", poll_seconds=0.05, grace_seconds=2)
+    settings = {"tuning": {"strategy": "random", "max_jobs": 30, "max_parallel_jobs": 1, "random_seed": 4}}
+    job = backend.submit(make_request("running", **settings))
+    try:
+        deadline = time.monotonic() + 90
+        while not backend.describe(job).get("BestTrainingJob"):
+            assert time.monotonic() < deadline, "no trial completed in time"
+            time.sleep(0.1)
+        so_far = backend.describe(job)["BestTrainingJob"]["TrainingJobName"]
+        with pytest.raises(BackendError, match=r"is still running \(InProgress, \d+ of 30 trials completed\)") as no:
+            retrain(job, backend)
+        assert "best trial so far is" in str(no.value) and "allow_running=True" in str(no.value)
+        assert not (tmp_path / "jobs" / "running" / "retrain").exists()  # nothing was started
+
+        cli = CliRunner().invoke(app, ["retrain", str(tmp_path / "jobs" / "running")])
+        assert cli.exit_code == 2 and "--allow-running" in cli.output and "Traceback" not in cli.output
+
+        monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0")
+        result = TuningJob(backend, job).retrain(epochs=2, allow_running=True)
+        assert result.status == "Completed" and result.job_status == "InProgress"
+        assert result.trial is not None and result.trial.startswith("running-")
+        assert backend.describe(job)["HyperParameterTuningJobStatus"] == "InProgress"
+        assert so_far.startswith("running-")
+        time.sleep(1.1)  # default retrain names are per second
+        cli = CliRunner().invoke(
+            app, ["retrain", str(tmp_path / "jobs" / "running"), "--epochs", "1", "--allow-running"]
+        )
+        assert cli.exit_code == 0, cli.output
+        assert "the job is still InProgress: this is its best trial SO FAR" in cli.stderr.splitlines()[0]
+    finally:
+        backend.stop(job)
+        backend.wait(job, poll_seconds=0.1, timeout=60)
+
+
+def test_cli_retrain_prints_its_progress_off_a_terminal(tmp_path: Path, make_request: MakeRequest) -> None:
+    """Started (which trial), one line per evaluation, done: a long retrain never prints nothing."""
+    backend, folder = _finished_job(tmp_path, make_request)
+    best = backend.describe("parent")["BestTrainingJob"]
+    result = CliRunner().invoke(app, ["retrain", str(folder), "--epochs", "4"])
+    assert result.exit_code == 0, result.output
+    err = result.stderr.splitlines()
+    assert err[0].startswith(f"retraining trial {best['TrainingJobName']} (objective ")
+    assert err[0].endswith("of tuning job parent: epochs=4")  # the fake script has no save_model; not running
+    evaluations = [line for line in err if line.startswith("evaluation ")]
+    assert [line.split(":")[0] for line in evaluations] == [f"evaluation {i}" for i in range(1, 5)]
+    assert all(line.split(": ")[1].startswith("score = ") for line in evaluations)
+    assert err[-1] == "retrain ended after 4 evaluation(s)"
+
+
+def test_a_model_artifact_says_which_model_it_is() -> None:
+    from hf_sagemaker_tuning.backends.base import ModelArtifact
+
+    retrained = ModelArtifact(
+        "parent-retrain-1", "/m", source="retrain", objective=0.8, kept="last evaluation (step 9)"
+    )
+    assert retrained.summary == "retrain parent-retrain-1 (kept: last evaluation (step 9); objective 0.8)"
+    assert ModelArtifact("parent-003", "/m", objective=0.75).summary == "trial parent-003 (objective 0.75)"

@@ -65,3 +65,33 @@ def test_user_errors_exit_2_with_a_message_and_no_traceback(tmp_path: Path) -> N
     report = CliRunner().invoke(app(), ["report", str(tmp_path)])
     assert report.exit_code == 2
     assert "not a local tuning job folder" in report.stderr
+
+
+def test_status_off_a_terminal_shows_every_tuned_value_whole(finished_job: Path) -> None:
+    """Four tuned parameters: none disappears, no value is cut mid-number, no line wraps at 80 columns."""
+    from hf_sagemaker_tuning.backends.local import LocalBackend
+    from hf_sagemaker_tuning.backends.progress import short_value
+    from hf_sagemaker_tuning.cli import app as hfst
+
+    result = CliRunner().invoke(hfst, ["status", str(finished_job)], env={"COLUMNS": None})
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("trial "))
+    trials = LocalBackend(finished_job.parent).list_trials(str(finished_job))
+    tuned = list(trials[-1]["TunedHyperParameters"])
+    assert sorted(tuned) == ["opt", "x", "y", "z"]
+    assert header.split() == ["trial", "status", "objective", *tuned]
+    for trial in trials[-8:]:  # the view shows the last eight
+        row = next(line for line in lines if line.startswith(trial["TrainingJobName"][-12:]))
+        cells = row.split()
+        assert cells[-4:] == [short_value(trial["TunedHyperParameters"][p]) for p in tuned]
+
+
+def test_short_value_keeps_integers_and_categories_and_rounds_floats() -> None:
+    from hf_sagemaker_tuning.backends.progress import short_value
+
+    assert short_value("3.2145678901234e-05") == "3.21457e-05"
+    assert short_value("0.1") == "0.1"
+    assert short_value("12") == "12"
+    assert short_value("adamw_torch") == "adamw_torch"
+    assert short_value(0.000123456789) == "0.000123457"

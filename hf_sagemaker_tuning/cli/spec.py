@@ -215,6 +215,10 @@ def compile_command(
     cost = {"per_hour": price_per_hour, "table": price_table, "max_cost": max_cost}
 
     def build() -> None:
+        if job_name is not None:
+            from ..compile.naming import check_job_name
+
+            check_job_name(job_name, "--job-name")
         job, findings, estimate, _, notes = _preflight(spec, target, cost=cost)
         if not findings.ok and fmt is Format.json:
             typer.echo(json.dumps(_report(findings, estimate, [], target.value), indent=2))

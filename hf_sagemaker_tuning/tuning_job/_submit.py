@@ -83,13 +83,17 @@ def tune(
         **local_options: ``LocalBackend`` options (``trials_per_gpu``, ``max_failed_trials``...).
 
     Raises:
+        SpecError: ``job_name`` breaks SageMaker's tuning-job name rule (pattern and length from botocore).
         OverBudgetError: SageMaker, a budget is set, and the worst case exceeds it (or a money budget has no
             price), unless ``allow_over_budget``.
     """
     from ..backends import open_backend
     from ..compile import compile_request, validate_request_body
+    from ..compile.naming import check_job_name
     from ._job import TuningJob
 
+    if job_name is not None:  # before any data is prepared: the name becomes a folder and trial names
+        check_job_name(job_name, "job_name")
     job = _spec_of(spec)
     if region is None and job.sagemaker is not None:
         region = job.sagemaker.region

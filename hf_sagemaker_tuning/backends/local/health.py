@@ -10,13 +10,14 @@ end orphaned trial processes (their trials are re-run on resume), rewrite a miss
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ... import _process
 from ...errors import BackendError, TuningError
-from .jobs import JOB_FILE, REQUEST_FILE, TRIAL_FILE, JobFolder, now
+from .jobs import JOB_FILE, REQUEST_FILE, TRIAL_FILE, JobFolder, inside, now
 from .recovery import end_group, missing_trials, orphan_groups, rebuild_study, study_problem
 from .state import JobState, Resumability, TrialRecord, read_model
 
@@ -52,7 +53,10 @@ class Diagnosis:
 
 def job_folder(job: str | os.PathLike[str], jobs_dir: str | os.PathLike[str] = "jobs") -> JobFolder:
     """A local job folder by path or by name under ``jobs_dir`` (``BackendError`` when it is neither)."""
-    for path in (Path(job), Path(jobs_dir) / str(job)):
+    candidates = [Path(job)]
+    with contextlib.suppress(BackendError):  # not a plain name: only the path is looked at
+        candidates.append(inside(Path(jobs_dir), str(job), what="job name"))
+    for path in candidates:
         if path.is_dir() and any((path / name).exists() for name in (REQUEST_FILE, JOB_FILE, "trials")):
             return JobFolder(path)
     raise BackendError(f"no local tuning job {str(job)!r} (neither a job folder nor a job in {jobs_dir})")

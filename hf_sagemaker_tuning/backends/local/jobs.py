@@ -163,9 +163,17 @@ class JobFolder:
             BackendError: a ``trial.json`` is invalid (names it, and ``hfst doctor``).
         """
         try:
-            return trial_folders(self, "trials")[0]
+            return trial_folders(self, "trials", self._listed())[0]
         except BackendError as exc:
             raise BackendError(f"{exc}; `hfst doctor {self.path}` lists every problem of the job") from None
+
+    def _listed(self) -> set[str] | None:
+        """The trials ``job.json`` lists (``None``: not kept, or ``job.json`` is unreadable: doctor's to say)."""
+        try:
+            listed = self.state().Trials if self.job_file.is_file() else None
+        except BackendError:
+            return None
+        return None if listed is None else set(listed)
 
     def retrain_records(self) -> list[TrialRecord]:
         """Every training job started after tuning (``start_training``), oldest first."""
@@ -175,12 +183,16 @@ class JobFolder:
         write_model(self.trial_dir(record.TrainingJobName) / TRIAL_FILE, record)
 
 
-def trial_folders(folder: JobFolder, kind: str = "trials") -> tuple[list[TrialRecord], list[str]]:
+def trial_folders(
+    folder: JobFolder, kind: str = "trials", listed: set[str] | None = None
+) -> tuple[list[TrialRecord], list[str]]:
     """The records of ``<job>/<kind>/*/trial.json`` (oldest first), and why each foreign folder is not one.
 
-    A folder is foreign when it is a symlink leading out of the job folder, or its ``trial.json``
-    names another trial (a copied folder): counting it would count a trial twice or count
-    someone else's.
+    A folder is foreign when it is a symlink leading out of the job folder, its ``trial.json``
+    names another trial (a copied folder), or (given ``listed``, the trials ``job.json`` says
+    were launched) it holds a finished trial that was never launched: counting it would count a
+    trial twice or someone else's. An unlisted trial still marked running is the job's own: a
+    coordinator stopped between writing its ``trial.json`` and ``job.json`` (resume records it).
 
     Raises:
         BackendError: a ``trial.json`` is invalid (names the file).
@@ -203,6 +215,12 @@ def trial_folders(folder: JobFolder, kind: str = "trials") -> tuple[list[TrialRe
             foreign.append(
                 f"{sub / TRIAL_FILE} names the trial {record.TrainingJobName!r}, not its folder's name "
                 f"{sub.name!r} (a copied folder?); it is not counted"
+            )
+            continue
+        if listed is not None and record.TrainingJobName not in listed and not record.unfinished:
+            foreign.append(
+                f"{sub} holds a {record.TrainingJobStatus} trial that job.json's Trials never listed "
+                "(a copied or foreign folder?); it is not counted"
             )
             continue
         records.append(record)

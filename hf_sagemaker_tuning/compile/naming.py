@@ -55,11 +55,11 @@ def job_name_problem(name: object) -> str | None:
     if not isinstance(name, str):
         return f"{shorten(name)} is not a string"
     if len(name) > longest:
-        return f"{shorten(name, 40)} has {len(name)} characters; at most {longest} are allowed (pattern {pattern})"
+        return f"{shorten(name)} is {len(name):,} characters long; at most {longest} are allowed (pattern {pattern})"
     # fullmatch: ``$`` would let a trailing newline through.
     if re.fullmatch(pattern, name) is None:
         return (
-            f"{shorten(name, 40)!s} does not match {pattern}: 1-{longest} ASCII letters, digits and hyphens, "
+            f"{shorten(name)} does not match {pattern}: 1-{longest} ASCII letters, digits and hyphens, "
             "starting and ending with a letter or digit"
         )
     return None

@@ -44,6 +44,7 @@ BAD_NAMES = {
     "space": "bad name",
     "200 characters": "x" * 200,
     "33 characters": "a" * 33,
+    "33 with hyphens": "a-rather-long-tuning-job-name-32c",  # the pattern alone allowed it
     "unicode": "jöb-1",
     "fullwidth digit": "job-１",
     "trailing newline": "job\n",

@@ -10,7 +10,9 @@ they come in, and every path built from a name is checked to stay inside its fol
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,12 +35,14 @@ from ..fakejob import fake_spec
 MakeRequest = Callable[..., TuningJobRequest]
 PATTERN = "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}"
 
+#: An absolute job name; unique per run, so an older (unfixed) run's leftover can't confuse this one.
+ESCAPE = f"/tmp/hfst-escape-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 #: Names SageMaker refuses, each for a reason that matters here (the path-traversal table).
 BAD_NAMES = {
     "parent": "../../etc",
     "dot-dot": "..",
     "dot": ".",
-    "absolute": "/tmp/hfst-escape",
+    "absolute": ESCAPE,
     "nested": "a/b",
     "backslash": "a\\b",
     "space": "bad name",
@@ -61,7 +65,7 @@ def _nothing_escaped(tmp_path: Path, jobs: Path) -> None:
     """Only ``jobs`` (and what the test made) is under ``tmp_path``; ``jobs`` holds no job."""
     assert not jobs.exists() or not any(jobs.iterdir()), list(jobs.iterdir())
     assert not (tmp_path.parent / "etc").exists()
-    assert not Path("/tmp/hfst-escape").exists()
+    assert not Path(ESCAPE).exists()
     assert not any(p.name.startswith("etc-") for p in tmp_path.parent.iterdir())
 
 

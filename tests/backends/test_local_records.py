@@ -214,3 +214,12 @@ def test_a_new_job_where_the_jobs_folder_is_a_file_is_one_line(tmp_path: Path, m
     jobs.write_text("not a folder")
     with pytest.raises(BackendError, match=r"cannot create the job folder .*jobs-file"):
         LocalBackend(jobs).submit(make_request("another"))
+
+
+def test_a_completed_trial_whose_log_is_gone_is_named_by_doctor(job: Path) -> None:
+    best = _trials(job)[0]
+    (job / "trials" / best["TrainingJobName"] / "log.txt").unlink()
+    answer = LocalBackend(job.parent).describe("fake-job")  # nothing contradicts its records
+    assert answer["BestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
+    code, out = _doctor(str(job))
+    assert code == 1 and "log.txt is missing" in out and best["TrainingJobName"] in out

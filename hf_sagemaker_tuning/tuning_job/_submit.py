@@ -108,6 +108,10 @@ def tune(
     said = notes if notes is not None else []
     said.extend(f"note: {note}" for note in job.notes)
     if runner.name == "local":
+        from ..backends.local import LocalBackend
+
+        if isinstance(runner, LocalBackend):
+            runner.check_writable()  # before preparing data: a read-only jobs folder fails in seconds
         data_uri, summary = prepare_local(job, data, tokenizer)
         said.append(summary)
         request = compile_request(job, target="local", job_name=job_name, data_uri=data_uri)

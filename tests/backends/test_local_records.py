@@ -223,3 +223,25 @@ def test_a_completed_trial_whose_log_is_gone_is_named_by_doctor(job: Path) -> No
     assert answer["BestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
     code, out = _doctor(str(job))
     assert code == 1 and "log.txt is missing" in out and best["TrainingJobName"] in out
+
+
+def test_hfst_tune_into_a_jobs_folder_that_cannot_be_written_stops_before_preparing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root-proof: the jobs "folder" is a file; nothing is prepared, one line names it."""
+    from hf_sagemaker_tuning.specs import dump_yaml, parse_job_spec
+
+    from ..fakejob import fake_spec
+
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(dump_yaml(parse_job_spec(fake_spec())))
+    jobs = tmp_path / "jobs-file"
+    jobs.write_text("not a folder")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = CliRunner().invoke(app, ["tune", str(spec), "--jobs-dir", str(jobs), "--detach"])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    message = result.stderr.strip()
+    assert message.count("\n") == 0 and "cannot write in the jobs folder" in message and "jobs-file" in message
+    assert not any(work.iterdir())  # no prepared data

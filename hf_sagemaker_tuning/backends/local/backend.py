@@ -83,6 +83,23 @@ class LocalBackend(Backend):
             raise BackendError(f"no local tuning job {str(job)!r} (looked in {path})")
         return folder
 
+    def check_writable(self) -> None:
+        """Make sure a job folder can be written under ``root`` (``tune`` asks before preparing data).
+
+        Raises:
+            BackendError: ``root`` cannot be created or written (read-only, full, or a file); one line naming it.
+        """
+        import tempfile
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.root):
+                pass
+        except OSError as exc:
+            raise BackendError(
+                f"cannot write in the jobs folder {self.root}: {exc.strerror or exc} (choose another with --jobs-dir)"
+            ) from None
+
     def create(self, request: TuningJobRequest, spec: TuningJobSpec | None = None) -> JobFolder:
         """Write a new job folder for ``request`` (refuses to overwrite an existing job)."""
         from .jobs import write_json

@@ -49,8 +49,19 @@ def open_backend(
 
 
 def is_local_job(job: str | os.PathLike[str], jobs_dir: str | os.PathLike[str] = "jobs") -> bool:
-    """Whether ``job`` is a local job folder, or the name of one under ``jobs_dir``."""
-    return (Path(job) / "request.json").is_file() or (Path(jobs_dir) / str(job) / "request.json").is_file()
+    """Whether ``job`` is a local job folder, or the name of one under ``jobs_dir``.
+
+    A name is looked up only when it stays inside ``jobs_dir`` (``jobs.inside``): ``../x`` is a
+    path, never a name.
+    """
+    from .local.jobs import inside
+
+    if (Path(job) / "request.json").is_file():
+        return True
+    try:
+        return (inside(Path(jobs_dir), str(job), what="job name") / "request.json").is_file()
+    except BackendError:
+        return False
 
 
 def resolve_job(

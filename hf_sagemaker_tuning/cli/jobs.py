@@ -89,6 +89,10 @@ def tune_command(
             return resumed
         if spec is None:
             raise typer.BadParameter("give a SPEC file, or --resume JOB")
+        if job_name is not None:
+            from ..compile.naming import check_job_name
+
+            check_job_name(job_name, "--job-name")
         notes: list[str] = []
         options: dict[str, Any] = {}
         if backend is BackendName.local:

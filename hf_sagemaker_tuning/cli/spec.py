@@ -242,6 +242,10 @@ def compile_command(
     }
 
     def build() -> None:
+        if job_name is not None:
+            from ..compile.naming import check_job_name
+
+            check_job_name(job_name, "--job-name")
         from ..preflight import default_target
 
         job, findings, estimate, checks, notes = _preflight(spec, target, cost=cost, online=online)

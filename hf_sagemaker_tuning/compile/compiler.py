@@ -17,7 +17,7 @@ from ..specs.search_space import (
 )
 from ..specs.tuning import STRATEGY_TO_API
 from . import request as rq
-from .naming import unique_job_name
+from .naming import check_job_name, unique_job_name
 
 Target = Literal["sagemaker", "local"]
 ENTRY_SCRIPT = "train.py"
@@ -157,8 +157,9 @@ def compile_request(
 
     Raises:
         CompileError: the target needs settings the spec lacks.
+        SpecError: ``job_name`` is not a name SageMaker accepts (``check_job_name``).
     """
-    name = job_name or unique_job_name(spec.name)
+    name = unique_job_name(spec.name) if job_name is None else check_job_name(job_name)
     sm = spec.sagemaker
     if target == "sagemaker":
         if sm is None:

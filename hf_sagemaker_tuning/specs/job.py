@@ -15,7 +15,7 @@ from .objective import ObjectiveSpec
 from .sagemaker import SageMakerSpec
 from .search_space import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace, categorical_text
 from .training import HyperparameterValue, TrainingSpec, hyperparameter_text
-from .tuning import TUNING_JOB_NAME, TuningSpec
+from .tuning import TuningSpec
 
 
 class TuningJobSpec(Spec):
@@ -34,12 +34,11 @@ class TuningJobSpec(Spec):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> TuningJobSpec:
-        if not TUNING_JOB_NAME.match(self.name):
-            raise SpecFieldError(
-                "name",
-                f"{shorten(self.name)} does not fit SageMaker's tuning-job name rule: 1-32 letters, digits and "
-                "hyphens, starting and ending with a letter or digit",
-            )
+        from ..compile.naming import job_name_problem  # botocore's rule, read when a spec is checked
+
+        problem = job_name_problem(self.name)
+        if problem is not None:
+            raise SpecFieldError("name", f"does not fit SageMaker's tuning-job name rule: {problem}")
         tuned = set(self.search_space.names())
         static = set(self.training.hyperparameters)
         both = sorted(tuned & static)

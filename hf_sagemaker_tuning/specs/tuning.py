@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -18,8 +17,6 @@ MAX_PARALLEL_LIMIT = 100
 DEFAULT_PARALLEL_QUOTA = 10
 MAX_RUNTIME_MIN, MAX_RUNTIME_MAX = 120, 15_768_000
 HYPERBAND_MAX_RESOURCE = 20_000
-#: SageMaker's tuning-job name rule: letters, digits and hyphens, at most 32, no leading/trailing hyphen.
-TUNING_JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,31}$")
 
 
 class HyperbandSpec(Spec):
@@ -57,8 +54,11 @@ class WarmStartSpec(Spec):
     @classmethod
     def _names(cls, value: list[str]) -> list[str]:
         for name in value:
-            if not TUNING_JOB_NAME.match(name):
-                raise ValueError(f"parent {shorten(name)} is not a tuning-job name (<= 32 letters, digits, hyphens)")
+            from ..compile.naming import job_name_problem  # botocore's rule, read when a spec is checked
+
+            problem = job_name_problem(name)
+            if problem is not None:
+                raise ValueError(f"parent is not a tuning-job name: {problem}")
         if len(set(value)) != len(value):
             raise ValueError("parents are listed twice")
         return value

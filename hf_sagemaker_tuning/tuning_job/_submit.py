@@ -83,13 +83,17 @@ def tune(
         **local_options: ``LocalBackend`` options (``trials_per_gpu``, ``max_failed_trials``...).
 
     Raises:
+        SpecError: ``job_name`` breaks SageMaker's tuning-job name rule (pattern and length from botocore).
         OverBudgetError: SageMaker, a budget is set, and the worst case exceeds it (or a money budget has no
             price), unless ``allow_over_budget``.
     """
     from ..backends import open_backend
     from ..compile import compile_request, validate_request_body
+    from ..compile.naming import check_job_name
     from ._job import TuningJob
 
+    if job_name is not None:  # before any data is prepared: the name becomes a folder and trial names
+        check_job_name(job_name, "job_name")
     job = _spec_of(spec)
     if region is None and job.sagemaker is not None:
         region = job.sagemaker.region
@@ -104,6 +108,10 @@ def tune(
     said = notes if notes is not None else []
     said.extend(f"note: {note}" for note in job.notes)
     if runner.name == "local":
+        from ..backends.local import LocalBackend
+
+        if isinstance(runner, LocalBackend):
+            runner.check_writable()  # before preparing data: a read-only jobs folder fails in seconds
         data_uri, summary = prepare_local(job, data, tokenizer)
         said.append(summary)
         request = compile_request(job, target="local", job_name=job_name, data_uri=data_uri)

@@ -123,7 +123,7 @@ def test_objective_picks_the_checkpoint_the_tuner_scores() -> None:
 
 
 def test_default_job_names_are_unique_and_fit_32_characters() -> None:
-    spec = parse_job_spec(spec_with(name="a-rather-long-tuning-job-name-32c"))
+    spec = parse_job_spec(spec_with(name="a-rather-long-tuning-job-name-32"))  # 32: the most SageMaker allows
     names = {compile_request(spec).job_name for _ in range(20)}
     assert len(names) == 20
     assert all(len(n) <= 32 and n.startswith("a-rather-long-tunin-") for n in names)

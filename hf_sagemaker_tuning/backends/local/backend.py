@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import _process
+from ...compile.naming import job_name_problem
 from ...errors import BackendError
 from ..base import Backend, ModelArtifact
 from .coordinator import Coordinator
-from .jobs import JobFolder, now
+from .jobs import JobFolder, inside, now
 from .launch import spawn_coordinator
 from .recovery import check_trials, ensure_study
 from .runner import MetricCallback
@@ -72,30 +73,57 @@ class LocalBackend(Backend):
         self.on_metric = on_metric
 
     def folder(self, job: str | os.PathLike[str]) -> JobFolder:
-        """A job by name (under ``root``) or by path."""
+        """A job by name (under ``root``; a name that would leave it is refused) or by path."""
         path = Path(job)
-        if not (path / "request.json").is_file():
-            path = self.root / str(job)
+        is_path = path.is_absolute() or any(sep in str(job) for sep in (os.sep, "/"))
+        if not (path / "request.json").is_file() and not is_path:
+            path = inside(self.root, str(job), what="job name")
         folder = JobFolder(path)
         if not folder.exists():
             raise BackendError(f"no local tuning job {str(job)!r} (looked in {path})")
         return folder
+
+    def check_writable(self) -> None:
+        """Make sure a job folder can be written under ``root`` (``tune`` asks before preparing data).
+
+        Raises:
+            BackendError: ``root`` cannot be created or written (read-only, full, or a file); one line naming it.
+        """
+        import tempfile
+
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.root):
+                pass
+        except OSError as exc:
+            raise BackendError(
+                f"cannot write in the jobs folder {self.root}: {exc.strerror or exc} (choose another with --jobs-dir)"
+            ) from None
 
     def create(self, request: TuningJobRequest, spec: TuningJobSpec | None = None) -> JobFolder:
         """Write a new job folder for ``request`` (refuses to overwrite an existing job)."""
         from .jobs import write_json
         from .state import write_text
 
-        folder = JobFolder(self.root / request.job_name)
+        problem = job_name_problem(request.job_name)
+        if problem is not None:
+            raise BackendError(f"HyperParameterTuningJobName: {problem}")
+        folder = JobFolder(inside(self.root, request.job_name, what="job name"))
         if folder.exists():
             raise BackendError(f"tuning job {request.job_name!r} already exists in {folder.path}; use resume")
-        folder.path.mkdir(parents=True, exist_ok=True)
-        write_json(folder.request_file, request.to_api())
-        if spec is not None:
-            from ...specs import dump_yaml
+        try:
+            folder.path.mkdir(parents=True, exist_ok=True)
+            write_json(folder.request_file, request.to_api())
+            if spec is not None:
+                from ...specs import dump_yaml
 
-            write_text(folder.spec_file, dump_yaml(spec))
-        folder.write_state(JobState(CreationTime=now(), Options=self.options))
+                write_text(folder.spec_file, dump_yaml(spec))
+            folder.write_state(JobState(CreationTime=now(), Options=self.options))
+        except OSError as exc:  # a read-only or full jobs folder: one line naming it
+            raise BackendError(
+                f"cannot create the job folder {folder.path}: {exc.strerror or exc}; "
+                f"check that the jobs folder {self.root} is writable (or choose another with --jobs-dir)"
+            ) from None
         return folder
 
     def run(self, request: TuningJobRequest, spec: TuningJobSpec | None = None) -> dict[str, Any]:
@@ -164,7 +192,7 @@ class LocalBackend(Backend):
         folder = self.folder(job)
         log = folder.trial_dir(trial) / "log.txt"
         if not log.is_file():
-            log = folder.retrain_dir / trial / "log.txt"
+            log = folder.run_dir(trial) / "log.txt"
         if not log.is_file():
             raise BackendError(f"trial {trial!r} of job {job!r} has no log")
         return log.read_text(encoding="utf-8", errors="replace")

@@ -6,22 +6,45 @@ repair. ``repair`` makes those repairs (only while no coordinator runs: one writ
 end orphaned trial processes (their trials are re-run on resume), rewrite a missing or invalid
 ``job.json``, mark a job whose coordinator died as stopped and resumable, record trial folders
 ``job.json`` does not list, and rebuild ``study.db`` from the trial folders.
+
+Records that disagree are named, never repaired by guessing: a finished trial whose ``trial.json``
+disagrees with its log (the authority) or ``study.db`` (each file and both values, see
+``agreement.py``), a copied or foreign trial folder (see ``jobs.trial_folders``), and a completed
+trial whose log is gone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ... import _process
 from ...errors import BackendError, TuningError
-from .jobs import JOB_FILE, REQUEST_FILE, TRIAL_FILE, JobFolder, now
+from .agreement import LOG_FILE, disagreements, log_missing
+from .jobs import JOB_FILE, REQUEST_FILE, TRIAL_FILE, JobFolder, inside, now, trial_folders
 from .recovery import end_group, missing_trials, orphan_groups, rebuild_study, study_problem
 from .state import JobState, Resumability, TrialRecord, read_model
 
-#: Problem kinds, in the order ``repair`` handles them.
-KINDS = ("request", "job", "trial", "missing", "unrecorded", "coordinator", "orphans", "study")
+if TYPE_CHECKING:  # pragma: no cover
+    from ...compile.request import TuningJobRequest
+
+#: Problem kinds, in the order ``repair`` handles them (``foreign``, ``disagree``, ``nolog``: a person's).
+KINDS = (
+    "request",
+    "job",
+    "trial",
+    "foreign",
+    "disagree",
+    "nolog",
+    "missing",
+    "unrecorded",
+    "coordinator",
+    "orphans",
+    "study",
+)
 
 
 @dataclass(frozen=True)
@@ -52,26 +75,55 @@ class Diagnosis:
 
 def job_folder(job: str | os.PathLike[str], jobs_dir: str | os.PathLike[str] = "jobs") -> JobFolder:
     """A local job folder by path or by name under ``jobs_dir`` (``BackendError`` when it is neither)."""
-    for path in (Path(job), Path(jobs_dir) / str(job)):
+    candidates = [Path(job)]
+    with contextlib.suppress(BackendError):  # not a plain name: only the path is looked at
+        candidates.append(inside(Path(jobs_dir), str(job), what="job name"))
+    for path in candidates:
         if path.is_dir() and any((path / name).exists() for name in (REQUEST_FILE, JOB_FILE, "trials")):
             return JobFolder(path)
     raise BackendError(f"no local tuning job {str(job)!r} (neither a job folder nor a job in {jobs_dir})")
 
 
-def _records(folder: JobFolder, diagnosis: Diagnosis) -> list[TrialRecord] | None:
-    """Every readable trial record; ``None`` when one is unreadable (each is a problem)."""
-    records: list[TrialRecord] = []
+def _records(folder: JobFolder, diagnosis: Diagnosis, state: JobState | None) -> list[TrialRecord] | None:
+    """The job's own readable trial records; ``None`` when one is unreadable (each is a problem).
+
+    Copied and foreign trial folders are problems too, and not among the records.
+    """
     intact = True
     subs = sorted(folder.trials_dir.iterdir()) if folder.trials_dir.is_dir() else []
     for sub in subs:
         if not (sub / TRIAL_FILE).is_file():
             continue
         try:
-            records.append(read_model(sub / TRIAL_FILE, TrialRecord))
+            read_model(sub / TRIAL_FILE, TrialRecord)
         except BackendError as exc:
             intact = False
             diagnosis.add("trial", str(exc), advice="fix the file, or delete the trial folder and its name in job.json")
-    return records if intact else None
+    if not intact:
+        return None
+    listed = None if state is None or state.Trials is None else set(state.Trials)
+    records, foreign = trial_folders(folder, "trials", listed)
+    for message in foreign:
+        diagnosis.add("foreign", message, advice="move the folder out of the job (it is not one of its trials)")
+    return records
+
+
+def _agreement(folder: JobFolder, request: TuningJobRequest, records: list[TrialRecord], diagnosis: Diagnosis) -> None:
+    """Each finished trial whose ``trial.json``, log and ``study.db`` disagree (see ``agreement.py``)."""
+    for found in disagreements(folder, request, records):
+        diagnosis.add(
+            "disagree",
+            found.message,
+            advice="restore the trial's files (its log is the authority); until then no best trial is reported",
+        )
+    for record in records:
+        if not record.Superseded and log_missing(folder, record):
+            diagnosis.add(
+                "nolog",
+                f"trial {record.TrainingJobName}: completed with FinalObjectiveValue {record.FinalObjectiveValue:g} "
+                f"but {folder.trial_dir(record.TrainingJobName) / LOG_FILE} is missing, so it can't be checked",
+                advice="restore the log",
+            )
 
 
 def diagnose(folder: JobFolder) -> Diagnosis:
@@ -90,7 +142,9 @@ def diagnose(folder: JobFolder) -> Diagnosis:
             state = folder.state()
         except BackendError as exc:
             diagnosis.add("job", str(exc), repair="rewrite job.json (Stopped, resumable; the damaged file kept)")
-    records = _records(folder, diagnosis)
+    records = _records(folder, diagnosis, state)
+    if request is not None and records is not None:
+        _agreement(folder, request, records, diagnosis)
     if state is not None:
         missing = missing_trials(folder, state)
         if missing:
@@ -140,11 +194,22 @@ def repair(folder: JobFolder, grace_seconds: float = 5.0) -> list[str]:
     """Make every safe repair ``diagnose`` proposes; return what was done.
 
     Raises:
-        BackendError: the job's coordinator runs (stop it first).
+        BackendError: the job's coordinator runs (stop it first), or a repair could not write
+            (a read-only or full folder: names the file and the folder).
     """
     found = diagnose(folder)
     if found.running_pid is not None:
         raise BackendError(f"job {folder.name!r} is running (coordinator pid {found.running_pid}); stop it first")
+    try:
+        return _repair(folder, found, grace_seconds)
+    except OSError as exc:
+        where = exc.filename or folder.path
+        raise BackendError(
+            f"cannot repair {folder.path}: {where}: {exc.strerror or exc}; the job folder must be writable"
+        ) from None
+
+
+def _repair(folder: JobFolder, found: Diagnosis, grace_seconds: float) -> list[str]:
     kinds = {p.kind for p in found.problems if p.repair}
     done: list[str] = []
     if "orphans" in kinds:

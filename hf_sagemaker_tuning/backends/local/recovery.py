@@ -146,8 +146,15 @@ def ensure_study(folder: JobFolder, request: TuningJobRequest) -> str | None:
 
 
 def missing_trials(folder: JobFolder, state: JobState) -> list[str]:
-    """Trials ``job.json`` says were launched whose folder (or ``trial.json``) is gone."""
-    return [name for name in state.Trials or [] if not (folder.trial_dir(name) / TRIAL_FILE).is_file()]
+    """Trials ``job.json`` says were launched whose folder (or ``trial.json``) is gone (or not the job's own)."""
+    return [name for name in state.Trials or [] if not _has_folder(folder, name)]
+
+
+def _has_folder(folder: JobFolder, trial: str) -> bool:
+    try:
+        return (folder.trial_dir(trial) / TRIAL_FILE).is_file()
+    except BackendError:  # a name that leaves trials/, or a folder symlinked elsewhere: not the job's
+        return False
 
 
 def check_trials(folder: JobFolder, state: JobState) -> None:

@@ -1,9 +1,12 @@
 """A local job's state in SageMaker's shapes (DescribeHyperParameterTuningJob, TrainingJobSummary).
 
-Readers trust nothing a crash may have left behind: trial folders are compared with the trials
-``job.json`` says were launched (a missing one is a ``BackendError``, never a silently different
-best trial), and the trials of a job whose coordinator is gone are shown as they really are
-(still running as orphans, finished with the status they left, or interrupted).
+Readers trust nothing a crash (or a hand) may have left behind: trial folders are compared with the
+trials ``job.json`` says were launched (a missing one is a ``BackendError``, never a silently different
+best trial; a copied or foreign one is not counted, see ``jobs.trial_folders``), each finished trial's
+``trial.json`` is checked against its log (the authority) and ``study.db`` (see ``agreement.py``: a
+disagreement is a ``BackendError`` naming the trial, the files and both values), and the trials
+of a job whose coordinator is gone are shown as they really are (still running as orphans,
+finished with the status they left, or interrupted).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import Any
 
 from ... import _process
 from ...trials import best_trial
+from .agreement import check_agreement
 from .jobs import JobFolder
 from .recovery import check_trials, seen_now
 from .state import JobState, Resumability, TrialRecord
@@ -53,10 +57,11 @@ def current_records(folder: JobFolder, state: JobState | None = None) -> list[Tr
     state = folder.state() if state is None else state
     records = [r for r in folder.trial_records() if not r.Superseded]
     check_trials(folder, state)
+    request = folder.request()
+    check_agreement(folder, request, records)
     status, _ = effective(state)
     if status in ("InProgress", "Stopping"):
         return records
-    request = folder.request()
     return [seen_now(folder, request, r) for r in records]
 
 

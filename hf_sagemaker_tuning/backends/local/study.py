@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BackendError
-from .jobs import JobFolder
+from .jobs import JobFolder, inside
 from .search import distributions, from_hyperparameters, grid, max_trials, pruner, sampler, to_hyperparameters
 from .state import TrialRecord
 from .trial import terminate
@@ -144,7 +144,7 @@ def warm_start(study: optuna.Study, folder: JobFolder, request: TuningJobRequest
         return
     dists = distributions(request)
     for parent in warm.ParentHyperParameterTuningJobs:
-        parent_folder = JobFolder(folder.path.parent / parent.HyperParameterTuningJobName)
+        parent_folder = JobFolder(inside(folder.path.parent, parent.HyperParameterTuningJobName, what="parent job"))
         if not parent_folder.exists():
             raise BackendError(
                 f"warm start: parent job {parent.HyperParameterTuningJobName!r} is not in {parent_folder.path.parent}"

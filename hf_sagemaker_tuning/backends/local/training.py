@@ -47,7 +47,7 @@ def kept_text(run_dir: Path) -> str | None:
 
 
 def _record_file(folder: JobFolder, name: str) -> Path:
-    return folder.retrain_dir / name / TRIAL_FILE
+    return folder.run_dir(name) / TRIAL_FILE
 
 
 def start_training(
@@ -74,7 +74,7 @@ def start_training(
         definition["InputDataConfig"] = merge_channels(definition["InputDataConfig"], channels)
         request = TuningJobRequest.from_api(body)
     name = name or f"{folder.name}-retrain-{time.strftime('%H%M%S')}"
-    run_dir = folder.retrain_dir / name
+    run_dir = folder.run_dir(name)
     if run_dir.exists():
         raise BackendError(f"a training job named {name!r} already exists in {run_dir}")
     gpus = options.gpus if options.gpus is not None else detect_gpus()
@@ -120,7 +120,7 @@ def training_record(folder: JobFolder, training: str) -> tuple[TrialRecord, Path
     """A retrain run's (or a trial's) record and folder."""
     for record in folder.retrain_records():
         if record.TrainingJobName == training:
-            return record, folder.retrain_dir / training
+            return record, folder.run_dir(training)
     for record in folder.trial_records():
         if record.TrainingJobName == training:
             return record, folder.trial_dir(training)
@@ -167,11 +167,11 @@ def best_model(folder: JobFolder) -> ModelArtifact:
     retrained = [
         r
         for r in folder.retrain_records()
-        if r.TrainingJobStatus == "Completed" and _has_model(folder.retrain_dir / r.TrainingJobName)
+        if r.TrainingJobStatus == "Completed" and _has_model(folder.run_dir(r.TrainingJobName))
     ]
     if retrained:
         newest = max(retrained, key=lambda r: (r.TrainingEndTime or r.CreationTime or now(), r.Index))
-        run_dir = folder.retrain_dir / newest.TrainingJobName
+        run_dir = folder.run_dir(newest.TrainingJobName)
         return ModelArtifact(
             training_job_name=newest.TrainingJobName,
             location=str((run_dir / "model").resolve()),

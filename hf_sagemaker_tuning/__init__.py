@@ -35,6 +35,7 @@ _LAZY = {
     "Backend": "hf_sagemaker_tuning.backends",
     "open_backend": "hf_sagemaker_tuning.backends",
     "resolve_job": "hf_sagemaker_tuning.backends",
+    "Trial": "hf_sagemaker_tuning.trials",
 }
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "SearchSpace",
     "SpecError",
     "TrainingSpec",
+    "Trial",
     "TuningError",
     "TuningJob",
     "TuningJobRequest",
@@ -71,6 +73,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from .backends import Backend, open_backend, resolve_job
     from .compile import TuningJobRequest, compile_request, validate_request_body
+    from .trials import Trial
     from .specs import (
         CategoricalParameter,
         ContinuousParameter,

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console, RenderableType
 
+    from ..trials import Trial
     from .base import Backend
 
 
-def render(answer: dict[str, Any], trials: list[dict[str, Any]], started: float, limit: int | None) -> RenderableType:
+def render(answer: dict[str, Any], trials: list[Trial], started: float, limit: int | None) -> RenderableType:
     """Counters, best value, elapsed time and the last trials, as one rich renderable."""
     from rich.console import Group
     from rich.table import Table
@@ -35,11 +36,11 @@ def render(answer: dict[str, Any], trials: list[dict[str, Any]], started: float,
     for column in ("trial", "status", "objective", "hyperparameters"):
         table.add_column(column)
     for trial in trials[-8:]:
-        value = trial.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
-        hps = " ".join(f"{k}={v}" for k, v in trial["TunedHyperParameters"].items())
+        value = trial.objective
+        hps = " ".join(f"{k}={v}" for k, v in trial.hyperparameters.items())
         table.add_row(
-            trial["TrainingJobName"][-12:],
-            trial["TrainingJobStatus"],
+            trial.name[-12:],
+            trial.status,
             "" if value is None else f"{value:.4g}",
             hps[:80],
         )

@@ -145,7 +145,7 @@ def status_command(
         print_result(answer, out)
         from ..evaluate import latest_evaluation
 
-        scored = latest_evaluation(answer, jobs_dir)  # hfst evaluate's saved test score
+        scored = latest_evaluation(runner, job_id)  # hfst evaluate's saved test score
         if scored is not None:
             out.print(scored.summary(), markup=False)
 

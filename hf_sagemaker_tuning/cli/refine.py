@@ -34,7 +34,7 @@ def retrain_command(
 
     def run() -> RetrainResult:
         runner, job_id = resolve(job, backend, jobs_dir, region)
-        if runner.name == "local":
+        if runner.cloud is None:  # the run happens here, in the foreground
             with console(stderr=True).status("[bold]retraining the best configuration[/]"):
                 return retrain(job_id, runner, epochs=epochs, keep=keep.value)
         return retrain(job_id, runner, epochs=epochs, keep=keep.value, wait=False)

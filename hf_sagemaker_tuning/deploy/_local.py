@@ -15,7 +15,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any, overload
+from typing import overload
 
 from .. import _process
 from . import _registry
@@ -323,9 +323,3 @@ class LocalEndpoint:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.undeploy()
-
-
-def local_status(record: EndpointRecord) -> dict[str, Any]:
-    """Liveness of a local endpoint: process alive and ``/ping`` code."""
-    alive = is_running(record)
-    return {"running": alive, "ping": _ping(record.url, timeout=1.0) if alive and record.url else None}

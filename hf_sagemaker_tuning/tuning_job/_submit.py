@@ -103,7 +103,7 @@ def tune(
     )
     said = notes if notes is not None else []
     said.extend(f"note: {note}" for note in job.notes)
-    if runner.name == "local":
+    if runner.cloud is None:  # trials run on this machine: prepare the data here
         data_uri, summary = prepare_local(job, data, tokenizer)
         said.append(summary)
         request = compile_request(job, target="local", job_name=job_name, data_uri=data_uri)

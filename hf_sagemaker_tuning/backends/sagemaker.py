@@ -366,15 +366,21 @@ class SageMakerBackend(Backend):
         _split_s3(model)
         return model
 
-    def _evaluations_prefix(self, job: str) -> tuple[str, str]:
-        """Where a job's evaluations are kept: next to its spec (``<output>/<job>/evaluations/``)."""
-        output = self.describe(job)["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"]
-        return _split_s3(f"{output.rstrip('/')}/{job}/evaluations/")
+    def _evaluations_prefix(self, job: str) -> tuple[str, str] | None:
+        """Where a job's evaluations are kept: next to its spec (``<output>/<job>/evaluations/``).
+
+        ``None`` for a job whose output is not in S3 (no real SageMaker job; an emulator's).
+        """
+        output = str(self.describe(job)["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"])
+        return _split_s3(f"{output.rstrip('/')}/{job}/evaluations/") if output.startswith("s3://") else None
 
     def _save_evaluation(self, job: str, key: str, document: str) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        bucket, prefix = self._evaluations_prefix(job)
+        where = self._evaluations_prefix(job)
+        if where is None:
+            raise BackendError(f"tuning job {job!r} has no S3 output path to keep evaluations in")
+        bucket, prefix = where
         try:
             self._s3().put_object(Bucket=bucket, Key=f"{prefix}{key}.json", Body=document.encode("utf-8"))
         except (ClientError, BotoCoreError) as exc:
@@ -383,7 +389,10 @@ class SageMakerBackend(Backend):
     def _evaluations(self, job: str) -> dict[str, str]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        bucket, prefix = self._evaluations_prefix(job)
+        where = self._evaluations_prefix(job)
+        if where is None:
+            return {}
+        bucket, prefix = where
         s3 = self._s3()
         found: dict[str, str] = {}
         try:

@@ -73,7 +73,6 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover
     from .backends import Backend, open_backend, resolve_job
     from .compile import TuningJobRequest, compile_request, validate_request_body
-    from .trials import Trial
     from .specs import (
         CategoricalParameter,
         ContinuousParameter,
@@ -89,6 +88,7 @@ if TYPE_CHECKING:  # pragma: no cover
         json_schema,
         load_job_spec,
     )
+    from .trials import Trial
     from .tuning_job import TuningJob, tune
 
 

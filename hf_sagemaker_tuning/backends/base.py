@@ -158,10 +158,11 @@ class Backend(ABC):
 
         Guarantees: ``HyperParameterTuningJobStatus`` is one of ``JOB_STATES``; datetimes are
         timezone-aware; ``HyperParameterTuningJobConfig`` and ``TrainingJobDefinition`` are
-        those of the request that was submitted; ``BestTrainingJob``, when present, is
-        ``best_trial(job)`` as a ``TrainingJobSummary`` (the library's rule in ``trials``, on
-        every backend: a service's own pick that names no trial of the job is never shown).
-        A terminal status never changes again, except through ``resume`` on the same job.
+        those of the request that was submitted. ``BestTrainingJob``, when present, is
+        ``best_trial(job)`` as a ``TrainingJobSummary`` (the library's rule in ``trials``); a
+        backend may leave it out (SageMaker does, rather than list every trial on each call),
+        and a service's own pick is never passed on: ask ``best_trial``. A terminal status
+        never changes again, except through ``resume`` on the same job.
 
         Raises:
             BackendError: no such job, or the backend reported an unknown status.
@@ -199,7 +200,8 @@ class Backend(ABC):
         """The job's best trial by the library's one rule (``trials.best_trial``), or ``None`` yet.
 
         The same trial on every backend for the same trials: ``describe``'s
-        ``BestTrainingJob``, ``best_model`` (without a retrain), results and retrain all follow it.
+        ``BestTrainingJob`` (where given), ``best_model`` (without a retrain), results, status
+        and retrain all follow it.
 
         Raises:
             BackendError: no such job.

@@ -12,6 +12,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from .base import Backend
 
 
+def best_value(answer: dict[str, Any], trials: list[Trial]) -> float | None:
+    """The best trial's objective value (``trials.best_trial``, the one rule), or ``None`` yet."""
+    from ..trials import best_trial
+    from .base import maximize
+
+    best = best_trial(trials, maximize(answer))
+    return None if best is None else best.objective
+
+
 def render(answer: dict[str, Any], trials: list[Trial], started: float, limit: int | None) -> RenderableType:
     """Counters, best value, elapsed time and the last trials, as one rich renderable."""
     from rich.console import Group
@@ -23,7 +32,7 @@ def render(answer: dict[str, Any], trials: list[Trial], started: float, limit: i
     failed = counters.get("NonRetryableError", 0) + counters.get("RetryableError", 0)
     stopped = counters.get("Stopped", 0)
     running = counters.get("InProgress", 0)
-    best = answer.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
+    best = best_value(answer, trials)
     head = Text.assemble(
         (f"{answer['HyperParameterTuningJobName']}  ", "bold"),
         (f"{answer['HyperParameterTuningJobStatus']}  ", "cyan"),
@@ -47,11 +56,11 @@ def render(answer: dict[str, Any], trials: list[Trial], started: float, limit: i
     return Group(head, table)
 
 
-def progress_line(answer: dict[str, Any], started: float, limit: int | None) -> str:
+def progress_line(answer: dict[str, Any], trials: list[Trial], started: float, limit: int | None) -> str:
     """One plain line of progress, for logs and CI (no terminal control codes)."""
     counters = answer.get("TrainingJobStatusCounters", {})
     failed = counters.get("NonRetryableError", 0) + counters.get("RetryableError", 0)
-    best = answer.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
+    best = best_value(answer, trials)
     parts = [
         f"{answer['HyperParameterTuningJobName']}: {answer['HyperParameterTuningJobStatus']}",
         f"done {counters.get('Completed', 0)}" + (f" of {limit}" if limit else ""),
@@ -100,7 +109,7 @@ def follow(
                 if live_view:
                     live.update(render(answer, backend.list_trials(job), started, limit))
                 else:
-                    line = progress_line(answer, started, limit)
+                    line = progress_line(answer, backend.list_trials(job), started, limit)
                     if line.rsplit(", elapsed", 1)[0] != last_line.rsplit(", elapsed", 1)[0]:
                         console.print(line, markup=False, highlight=False)
                         last_line = line
@@ -116,7 +125,9 @@ def follow(
             if live_view:
                 live.update(render(answer, backend.list_trials(job), started, limit))
             else:
-                console.print(progress_line(answer, started, limit), markup=False, highlight=False)
+                console.print(
+                    progress_line(answer, backend.list_trials(job), started, limit), markup=False, highlight=False
+                )
     if live_view:
         console.line()
     return answer

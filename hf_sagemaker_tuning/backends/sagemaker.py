@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ..compile.request import TuningJobRequest
 from ..contract import training_package_dir
 from ..errors import BackendError, translate_client_error
-from ..trials import Trial, best_trial
-from .base import Backend, CloudContext, ModelArtifact, maximize, merge_channels
+from ..trials import Trial
+from .base import Backend, CloudContext, ModelArtifact, merge_channels
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..specs import TuningJobSpec
@@ -149,19 +149,15 @@ class SageMakerBackend(Backend):
         return request.job_name
 
     def _describe(self, job: str) -> dict[str, Any]:
-        """The service's answer, with ``BestTrainingJob`` picked by the library's rule from the job's trials.
+        """The service's answer without its own ``BestTrainingJob`` (ask ``best_trial`` instead).
 
-        The service's own ``BestTrainingJob`` may follow another rule, or (a stub, an
-        emulator) name a training job that is not one of the job's trials: it is never shown.
+        The service's pick may follow another rule than the library's (``trials.best_trial``),
+        or (a stub, an emulator) name a training job that is not one of the job's trials; naming
+        ours would mean listing every trial on each ``describe`` (``wait`` polls it).
         """
         answer = self._call("describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=job)
-        reported = answer.pop("BestTrainingJob", None)
+        answer.pop("BestTrainingJob", None)
         answer.pop("OverallBestTrainingJob", None)
-        counters = answer.get("TrainingJobStatusCounters") or {}
-        if reported or counters.get("Completed"):
-            best = best_trial(self.list_trials(job), maximize(answer))
-            if best is not None:
-                answer["BestTrainingJob"] = best.to_summary()
         return answer
 
     def _list_trials(self, job: str) -> list[Trial]:

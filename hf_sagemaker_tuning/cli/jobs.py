@@ -21,9 +21,11 @@ from ._common import (
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
+    from ..trials import Trial
 
-def print_result(answer: dict[str, Any], out: Console) -> None:
-    """The job's end state, best trial and (local) folder, with how to resume it."""
+
+def print_result(answer: dict[str, Any], best: Trial | None, out: Console) -> None:
+    """The job's end state, best trial (``Backend.best_trial``: one of the job's trials) and (local) folder."""
     from rich.markup import escape
 
     status = answer["HyperParameterTuningJobStatus"]
@@ -33,12 +35,10 @@ def print_result(answer: dict[str, Any], out: Console) -> None:
     )
     if answer.get("FailureReason"):
         out.print(f"[red]{escape(answer['FailureReason'])}[/]")
-    best = answer.get("BestTrainingJob")
-    if best:
-        metric = best["FinalHyperParameterTuningJobObjectiveMetric"]
-        out.print(f"best trial {best['TrainingJobName']}: {metric['MetricName']} = {metric['Value']:.6g}")
-        for key, value in best["TunedHyperParameters"].items():
-            out.print(f"  {key} = {value}")
+    if best is not None and best.objective is not None:
+        out.print(f"best trial {best.name}: {best.objective_metric} = {best.objective:.6g}", markup=False)
+        for key, value in best.hyperparameters.items():
+            out.print(f"  {key} = {value}", markup=False)
     if answer.get("LocalJobDir"):
         out.print(f"job folder: {answer['LocalJobDir']}")
         if answer.get("Resumable"):
@@ -120,7 +120,7 @@ def tune_command(
         return follow(job.backend, job.id, out)
 
     answer = user_errors(follow)
-    print_result(answer, out)
+    print_result(answer, user_errors(lambda: job.backend.best_trial(job.id)), out)
     if answer["HyperParameterTuningJobStatus"] == "Failed":
         raise typer.Exit(1)
 
@@ -134,15 +134,18 @@ def status_command(
     """Show a tuning job's status, counters, best trial and its trials."""
     import time
 
+    from ..backends.base import maximize
     from ..backends.progress import render
+    from ..trials import best_trial
 
     out = console()
 
     def show() -> None:
         runner, job_id = resolve(job, backend, jobs_dir, region)
         answer = runner.describe(job_id)
-        out.print(render(answer, runner.list_trials(job_id), time.monotonic(), None))
-        print_result(answer, out)
+        trials = runner.list_trials(job_id)
+        out.print(render(answer, trials, time.monotonic(), None))
+        print_result(answer, best_trial(trials, maximize(answer)), out)
         from ..evaluate import latest_evaluation
 
         scored = latest_evaluation(runner, job_id)  # hfst evaluate's saved test score

@@ -108,7 +108,7 @@ class Trial(BaseModel):
         return {k: v for k, v in out.items() if v is not None}
 
     @property
-    def counts(self) -> bool:
+    def eligible(self) -> bool:
         """Whether the trial can be best: it completed with a finite objective value."""
         return self.status == "Completed" and objective_value(self) is not None
 
@@ -124,7 +124,7 @@ def objective_value(trial: Trial) -> float | None:
 def ranked_trials(trials: Iterable[Trial], maximize: bool) -> list[Trial]:
     """The trials that can be best (completed, finite objective), best first; ties keep their order."""
     sign = -1.0 if maximize else 1.0
-    return sorted((t for t in trials if t.counts), key=lambda t: sign * (objective_value(t) or 0.0))
+    return sorted((t for t in trials if t.eligible), key=lambda t: sign * (objective_value(t) or 0.0))
 
 
 def best_trial(trials: Iterable[Trial], maximize: bool) -> Trial | None:

@@ -44,6 +44,7 @@ class Trial(BaseModel):
         start_time: when its training started, when known.
         end_time: when its training ended, when known.
         failure_reason: why it failed, when it did.
+        stop_reason: why it was stopped, when the backend says (e.g. ``EarlyStopped``, ``Interrupted``).
         artifact: where its model is (a local folder or ``s3://.../model.tar.gz``), when known.
         arn: the trial's training-job ARN, when the backend gives one.
     """
@@ -61,6 +62,7 @@ class Trial(BaseModel):
     start_time: datetime | None = None
     end_time: datetime | None = None
     failure_reason: str | None = None
+    stop_reason: str | None = None
     artifact: str | None = None
     arn: str | None = None
 

@@ -65,7 +65,9 @@ def trial(folder: JobFolder, record: TrialRecord, metric: str) -> Trial:
     model = folder.trial_dir(record.TrainingJobName) / "model"
     finals = {name: values[-1] for name, values in record.Metrics.items() if values}
     artifact = str(model.resolve()) if record.TrainingJobStatus == "Completed" and model.is_dir() else None
-    return Trial.from_summary(summary(folder, record, metric), metrics=finals, artifact=artifact)
+    return Trial.from_summary(
+        summary(folder, record, metric), metrics=finals, artifact=artifact, stop_reason=record.StopReason
+    )
 
 
 def list_trials(folder: JobFolder, records: list[TrialRecord] | None = None) -> list[Trial]:

@@ -1,5 +1,9 @@
 """The backend interface's contract, written once; every backend runs it.
 
+Each test checks a guarantee stated in the docstrings of ``backends/base.py`` (what a method
+returns, raises, and how its answers relate: read-after-write after ``submit``, idempotent
+``stop``, trials oldest first and typed, the one best-trial rule, evaluations kept with the job).
+
 Subclass ``BackendContract`` in a test module and provide these fixtures (the hooks for
 what only the test environment can do):
 

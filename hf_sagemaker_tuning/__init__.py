@@ -35,6 +35,7 @@ _LAZY = {
     "Backend": "hf_sagemaker_tuning.backends",
     "open_backend": "hf_sagemaker_tuning.backends",
     "resolve_job": "hf_sagemaker_tuning.backends",
+    "Trial": "hf_sagemaker_tuning.trials",
 }
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "SearchSpace",
     "SpecError",
     "TrainingSpec",
+    "Trial",
     "TuningError",
     "TuningJob",
     "TuningJobRequest",
@@ -86,6 +88,7 @@ if TYPE_CHECKING:  # pragma: no cover
         json_schema,
         load_job_spec,
     )
+    from .trials import Trial
     from .tuning_job import TuningJob, tune
 
 

@@ -58,6 +58,20 @@ def training_package_dir() -> Path:
     )
 
 
+def is_bundled_package(uri: str) -> bool:
+    """Whether a local ``sagemaker_submit_directory`` (a folder or ``file://`` URI) is the bundled package.
+
+    Any other scheme (``s3://``) is not a local folder: ``False``.
+    """
+    from urllib.parse import unquote, urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return False
+    folder = Path(unquote(parsed.path) if parsed.scheme else uri)
+    return folder.resolve() == training_package_dir().resolve()
+
+
 @cache
 def declared_hyperparameters(path: str | None = None) -> dict[str, DeclaredHyperparameter]:
     """The hyperparameters declared in ``hyperparameters.json`` (default: the bundled package's)."""

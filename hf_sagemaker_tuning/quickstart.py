@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
     from .specs import TuningJobSpec
+    from .trials import Trial
 
 SPEC_FILE = Path(__file__).with_name("quickstart.yaml")
 QUESTIONS = ("Best thing ever!", "This is the worst day of my life.", "The meeting is on Tuesday at 3pm.")
@@ -24,7 +25,7 @@ QUESTIONS = ("Best thing ever!", "This is the worst day of my life.", "The meeti
 class QuickstartResult:
     job_dir: Path
     status: str
-    best: dict[str, Any]
+    best: Trial
     report: Path
     answers: list[tuple[str, list[dict[str, Any]]]] = field(default_factory=list)
     endpoint_stopped: bool = False
@@ -57,12 +58,11 @@ def run_quickstart(
     answer = follow(job.backend, job.id, console)
     job_dir = Path(job.id)
     status = answer["HyperParameterTuningJobStatus"]
-    best = answer.get("BestTrainingJob")
-    if not best:
+    best = job.backend.best_trial(job.id)
+    if best is None or best.objective is None:
         raise BackendError(f"tuning job {job.name} ended {status} with no completed trial; see {job_dir}")
-    metric = best["FinalHyperParameterTuningJobObjectiveMetric"]
-    console.print(f"best trial {best['TrainingJobName']}: {metric['MetricName']} = {metric['Value']:.4f}")
-    for key, value in best["TunedHyperParameters"].items():
+    console.print(f"best trial {best.name}: {best.objective_metric} = {best.objective:.4f}")
+    for key, value in best.hyperparameters.items():
         console.print(f"  {key} = {value}")
 
     console.rule("[bold]3/5 report")

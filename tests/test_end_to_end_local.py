@@ -56,11 +56,11 @@ def test_tiny_job_end_to_end_on_cpu(tmp_path: Path, tiny_model: Path, tweeteval:
     assert answer["HyperParameterTuningJobStatus"] == "Completed"
     trials = backend.list_trials("e2e-tiny-1")
     assert len(trials) == 3
-    assert all(t["TrainingJobStatus"] == "Completed" for t in trials), [t.get("FailureReason") for t in trials]
+    assert all(t.status == "Completed" for t in trials), [t.failure_reason for t in trials]
     for trial in trials:
-        curve = backend.metric_history("e2e-tiny-1", trial["TrainingJobName"])["eval_macro_f1"]
+        curve = backend.metric_history("e2e-tiny-1", trial.name)["eval_macro_f1"]
         assert len(curve) == 3  # two epochs, then the kept model's line, last
-        assert trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == curve[-1]
+        assert trial.objective == curve[-1]
     model = Path(backend.best_model("e2e-tiny-1").location)
     config = json.loads((model / "config.json").read_text())
     assert sorted(config["id2label"].values()) == ["anger", "joy", "optimism", "sadness"]

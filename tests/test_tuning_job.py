@@ -84,7 +84,7 @@ def test_stop_a_running_job_then_resume_it_to_the_end(
     assert resumed.id == job.id
     resumed.wait(progress=False, timeout=100, poll_seconds=0.05)
     assert resumed.status() == "Completed"
-    assert len([t for t in resumed.trials() if t["TrainingJobStatus"] == "Completed"]) == 6
+    assert len([t for t in resumed.trials() if t.status == "Completed"]) == 6
 
 
 def test_following_a_job_off_a_terminal_prints_progress_lines_as_it_goes(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 _LAZY = {
     "Backend": "hf_sagemaker_tuning.backends.base",
     "ModelArtifact": "hf_sagemaker_tuning.backends.base",
+    "CloudContext": "hf_sagemaker_tuning.backends.base",
     "JOB_STATES": "hf_sagemaker_tuning.backends.base",
     "JOB_TERMINAL": "hf_sagemaker_tuning.backends.base",
     "TRIAL_STATES": "hf_sagemaker_tuning.backends.base",
@@ -28,6 +29,7 @@ __all__ = [
     "JOB_TERMINAL",
     "TRIAL_STATES",
     "Backend",
+    "CloudContext",
     "LocalBackend",
     "ModelArtifact",
     "SageMakerBackend",
@@ -37,7 +39,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._factory import BACKEND_NAMES, open_backend, resolve_job
-    from .base import JOB_STATES, JOB_TERMINAL, TRIAL_STATES, Backend, ModelArtifact
+    from .base import JOB_STATES, JOB_TERMINAL, TRIAL_STATES, Backend, CloudContext, ModelArtifact
     from .local import LocalBackend
     from .sagemaker import SageMakerBackend
 

@@ -10,6 +10,7 @@ from ..ranges import format_value
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console, RenderableType
 
+    from ..trials import Trial
     from .base import Backend
 
 
@@ -17,7 +18,16 @@ if TYPE_CHECKING:  # pragma: no cover
 _UNWRAPPED = 100_000
 
 
-def render(answer: dict[str, Any], trials: list[dict[str, Any]], started: float, limit: int | None) -> RenderableType:
+def best_value(answer: dict[str, Any], trials: list[Trial]) -> float | None:
+    """The best trial's objective value (``trials.best_trial``, the one rule), or ``None`` yet."""
+    from ..trials import best_trial
+    from .base import maximize
+
+    best = best_trial(trials, maximize(answer))
+    return None if best is None else best.objective
+
+
+def render(answer: dict[str, Any], trials: list[Trial], started: float, limit: int | None) -> RenderableType:
     """Counters, best value, elapsed time and the last trials, as one rich renderable."""
     from rich.console import Group
     from rich.table import Table
@@ -28,7 +38,7 @@ def render(answer: dict[str, Any], trials: list[dict[str, Any]], started: float,
     failed = counters.get("NonRetryableError", 0) + counters.get("RetryableError", 0)
     stopped = counters.get("Stopped", 0)
     running = counters.get("InProgress", 0)
-    best = answer.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
+    best = best_value(answer, trials)
     head = Text.assemble(
         (f"{answer['HyperParameterTuningJobName']}  ", "bold"),
         (f"{answer['HyperParameterTuningJobStatus']}  ", "cyan"),
@@ -39,16 +49,16 @@ def render(answer: dict[str, Any], trials: list[dict[str, Any]], started: float,
     )
     shown = trials[-8:]
     # One column per tuned parameter: each value whole (a narrow terminal folds a cell, never cuts it).
-    tuned = list(dict.fromkeys(name for trial in shown for name in trial["TunedHyperParameters"]))
+    tuned = list(dict.fromkeys(name for trial in shown for name in trial.hyperparameters))
     table = Table(box=None, pad_edge=False)
     for column in ("trial", "status", "objective", *tuned):
         table.add_column(column, overflow="fold")
     for trial in shown:
-        value = trial.get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
-        hps = trial["TunedHyperParameters"]
+        value = trial.objective
+        hps = trial.hyperparameters
         table.add_row(
-            trial["TrainingJobName"][-12:],
-            trial["TrainingJobStatus"],
+            trial.name[-12:],
+            trial.status,
             "" if value is None else f"{value:.4g}",
             *(short_value(hps[name]) if name in hps else "" for name in tuned),
         )
@@ -88,11 +98,11 @@ def print_whole(console: Console, renderable: RenderableType | str) -> None:
         console.width = width
 
 
-def progress_line(answer: dict[str, Any], started: float, limit: int | None) -> str:
+def progress_line(answer: dict[str, Any], trials: list[Trial], started: float, limit: int | None) -> str:
     """One plain line of progress, for logs and CI (no terminal control codes)."""
     counters = answer.get("TrainingJobStatusCounters", {})
     failed = counters.get("NonRetryableError", 0) + counters.get("RetryableError", 0)
-    best = answer.get("BestTrainingJob", {}).get("FinalHyperParameterTuningJobObjectiveMetric", {}).get("Value")
+    best = best_value(answer, trials)
     parts = [
         f"{answer['HyperParameterTuningJobName']}: {answer['HyperParameterTuningJobStatus']}",
         f"done {counters.get('Completed', 0)}" + (f" of {limit}" if limit else ""),
@@ -141,7 +151,7 @@ def follow(
                 if live_view:
                     live.update(render(answer, backend.list_trials(job), started, limit))
                 else:
-                    line = progress_line(answer, started, limit)
+                    line = progress_line(answer, backend.list_trials(job), started, limit)
                     if line.rsplit(", elapsed", 1)[0] != last_line.rsplit(", elapsed", 1)[0]:
                         print_whole(console, line)
                         last_line = line
@@ -157,7 +167,7 @@ def follow(
             if live_view:
                 live.update(render(answer, backend.list_trials(job), started, limit))
             else:
-                print_whole(console, progress_line(answer, started, limit))
+                print_whole(console, progress_line(answer, backend.list_trials(job), started, limit))
     if live_view:
         console.line()
     return answer

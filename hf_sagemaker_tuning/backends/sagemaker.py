@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ..compile.request import TuningJobRequest
 from ..contract import training_package_dir
 from ..errors import BackendError, translate_client_error
-from .base import Backend, ModelArtifact, merge_channels
+from ..trials import Trial
+from .base import Backend, CloudContext, ModelArtifact, merge_channels
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..specs import TuningJobSpec
@@ -119,6 +120,11 @@ class SageMakerBackend(Backend):
         answer.pop("ResponseMetadata", None)
         return answer
 
+    @property
+    def cloud(self) -> CloudContext:
+        """The region and ``boto3.Session`` of this backend's jobs."""
+        return CloudContext(region=str(self.region), session=self.session)
+
     def _s3(self) -> Any:
         return self.session.client("s3", region_name=self.region)
 
@@ -143,9 +149,21 @@ class SageMakerBackend(Backend):
         return request.job_name
 
     def _describe(self, job: str) -> dict[str, Any]:
-        return self._call("describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=job)
+        """The service's answer without its own ``BestTrainingJob`` (ask ``best_trial`` instead).
 
-    def _list_trials(self, job: str) -> list[dict[str, Any]]:
+        The service's pick may follow another rule than the library's (``trials.best_trial``),
+        or (a stub, an emulator) name a training job that is not one of the job's trials; naming
+        ours would mean listing every trial on each ``describe`` (``wait`` polls it).
+        """
+        answer = self._call("describe_hyper_parameter_tuning_job", HyperParameterTuningJobName=job)
+        answer.pop("BestTrainingJob", None)
+        answer.pop("OverallBestTrainingJob", None)
+        return answer
+
+    def _list_trials(self, job: str) -> list[Trial]:
+        return [Trial.from_summary(summary) for summary in self._summaries(job)]
+
+    def _summaries(self, job: str) -> list[dict[str, Any]]:
         trials: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"HyperParameterTuningJobName": job, "MaxResults": 100}
         while True:
@@ -232,13 +250,15 @@ class SageMakerBackend(Backend):
     def _best_model(self, job: str) -> ModelArtifact:
         retrained = self._newest_retrain(job)
         if retrained is not None:
-            return self.training_artifact(retrained, "retrain")
-        answer = self.describe(job)
-        best = (answer.get("BestTrainingJob") or {}).get("TrainingJobName")
-        if not best:
-            status = answer["HyperParameterTuningJobStatus"]
+            return self._training_artifact(retrained, "retrain")
+        best = self.best_trial(job)
+        if best is None:
+            status = self.describe(job)["HyperParameterTuningJobStatus"]
             raise BackendError(f"tuning job {job!r} ({status}) has no best training job yet")
-        return self.training_artifact(best, "trial")
+        return self._training_artifact(best.name, "trial")
+
+    def _trial_artifact(self, job: str | None, trial: str) -> ModelArtifact:
+        return self._training_artifact(trial, "trial", job=job)
 
     def _newest_retrain(self, job: str) -> str | None:
         """The newest completed training job that ``start_training`` made for ``job``.
@@ -279,9 +299,16 @@ class SageMakerBackend(Backend):
             kwargs["NextToken"] = token
         return str(max(runs, key=lambda run: run["CreationTime"])["TrainingJobName"]) if runs else None
 
-    def training_artifact(self, training: str, source: str = "trial") -> ModelArtifact:
-        """The model of one completed training job (any job in the account, e.g. to deploy it alone)."""
+    def _training_artifact(self, training: str, source: str = "trial", *, job: str | None = None) -> ModelArtifact:
+        """The model of one completed training job (any job in the account, e.g. to deploy it alone).
+
+        With ``job``, a run that ``start_training`` made for that job (its ``RETRAIN_TAG``) is a ``"retrain"``.
+        """
         described = self._call("describe_training_job", TrainingJobName=training)
+        if job is not None and described.get("TrainingJobArn"):
+            tags = self._call("list_tags", ResourceArn=described["TrainingJobArn"]).get("Tags") or []
+            if {"Key": RETRAIN_TAG, "Value": job} in tags:
+                source = "retrain"
         status = described.get("TrainingJobStatus")
         if status != "Completed":
             raise BackendError(f"training job {training!r} is {status}, not Completed: it has no model to deploy")
@@ -323,6 +350,61 @@ class SageMakerBackend(Backend):
 
     def _describe_training(self, job: str, training: str) -> dict[str, Any]:
         return self._call("describe_training_job", TrainingJobName=training)
+
+    def _local_path(self, uri: str) -> Path | None:
+        if uri.startswith("s3://"):
+            return None
+        raise BackendError(f"SageMaker reads channels and models from s3:// URIs, not {uri!r}")
+
+    def _model_location(self, model: str) -> str:
+        if not model.startswith("s3://"):
+            raise BackendError(f"on SageMaker give the model as an s3://.../model.tar.gz URI, not {model!r}")
+        _split_s3(model)
+        return model
+
+    def _evaluations_prefix(self, job: str) -> tuple[str, str] | None:
+        """Where a job's evaluations are kept: next to its spec (``<output>/<job>/evaluations/``).
+
+        ``None`` for a job whose output is not in S3 (no real SageMaker job; an emulator's).
+        """
+        output = str(self.describe(job)["TrainingJobDefinition"]["OutputDataConfig"]["S3OutputPath"])
+        return _split_s3(f"{output.rstrip('/')}/{job}/evaluations/") if output.startswith("s3://") else None
+
+    def _save_evaluation(self, job: str, key: str, document: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        where = self._evaluations_prefix(job)
+        if where is None:
+            raise BackendError(f"tuning job {job!r} has no S3 output path to keep evaluations in")
+        bucket, prefix = where
+        try:
+            self._s3().put_object(Bucket=bucket, Key=f"{prefix}{key}.json", Body=document.encode("utf-8"))
+        except (ClientError, BotoCoreError) as exc:
+            raise translate_client_error(exc, "PutObject (evaluation)") from exc
+
+    def _evaluations(self, job: str) -> dict[str, str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        where = self._evaluations_prefix(job)
+        if where is None:
+            return {}
+        bucket, prefix = where
+        s3 = self._s3()
+        found: dict[str, str] = {}
+        try:
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+                for item in page.get("Contents") or []:
+                    key = str(item["Key"])
+                    if key.endswith(".json") and "/" not in key[len(prefix) :]:
+                        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                        found[key[len(prefix) : -len(".json")]] = body.decode("utf-8", errors="replace")
+        except ClientError as exc:
+            if (exc.response.get("Error") or {}).get("Code") == "NoSuchBucket":
+                return {}
+            raise translate_client_error(exc, "ListObjectsV2 (evaluations)") from exc
+        except BotoCoreError as exc:
+            raise translate_client_error(exc, "ListObjectsV2 (evaluations)") from exc
+        return found
 
     def _logs(self, job: str, trial: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -219,7 +219,3 @@ def resolve(
     from ..backends import resolve_job
 
     return resolve_job(job, None if backend is None else backend.value, jobs_dir=jobs_dir, region=region)
-
-
-def backend_value(backend: BackendName | None) -> str | None:
-    return None if backend is None else backend.value

@@ -12,7 +12,7 @@ from ._common import JobArg, JobsDirOpt, console, user_errors
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
-    from ..backends.local.health import Diagnosis
+    from ..backends.doctor import Diagnosis
 
 
 def _show(diagnosis: Diagnosis, out: Console) -> None:
@@ -41,8 +41,8 @@ def doctor_command(
     ] = False,
 ) -> None:
     """Check a local job folder (files, trial folders, study.db, processes); exit 1 while problems remain."""
-    from ..backends.local.health import diagnose, job_folder
-    from ..backends.local.health import repair as make_repairs
+    from ..backends.doctor import diagnose, job_folder
+    from ..backends.doctor import repair as make_repairs
 
     out = console()
 

@@ -22,9 +22,11 @@ from ._common import (
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
+    from ..trials import Trial
 
-def print_result(answer: dict[str, Any], out: Console) -> None:
-    """The job's end state, best trial and (local) folder, with how to resume it."""
+
+def print_result(answer: dict[str, Any], best: Trial | None, out: Console) -> None:
+    """The job's end state, best trial (``Backend.best_trial``: one of the job's trials) and (local) folder."""
     from rich.markup import escape
 
     status = answer["HyperParameterTuningJobStatus"]
@@ -34,12 +36,10 @@ def print_result(answer: dict[str, Any], out: Console) -> None:
     )
     if answer.get("FailureReason"):
         out.print(f"[red]{escape(answer['FailureReason'])}[/]")
-    best = answer.get("BestTrainingJob")
-    if best:
-        metric = best["FinalHyperParameterTuningJobObjectiveMetric"]
-        out.print(f"best trial {best['TrainingJobName']}: {metric['MetricName']} = {metric['Value']:.6g}")
-        for key, value in best["TunedHyperParameters"].items():
-            out.print(f"  {key} = {value}")
+    if best is not None and best.objective is not None:
+        out.print(f"best trial {best.name}: {best.objective_metric} = {best.objective:.6g}", markup=False)
+        for key, value in best.hyperparameters.items():
+            out.print(f"  {key} = {value}", markup=False)
     if answer.get("LocalJobDir"):
         out.print(f"job folder: {answer['LocalJobDir']}")
         if answer.get("Resumable"):
@@ -127,7 +127,7 @@ def tune_command(
         return follow(job.backend, job.id, out)
 
     answer = user_errors(follow)
-    print_result(answer, out)
+    print_result(answer, user_errors(lambda: job.backend.best_trial(job.id)), out)
     if answer["HyperParameterTuningJobStatus"] == "Failed":
         raise typer.Exit(1)
 
@@ -139,18 +139,21 @@ def status_command(
     region: RegionOpt = None,
 ) -> None:
     """Show a tuning job's status, counters, best trial and its trials."""
+    from ..backends.base import maximize
     from ..backends.progress import print_whole, render
+    from ..trials import best_trial
 
     out = console()
 
     def show() -> None:
         runner, job_id = resolve(job, backend, jobs_dir, region)
         answer = runner.describe(job_id)
-        print_whole(out, render(answer, runner.list_trials(job_id), _started(answer), None))
-        print_result(answer, out)
+        trials = runner.list_trials(job_id)
+        print_whole(out, render(answer, trials, _started(answer), None))
+        print_result(answer, best_trial(trials, maximize(answer)), out)
         from ..evaluate import latest_evaluation
 
-        scored = latest_evaluation(answer, jobs_dir)  # hfst evaluate's saved test score
+        scored = latest_evaluation(runner, job_id)  # hfst evaluate's saved test score
         if scored is not None:
             out.print(scored.summary(), markup=False)
 

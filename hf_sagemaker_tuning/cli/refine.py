@@ -57,11 +57,9 @@ def retrain_command(
     progress = RetrainProgress(console(stderr=True))
 
     def run() -> RetrainResult:
-        from ..backends.local import LocalBackend
-
         runner, job_id = resolve(job, backend, jobs_dir, region)
-        local = isinstance(runner, LocalBackend)  # SageMaker: started here, followed in its console
-        if isinstance(runner, LocalBackend):
+        local = runner.cloud is None  # runs here in the foreground; in the cloud it is followed in its console
+        if local:
             metric = runner.describe(job_id)["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
             runner.on_metric = progress.metric_watcher(str(metric["MetricName"]))
         with progress if local else contextlib.nullcontext():

@@ -33,7 +33,7 @@ def results_command(
 
         runner, job_id = resolve(job, backend, jobs_dir, region)
         results = load(job_id, runner)
-        return results.name, results.table(), evaluation_lines(results, jobs_dir)
+        return results.name, results.table(), evaluation_lines(results)
 
     name, table, scored = user_errors(read)
     if fmt is TableFormat.csv:

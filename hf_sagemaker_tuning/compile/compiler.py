@@ -8,6 +8,7 @@ from typing import Literal
 from .. import contract
 from ..errors import CompileError, DataError
 from ..packaged import is_package_uri, package_path
+from ..ranges import format_value
 from ..specs.job import TuningJobSpec
 from ..specs.search_space import (
     SCALING_TO_API,
@@ -44,10 +45,6 @@ def metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
     return defs
 
 
-def _number(value: float | int) -> str:
-    return repr(value) if isinstance(value, float) else str(value)
-
-
 def parameter_ranges(spec: TuningJobSpec) -> rq.ParameterRangesShape:
     ints, floats, cats = [], [], []
     for name, param in spec.search_space.items():
@@ -64,8 +61,8 @@ def parameter_ranges(spec: TuningJobSpec) -> rq.ParameterRangesShape:
             floats.append(
                 rq.ContinuousParameterRange(
                     Name=name,
-                    MinValue=_number(param.min),
-                    MaxValue=_number(param.max),
+                    MinValue=format_value(param.min),
+                    MaxValue=format_value(param.max),
                     ScalingType=SCALING_TO_API[param.scaling],
                 )
             )

@@ -328,9 +328,3 @@ class LocalEndpoint:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.undeploy()
-
-
-def local_status(record: EndpointRecord) -> dict[str, Any]:
-    """Liveness of a local endpoint: process alive and ``/ping`` code."""
-    alive = is_running(record)
-    return {"running": alive, "ping": _ping(record.url, timeout=1.0) if alive and record.url else None}

@@ -8,9 +8,11 @@ import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 from ._errors import DeployError, PredictError
+from ._registry import EndpointRecord
+from ._registry import load as load_record
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backends.base import ModelArtifact
@@ -110,6 +112,15 @@ class Predictor(ABC):
     name: str
     #: The model behind the endpoint, when known (``TuningJob.deploy`` sets it: retrain or trial, and which).
     model: ModelArtifact | None = None
+    #: The registry kind (``EndpointRecord.kind``) a subclass calls; set by each concrete predictor.
+    kind: ClassVar[str] = ""
+    #: Concrete predictors by kind, filled in as they are defined (so this module imports none of them).
+    _by_kind: ClassVar[dict[str, type[Predictor]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.kind:
+            Predictor._by_kind[cls.kind] = cls
 
     @overload
     def predict(self, inputs: str, top_k: int | None = None) -> list[Label]: ...
@@ -145,20 +156,28 @@ class Predictor(ABC):
     @classmethod
     def for_endpoint(cls, name: str) -> Predictor:
         """The predictor for a registered endpoint (``hfst endpoints`` lists them), of either kind."""
-        from . import _registry
+        record = load_record(name)
+        predictor = Predictor._by_kind.get(record.kind)
+        if predictor is None:  # pragma: no cover - the registry accepts only the kinds defined in this package
+            raise DeployError(f"no predictor for endpoint kind {record.kind!r}")
+        return predictor.from_record(record)
 
-        record = _registry.load(name)
-        if record.kind == "sagemaker":
-            from ._remote import SageMakerPredictor
-
-            return SageMakerPredictor(record.name, region=record.region)
-        if record.url is None:
-            raise DeployError(f"the registry entry for {name!r} has no address; undeploy it and deploy again")
-        return LocalPredictor(record.url, name=record.name)
+    @classmethod
+    @abstractmethod
+    def from_record(cls, record: EndpointRecord) -> Predictor:
+        """The predictor for one registry entry of this class's ``kind``."""
 
 
 class LocalPredictor(Predictor):
     """Calls a local endpoint's ``POST /invocations`` over HTTP (standard library only)."""
+
+    kind = "local"
+
+    @classmethod
+    def from_record(cls, record: EndpointRecord) -> Predictor:
+        if record.url is None:
+            raise DeployError(f"the registry entry for {record.name!r} has no address; undeploy it and deploy again")
+        return cls(record.url, name=record.name)
 
     def __init__(self, url: str, name: str | None = None, timeout: float = 60.0):
         self.url = url.rstrip("/")

@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, cast, overload
+from typing import Any, overload
 
 from .. import images
 from ..backends.base import ModelArtifact
@@ -131,14 +131,13 @@ def deploy_sagemaker(
     if problem is not None:
         raise DeployError(f"instance_type: {problem}")
     from ..backends import open_backend
-    from ..backends.sagemaker import SageMakerBackend
 
     session = _session(boto_session, region)
-    backend = cast(SageMakerBackend, open_backend("sagemaker", region=region, boto_session=session))
+    backend = open_backend("sagemaker", region=region, boto_session=session)
     if tuning_job_name is not None:
         best = backend.best_model(tuning_job_name)
     else:
-        best = backend.training_artifact(str(training_job_name))
+        best = backend.trial_artifact(None, str(training_job_name))
     name = _registry.check_name(endpoint_name or _registry.name_from(f"hfst-{best.training_job_name}"))
     if _registry.find(name) is not None:
         raise DeployError(f"an endpoint named {name!r} is already registered; undeploy it or pick another name")
@@ -182,6 +181,12 @@ def deploy_sagemaker(
 
 class SageMakerPredictor(Predictor):
     """Calls a SageMaker endpoint through ``sagemaker-runtime`` InvokeEndpoint (JSON in and out)."""
+
+    kind = "sagemaker"
+
+    @classmethod
+    def from_record(cls, record: EndpointRecord) -> Predictor:
+        return cls(record.name, region=record.region)
 
     def __init__(self, endpoint_name: str, region: str | None = None, boto_session: Any = None):
         self.name = endpoint_name

@@ -35,7 +35,6 @@ from typing import Any
 from ._http import Limits, Request, Response, json_error
 from ._http_server import Server
 
-MAX_BODY_BYTES = Limits.max_body
 JSON_TYPE = "application/json"
 HOOKS = ("model_fn", "input_fn", "predict_fn", "output_fn")
 #: What each path allows; any other method gets 405 with ``Allow``, any other path 404.

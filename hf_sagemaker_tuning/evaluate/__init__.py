@@ -13,13 +13,12 @@ from __future__ import annotations
 from ._plot import plot_confusion_matrix
 from ._result import LARGE_GAP, Evaluation, read_log
 from ._run import evaluate
-from ._store import evaluations_dir, latest_evaluation, saved_evaluations
+from ._store import latest_evaluation, saved_evaluations
 
 __all__ = [
     "LARGE_GAP",
     "Evaluation",
     "evaluate",
-    "evaluations_dir",
     "latest_evaluation",
     "plot_confusion_matrix",
     "read_log",

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError
 from ._result import Evaluation, read_log
-from ._store import evaluation_file, evaluations_dir
+from ._store import save_evaluation, saved_evaluation
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backends.base import Backend
@@ -42,7 +41,8 @@ def evaluate(
     training job through ``Backend.start_training`` with the split's channel and the model as
     channels: a subprocess like a trial locally (on a GPU when there is one), a training job
     on SageMaker. Its figures are read from the run's log lines. Each (model, split) is scored
-    once and saved with the job; later calls return the saved result unless ``force``.
+    once and kept with the job (``Backend.save_evaluation``: in a local job's folder, next to a
+    SageMaker job's spec in S3); later calls return the kept result unless ``force``.
 
     Args:
         job: a local job folder or name, or a SageMaker tuning job name.
@@ -50,7 +50,7 @@ def evaluate(
         split: the prepared split to score: ``test`` (default), ``validation`` or ``train``.
         model: a model to score instead of the job's best.
         force: score again even when this (model, split) was scored before.
-        jobs_dir: where local jobs live (and, for SageMaker jobs, where their evaluations are kept).
+        jobs_dir: where local jobs live.
         region: AWS region (SageMaker).
         boto_session: a ``boto3.Session`` (SageMaker).
         timeout: give up waiting for the evaluation run after this many seconds.
@@ -67,16 +67,16 @@ def evaluate(
     description = runner.describe(job_id)
     name = str(description["HyperParameterTuningJobName"])
     location, model_job, source = _model(runner, job_id, model)
-    cached = evaluation_file(evaluations_dir(description, jobs_dir), split, location)
-    if cached.is_file() and not force:
-        return Evaluation.load(cached)
+    cached = None if force else saved_evaluation(runner, job_id, split, location)
+    if cached is not None:
+        return cached
     definition = description["TrainingJobDefinition"]
     static = dict(definition.get("StaticHyperParameters") or {})
     hyperparameters = {k: v for k, v in static.items() if k.startswith("sagemaker_") or k in KEPT_HYPERPARAMETERS}
     hyperparameters.update(sagemaker_program=EVALUATION_PROGRAM, split=split)
     job_channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in definition["InputDataConfig"]}
     channels = dict.fromkeys(job_channels, "")  # only the scored split and the model are downloaded
-    channels.update({split: split_uri(job_channels, split), "model": location})
+    channels.update({split: split_uri(runner, job_channels, split), "model": location})
     from ..compile.naming import unique_job_name
 
     training = runner.start_training(
@@ -104,7 +104,7 @@ def evaluate(
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         device=str(payload.get("device", "")),
     )
-    evaluation.save(cached)
+    save_evaluation(runner, job_id, evaluation)
     return evaluation
 
 
@@ -113,20 +113,10 @@ def _model(runner: Backend, job: str, model: str | os.PathLike[str] | None) -> t
     if model is None:
         artifact = runner.best_model(job)
         return artifact.location, artifact.training_job_name, artifact.source
-    text = os.fspath(model)
-    if text.startswith("s3://"):
-        if runner.name == "local":
-            raise BackendError(f"the local backend scores local model folders, not {text!r}")
-        return text, None, "folder"
-    if runner.name != "local":
-        raise BackendError(f"on SageMaker give the model as an s3://.../model.tar.gz URI, not {text!r}")
-    folder = Path(text).expanduser().resolve()
-    if not (folder / "config.json").is_file():
-        raise BackendError(f"{folder} is not a model folder (it has no config.json)")
-    return str(folder), None, "folder"
+    return runner.model_location(os.fspath(model)), None, "folder"
 
 
-def split_uri(channels: dict[str, str], split: str) -> str:
+def split_uri(runner: Backend, channels: dict[str, str], split: str) -> str:
     """Where the prepared ``split`` is: the job's channel of that name, else a sibling of its train channel.
 
     ``hfst prepare`` writes ``<output>/train``, ``<output>/validation`` and ``<output>/test``;
@@ -141,15 +131,12 @@ def split_uri(channels: dict[str, str], split: str) -> str:
     if train is None:
         raise BackendError(f"the job has no train channel to find the prepared {split!r} split next to")
     uri = train.rstrip("/").rsplit("/", 1)[0] + "/" + split
-    if not uri.startswith("s3://"):
-        from ..backends.local.trial import local_path
-
-        folder = local_path(uri)
-        if not (folder / "state.json").is_file():
-            raise BackendError(
-                f"the prepared dataset {folder.parent} has no {split!r} split: prepare it from a source "
-                f"with a {split} split (e.g. a {split}.jsonl next to train.jsonl)"
-            )
+    folder = runner.local_path(uri)
+    if folder is not None and not (folder / "state.json").is_file():  # prepared here: check before a run
+        raise BackendError(
+            f"the prepared dataset {folder.parent} has no {split!r} split: prepare it from a source "
+            f"with a {split} split (e.g. a {split}.jsonl next to train.jsonl)"
+        )
     return uri
 
 

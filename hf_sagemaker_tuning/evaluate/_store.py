@@ -1,46 +1,56 @@
-"""Where evaluations are kept: ``<job folder>/evaluations/`` (local), ``<jobs dir>/sagemaker/<job>/evaluations/``."""
+"""Where evaluations are kept: with the job, through its backend (``Backend.save_evaluation``).
+
+Local jobs keep them in ``<job folder>/evaluations/``; SageMaker jobs next to their spec in
+S3 (``<output>/<job>/evaluations/``). One document per (model, split).
+"""
 
 from __future__ import annotations
 
 import hashlib
-import os
-from pathlib import Path
-from typing import Any
+import json
+from typing import TYPE_CHECKING
 
 from ._result import Evaluation
 
-FOLDER = "evaluations"
+if TYPE_CHECKING:  # pragma: no cover
+    from ..backends.base import Backend
 
 
-def evaluations_dir(description: dict[str, Any], jobs_dir: str | os.PathLike[str] = "jobs") -> Path:
-    """The folder of a job's evaluations, from its description (``LocalJobDir`` for local jobs)."""
-    local = description.get("LocalJobDir")
-    if local:
-        return Path(local) / FOLDER
-    return Path(jobs_dir) / "sagemaker" / str(description["HyperParameterTuningJobName"]) / FOLDER
-
-
-def evaluation_file(folder: Path, split: str, model: str) -> Path:
-    """One file per (model, split): the split and a digest of the model's location."""
+def evaluation_key(split: str, model: str) -> str:
+    """One key per (model, split): the split and a digest of the model's location."""
     digest = hashlib.sha256(model.encode("utf-8")).hexdigest()[:12]
-    return folder / f"{split}-{digest}.json"
+    return f"{split}-{digest}"
 
 
-def saved_evaluations(description: dict[str, Any], jobs_dir: str | os.PathLike[str] = "jobs") -> list[Evaluation]:
-    """Every evaluation saved for the job, oldest first (unreadable files are skipped)."""
-    folder = evaluations_dir(description, jobs_dir)
+def save_evaluation(backend: Backend, job: str, evaluation: Evaluation) -> None:
+    """Keep ``evaluation`` with the job (replacing the one of the same model and split)."""
+    document = json.dumps(evaluation.to_json(), indent=2)
+    backend.save_evaluation(job, evaluation_key(evaluation.split, evaluation.model), document)
+
+
+def saved_evaluations(backend: Backend, job: str) -> list[Evaluation]:
+    """Every evaluation kept with the job, oldest first (unreadable documents are skipped)."""
     found: list[Evaluation] = []
-    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+    for document in backend.evaluations(job).values():
         try:
-            found.append(Evaluation.load(path))
-        except Exception:
+            found.append(Evaluation.from_json(json.loads(document)))
+        except (ValueError, KeyError, TypeError):
             continue
     return sorted(found, key=lambda e: e.created)
 
 
-def latest_evaluation(
-    description: dict[str, Any], jobs_dir: str | os.PathLike[str] = "jobs", split: str = "test"
-) -> Evaluation | None:
+def saved_evaluation(backend: Backend, job: str, split: str, model: str) -> Evaluation | None:
+    """The evaluation kept for this (model, split), or ``None``."""
+    document = backend.evaluations(job).get(evaluation_key(split, model))
+    if document is None:
+        return None
+    try:
+        return Evaluation.from_json(json.loads(document))
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def latest_evaluation(backend: Backend, job: str, split: str = "test") -> Evaluation | None:
     """The newest saved evaluation of ``split``, or ``None``."""
-    chosen = [e for e in saved_evaluations(description, jobs_dir) if e.split == split]
+    chosen = [e for e in saved_evaluations(backend, job) if e.split == split]
     return chosen[-1] if chosen else None

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def __getattr__(name: str) -> Any:
-    # Loaded on first use so that ``hfst --help`` (which imports refine._cli) stays fast.
+    # Loaded on first use, so importing the package (``hf_sagemaker_tuning.refine``) stays cheap.
     if name in ("narrow_spec", "top_trials"):
         from . import narrow
 

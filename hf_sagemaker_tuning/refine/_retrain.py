@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import BackendError, SpecError
+from ..ranges import unquote
+from ..trials import Trial
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backends.base import Backend
@@ -52,20 +54,13 @@ class RetrainResult:
     job_status: str | None = None
 
 
-def _unquote(value: str) -> str:
-    from ..results._source import unquote
-
-    return unquote(value)
-
-
 def _format_number(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 def _declared(description: Mapping[str, Any], spec: TuningJobSpec | None) -> dict[str, tuple[str, ...] | None] | None:
     """Name -> allowed choices of the hyperparameters the job's training code declares; None: unknown."""
-    from ..backends.local.trial import local_path
-    from ..contract import declared_hyperparameters, training_package_dir
+    from ..contract import declared_hyperparameters, is_bundled_package
 
     if spec is not None and spec.training.entry_point is not None:
         names = spec.training.declared_hyperparameters
@@ -73,13 +68,8 @@ def _declared(description: Mapping[str, Any], spec: TuningJobSpec | None) -> dic
     source = str(
         description["TrainingJobDefinition"].get("StaticHyperParameters", {}).get("sagemaker_submit_directory")
     )
-    if spec is None and not source.startswith("s3://"):
-        try:
-            bundled = local_path(source).resolve() == training_package_dir().resolve()
-        except BackendError:
-            bundled = False
-        if not bundled:
-            return None  # your own training code, and no spec kept that declares its hyperparameters
+    if spec is None and not source.startswith("s3://") and not is_bundled_package(source):
+        return None  # your own training code, and no spec kept that declares its hyperparameters
     return {name: decl.choices for name, decl in declared_hyperparameters().items()}
 
 
@@ -89,6 +79,7 @@ def retrain_hyperparameters(
     epochs: float | None = None,
     keep: Keep = "last",
     spec: TuningJobSpec | None = None,
+    best: Trial | None = None,
 ) -> dict[str, str]:
     """The job's static hyperparameters plus the best trial's tuned ones, checked and adjusted for a retrain.
 
@@ -97,15 +88,19 @@ def retrain_hyperparameters(
     of the job's spec), with SDK v2's JSON quotes removed: an unknown name or a value outside
     its choices is an error here, not a failed, billed training job later.
 
+    ``best`` is the trial to retrain (``Backend.best_trial``); by default the description's
+    ``BestTrainingJob`` (which every backend fills in by the same rule).
+
     Raises:
         BackendError: the job has no best trial yet.
         SpecError: a hyperparameter read back is not one the training code accepts.
     """
-    best = description.get("BestTrainingJob")
-    if not best:
+    if best is None and description.get("BestTrainingJob"):
+        best = Trial.from_summary(description["BestTrainingJob"])
+    if best is None:
         name = description.get("HyperParameterTuningJobName")
         raise BackendError(f"tuning job {name!r} has no best trial yet")
-    merged = {**description["TrainingJobDefinition"].get("StaticHyperParameters", {}), **best["TunedHyperParameters"]}
+    merged = {**description["TrainingJobDefinition"].get("StaticHyperParameters", {}), **best.hyperparameters}
     declared = _declared(description, spec)
     out: dict[str, str] = {}
     problems: list[tuple[str, str]] = []
@@ -115,7 +110,7 @@ def retrain_hyperparameters(
         if key.startswith("sagemaker_"):
             out[key] = str(raw)
             continue
-        value = _unquote(str(raw))
+        value = unquote(str(raw))
         if declared is not None and key not in declared:
             problems.append((key, "is not a hyperparameter the training code declares"))
         elif declared is not None and (choices := declared[key]) is not None and value not in choices:
@@ -184,11 +179,16 @@ def retrain(
     runner, job_id = resolve_job(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session)
     description = runner.describe(job_id)
     job_status = str(description["HyperParameterTuningJobStatus"])
+    best = runner.best_trial(job_id)
     if job_status not in JOB_TERMINAL and not allow_running:
-        raise BackendError(running_refusal(description))
-    hyperparameters = retrain_hyperparameters(description, epochs=epochs, keep=keep, spec=runner.spec(job_id))
+        raise BackendError(running_refusal(description, best))
+    if best is None:
+        raise BackendError(f"tuning job {runner.job_name(job_id)!r} has no best trial yet")
+    hyperparameters = retrain_hyperparameters(
+        description, epochs=epochs, keep=keep, spec=runner.spec(job_id), best=best
+    )
     if notify is not None:
-        notify(start_line(description, hyperparameters))
+        notify(start_line(description, best, hyperparameters))
     training = runner.start_training(job_id, hyperparameters, name=name)
     answer = runner.wait_training(job_id, training) if wait else runner.describe_training(job_id, training)
     status = str(answer["TrainingJobStatus"])
@@ -213,15 +213,13 @@ def retrain(
     )
 
 
-def start_line(description: Mapping[str, Any], hyperparameters: Mapping[str, str]) -> str:
+def start_line(description: Mapping[str, Any], best: Trial, hyperparameters: Mapping[str, str]) -> str:
     """What a retrain is about to train, in one line (loud when the job has not ended)."""
-    best = description["BestTrainingJob"]
-    value = (best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get("Value")
-    objective = "" if value is None else f" (objective {float(value):.6g})"
+    objective = "" if best.objective is None else f" (objective {best.objective:.6g})"
     budget = f"epochs={hyperparameters['epochs']}" if "epochs" in hyperparameters else "epochs as tuned"
     keep = f", save_model={hyperparameters['save_model']}" if "save_model" in hyperparameters else ""
     line = (
-        f"retraining trial {best['TrainingJobName']}{objective} of tuning job "
+        f"retraining trial {best.name}{objective} of tuning job "
         f"{description.get('HyperParameterTuningJobName')}: {budget}{keep}"
     )
     status = description.get("HyperParameterTuningJobStatus")
@@ -230,17 +228,15 @@ def start_line(description: Mapping[str, Any], hyperparameters: Mapping[str, str
     return line
 
 
-def running_refusal(description: Mapping[str, Any]) -> str:
+def running_refusal(description: Mapping[str, Any], best: Trial | None) -> str:
     """Why a retrain of a job that has not ended is refused, naming its best trial so far."""
     name = description.get("HyperParameterTuningJobName")
     counters = description.get("TrainingJobStatusCounters") or {}
     limit = (description.get("HyperParameterTuningJobConfig") or {}).get("ResourceLimits", {})
     done = f"{counters.get('Completed', 0)} of {limit.get('MaxNumberOfTrainingJobs', '?')} trials completed"
-    best = description.get("BestTrainingJob")
-    if best:
-        value = (best.get("FinalHyperParameterTuningJobObjectiveMetric") or {}).get("Value")
-        so_far = f"its best trial so far is {best['TrainingJobName']}" + (
-            "" if value is None else f" (objective {float(value):.6g})"
+    if best is not None:
+        so_far = f"its best trial so far is {best.name}" + (
+            "" if best.objective is None else f" (objective {best.objective:.6g})"
         )
     else:
         so_far = "it has no best trial yet"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from ..errors import TuningError
 from ..ranges import ParameterRange
 from ..specs import TuningJobSpec, parse_job_spec
 from ..specs.search_space import CategoricalParameter, ContinuousParameter, IntegerParameter, categorical_text
-from ..trials import ranked_trials
+from ..trials import Trial, ranked_trials
 
 MARGIN = 0.1  # widen the top trials' span by 10% on each side (in the parameter's own scale)
 
@@ -27,23 +27,21 @@ def _narrow_range(r: ParameterRange, values: list[float]) -> tuple[float, float]
     return max(new[0], r.low), min(new[1], r.high)
 
 
-def _tried(trials: Iterable[Mapping[str, Any]], r: ParameterRange) -> list[Any]:
+def _tried(trials: Iterable[Trial], r: ParameterRange) -> list[Any]:
     """The values of ``r`` the trials ran with, parsed, that lie inside ``r`` (others are ignored)."""
-    raw = [(t.get("TunedHyperParameters") or {}).get(r.name) for t in trials]
+    raw = [t.hyperparameters.get(r.name) for t in trials]
     return [r.parse(v) for v in raw if v is not None and r.contains(v)]
 
 
-def top_trials(
-    trials: list[dict[str, Any]], maximize: bool, fraction: float = 0.2, minimum: int = 3
-) -> list[dict[str, Any]]:
+def top_trials(trials: list[Trial], maximize: bool, fraction: float = 0.2, minimum: int = 3) -> list[Trial]:
     """The best completed trials (at least ``minimum``, else ``fraction`` of them), best first."""
     done = ranked_trials(trials, maximize)
-    return [dict(t) for t in done[: max(minimum, math.ceil(fraction * len(done)))]]
+    return done[: max(minimum, math.ceil(fraction * len(done)))]
 
 
 def narrow_spec(
     spec: TuningJobSpec,
-    trials: list[dict[str, Any]],
+    trials: list[Trial],
     *,
     parent_job: str,
     fraction: float = 0.2,

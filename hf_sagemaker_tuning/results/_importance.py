@@ -58,7 +58,7 @@ def parameter_importance(
     trials = []
     finished = {id(t) for t in ranked_trials(results.trials, results.maximize)}
     for t in (t for t in results.trials if id(t) in finished):  # launch order, as optuna would have seen them
-        tuned = t["TunedHyperParameters"]
+        tuned = t.hyperparameters
         params = {p.optuna_name: p.to_optuna_value(tuned[p.name]) for p in ranges}
         value = objective_value(t)
         trials.append(optuna.trial.create_trial(params=params, distributions=dists, value=value))

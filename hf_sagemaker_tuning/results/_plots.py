@@ -56,7 +56,7 @@ def _load(job: JobLike, backend: str | Backend | None, where: dict[str, Any]) ->
 def _launch_ordered(results: JobResults) -> Any:
     """The table in launch order (the trials' order), not best-first."""
     table = results.table()
-    order = {t["TrainingJobName"]: i for i, t in enumerate(results.trials)}
+    order = {t.name: i for i, t in enumerate(results.trials)}
     table["_launch"] = table["TrainingJobName"].map(order).astype("int64")
     return table.sort_values("_launch").reset_index(drop=True)
 
@@ -222,9 +222,9 @@ def plot_learning_curves(
     final = dict(zip(table["TrainingJobName"], table["FinalObjectiveValue"].to_numpy(dtype=float), strict=True))
     series = {}
     for t in results.trials:
-        values = results.curves(t["TrainingJobName"]).get(name) or []
+        values = results.curves(t.name).get(name) or []
         if values:
-            series[t["TrainingJobName"]] = values
+            series[t.name] = values
     if not series:
         raise BackendError(f"no trial of job {results.name!r} emitted metric {name!r}")
     from matplotlib.cm import ScalarMappable

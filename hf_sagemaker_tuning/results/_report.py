@@ -79,7 +79,7 @@ def write_report(
         if best
         else '<p class="note">No trial has an objective value yet.</p>'
     )
-    parts.extend(_test_score_section(results, jobs_dir))
+    parts.extend(_test_score_section(results))
     for title, plot in _PLOTS:
         parts.append(f"<h2>{_e(title)}</h2>")
         try:
@@ -106,12 +106,12 @@ def write_report(
     return path
 
 
-def _test_score_section(results: JobResults, jobs_dir: str | os.PathLike[str] | None) -> list[str]:
+def _test_score_section(results: JobResults) -> list[str]:
     """Validation vs test side by side (large gaps flagged), the split's size, per-class table, confusion matrix."""
     from ..evaluate import LARGE_GAP, plot_confusion_matrix
 
     parts = ["<h2>Test score</h2>"]
-    evaluations = newest_evaluations(results, jobs_dir)
+    evaluations = newest_evaluations(results)
     if not evaluations:
         parts.append('<p class="note">Not scored on the test split yet: run <code>hfst evaluate JOB</code>.</p>')
         return parts

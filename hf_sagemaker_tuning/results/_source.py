@@ -1,7 +1,7 @@
 """Where results come from: a local job folder or a SageMaker tuning job, read into one shape.
 
 ``load`` answers a ``JobResults``: the job's description (as DescribeHyperParameterTuningJob
-answers), its trials (``TrainingJobSummary`` dicts, launch order, SDK v2's JSON quotes around
+answers), its trials (``Trial`` objects, launch order, SDK v2's JSON quotes around
 categorical values removed) and its tuned parameters (kind and scaling from the ranges).
 """
 
@@ -14,13 +14,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 from ..errors import BackendError, TuningError
-from ..ranges import ParameterRange, ranges_from_description
-from ..ranges import unquote as unquote  # re-exported: older callers import it from here
+from ..ranges import ParameterRange, ranges_from_description, unquote
+from ..trials import Trial
+from ._frame import build_table, summary_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..backends.base import Backend
+    from ..evaluate import Evaluation
 
 #: A tuned hyperparameter's range (the library's one range model; the old name is kept).
 TunedParameter = ParameterRange
@@ -33,9 +35,10 @@ class JobResults:
     name: str
     backend: str
     description: dict[str, Any]
-    trials: list[dict[str, Any]]
+    trials: list[Trial]
     parameters: list[TunedParameter]
     curves_reader: Callable[[str], dict[str, list[float]]] | None = None
+    evaluations_reader: Callable[[], list[Evaluation]] | None = None
     _table: Any = field(default=None, repr=False)
 
     @property
@@ -61,8 +64,6 @@ class JobResults:
 
     def table(self) -> pd.DataFrame:
         """The results table (built once; see ``results_table``)."""
-        from ._table import build_table
-
         if self._table is None:
             self._table = build_table(self)
         return self._table.copy()
@@ -71,9 +72,7 @@ class JobResults:
         """The summary and the results table, for notebooks."""
         import html
 
-        from ._table import summary
-
-        text = "<br>".join(html.escape(line) for line in summary(self).splitlines())
+        text = "<br>".join(html.escape(line) for line in summary_text(self).splitlines())
         return f"<div><p>{text}</p>{self.table().to_html(index=False, na_rep='', float_format=_six)}</div>"
 
     def curves(self, trial: str) -> dict[str, list[float]]:
@@ -81,6 +80,10 @@ class JobResults:
         if self.curves_reader is None:
             raise BackendError(f"job {self.name!r} was loaded without a backend: it has no learning curves")
         return self.curves_reader(trial)
+
+    def evaluations(self) -> list[Evaluation]:
+        """Every evaluation kept with the job (``hfst evaluate``), oldest first; empty without a backend."""
+        return [] if self.evaluations_reader is None else self.evaluations_reader()
 
 
 JobLike = Union[str, "os.PathLike[str]", JobResults]
@@ -91,10 +94,8 @@ def parameters_from(description: dict[str, Any]) -> list[TunedParameter]:
     return ranges_from_description(description)
 
 
-def _clean_trial(trial: dict[str, Any]) -> dict[str, Any]:
-    out = dict(trial)
-    out["TunedHyperParameters"] = {k: unquote(v) for k, v in (trial.get("TunedHyperParameters") or {}).items()}
-    return out
+def _clean_trial(trial: Trial) -> Trial:
+    return trial.model_copy(update={"hyperparameters": {k: unquote(v) for k, v in trial.hyperparameters.items()}})
 
 
 def load(
@@ -122,13 +123,14 @@ def load(
     if isinstance(job, JobResults):
         return job
     from ..backends import resolve_job
+    from ..evaluate import saved_evaluations
 
     root = jobs_dir if jobs_dir is not None else "jobs"
     runner, job_id = resolve_job(job, backend, jobs_dir=root, region=region, boto_session=boto_session)
     try:
         description = runner.describe(job_id)
     except TuningError as exc:
-        if backend is not None or runner.name != "sagemaker":
+        if backend is not None or runner.cloud is None:
             raise
         raise BackendError(f"no local tuning job {str(job)!r} in {root}, and on SageMaker: {exc}") from exc
     return JobResults(
@@ -138,6 +140,7 @@ def load(
         trials=[_clean_trial(t) for t in runner.list_trials(job_id)],
         parameters=parameters_from(description),
         curves_reader=lambda trial: runner.metric_history(job_id, trial),
+        evaluations_reader=lambda: saved_evaluations(runner, job_id),
     )
 
 

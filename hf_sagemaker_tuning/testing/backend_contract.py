@@ -1,5 +1,9 @@
 """The backend interface's contract, written once; every backend runs it.
 
+Each test checks a guarantee stated in the docstrings of ``backends/base.py`` (what a method
+returns, raises, and how its answers relate: read-after-write after ``submit``, idempotent
+``stop``, trials oldest first and typed, the one best-trial rule, evaluations kept with the job).
+
 Subclass ``BackendContract`` in a test module and provide these fixtures (the hooks for
 what only the test environment can do):
 
@@ -21,14 +25,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 
-from ..backends.base import JOB_STATES, JOB_TERMINAL, TRAINING_TERMINAL, TRIAL_STATES, Backend, ModelArtifact
+from ..backends.base import (
+    JOB_STATES,
+    JOB_TERMINAL,
+    TRAINING_TERMINAL,
+    Backend,
+    CloudContext,
+    ModelArtifact,
+)
 from ..compile.request import TuningJobRequest
 from ..errors import BackendError, TuningError
 from ..specs import TuningJobSpec
+from ..trials import Trial, best_trial
 
 JobRequest = Callable[[str], TuningJobRequest]
 SubmitRunning = Callable[[str], str]
@@ -47,6 +58,10 @@ _ON_UNKNOWN_JOB: dict[str, Callable[[Backend, str], object]] = {
     "best_model": lambda b, job: b.best_model(job),
     "start_training": lambda b, job: b.start_training(job, {"epochs": "1"}),
     "describe_training": lambda b, job: b.describe_training(job, f"{job}-rt"),
+    "best_trial": lambda b, job: b.best_trial(job),
+    "trial_artifact": lambda b, job: b.trial_artifact(job, f"{job}-001-0a1b2c3d"),
+    "save_evaluation": lambda b, job: b.save_evaluation(job, "test-0123456789ab", "{}"),
+    "evaluations": lambda b, job: b.evaluations(job),
 }
 
 
@@ -56,8 +71,9 @@ def _tuned_names(request: TuningJobRequest) -> set[str]:
     return names | {r.Name for r in ranges.CategoricalParameterRanges}
 
 
-def _objective(trial: dict[str, Any]) -> float:
-    return float(trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+def _objective(trial: Trial) -> float:
+    assert trial.objective is not None, trial
+    return trial.objective
 
 
 class BackendContract:
@@ -81,10 +97,6 @@ class BackendContract:
     @pytest.fixture
     def submit_running(self) -> SubmitRunning:  # pragma: no cover - provided by subclasses
         raise NotImplementedError
-
-    @staticmethod
-    def summary_keys() -> tuple[str, ...]:
-        return ("TrainingJobName", "TrainingJobStatus", "TunedHyperParameters", "CreationTime")
 
     def finished(self, backend: Backend, job_request: JobRequest, name: str) -> tuple[TuningJobRequest, str]:
         """Submit ``job_request(name)`` and wait until it ends ``Completed``."""
@@ -131,6 +143,20 @@ class BackendContract:
         )
         assert answer["CreationTime"].tzinfo is not None
 
+    def test_a_submitted_job_answers_at_once(
+        self, backend: Backend, job_request: JobRequest, job_spec: TuningJobSpec
+    ) -> None:
+        job = backend.submit(job_request("contract-at-once"), job_spec)
+        assert backend.describe(job)["HyperParameterTuningJobStatus"] in JOB_STATES
+        assert isinstance(backend.list_trials(job), list)
+        assert backend.spec(job) == job_spec
+        assert backend.job_name(job) == backend.describe(job)["HyperParameterTuningJobName"] == "contract-at-once"
+        assert backend.evaluations(job) == {}
+
+    def test_cloud_is_none_or_names_a_region(self, backend: Backend) -> None:
+        cloud = backend.cloud
+        assert cloud is None or (isinstance(cloud, CloudContext) and cloud.region)
+
     # ------------------------------------------------------------------ wait, trials
     def test_wait_returns_the_terminal_description(self, backend: Backend, job_request: JobRequest) -> None:
         job = backend.submit(job_request("contract-wait"))
@@ -149,30 +175,38 @@ class BackendContract:
         backend.stop(job)
         backend.wait(job, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
 
-    def test_trials_are_training_job_summaries(self, backend: Backend, job_request: JobRequest) -> None:
+    def test_trials_are_typed_and_oldest_first(self, backend: Backend, job_request: JobRequest) -> None:
         request, job = self.finished(backend, job_request, "contract-trials")
-        final = backend.describe(job)
         trials = backend.list_trials(job)
         assert len(trials) == request.HyperParameterTuningJobConfig.ResourceLimits.MaxNumberOfTrainingJobs
-        assert len({t["TrainingJobName"] for t in trials}) == len(trials)
+        assert len({t.name for t in trials}) == len(trials)
         tuned = _tuned_names(request)
         for trial in trials:
-            missing = [k for k in self.summary_keys() if k not in trial]
-            assert not missing, missing
-            assert trial["TrainingJobStatus"] in TRIAL_STATES
-            assert set(trial["TunedHyperParameters"]) == tuned
-            assert all(isinstance(v, str) for v in trial["TunedHyperParameters"].values())
-            if trial["TrainingJobStatus"] == "Completed":
-                metric = trial["FinalHyperParameterTuningJobObjectiveMetric"]
-                assert metric["MetricName"] == request.objective_metric
-                assert isinstance(metric["Value"], float)
-        created = [t["CreationTime"] for t in trials]
-        assert created == sorted(created), "oldest first"
-        completed = [t for t in trials if t["TrainingJobStatus"] == "Completed"]
+            assert isinstance(trial, Trial)
+            assert trial.status in TRAINING_TERMINAL, "a finished job's trials have all ended"
+            assert trial.creation_time is not None and trial.creation_time.tzinfo is not None
+            assert set(trial.hyperparameters) == tuned
+            assert all(isinstance(v, str) for v in trial.hyperparameters.values())
+            if trial.status == "Completed":
+                assert trial.objective_metric == request.objective_metric
+                assert isinstance(trial.objective, float)
+        order = [(t.creation_time, t.name) for t in trials]
+        assert order == sorted(order), "oldest first"
+        assert backend.list_trials(job) == trials, "a finished job lists the same trials again"
+
+    def test_the_best_trial_follows_the_one_rule(self, backend: Backend, job_request: JobRequest) -> None:
+        request, job = self.finished(backend, job_request, "contract-best-rule")
+        trials = backend.list_trials(job)
+        completed = [t for t in trials if t.status == "Completed"]
         assert completed
         sign = 1 if request.maximize else -1
-        best = max(completed, key=lambda t: sign * _objective(t))
-        assert final["BestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
+        top = max(sign * _objective(t) for t in completed)
+        earliest = next(t for t in trials if t.status == "Completed" and sign * _objective(t) == top)
+        best = backend.best_trial(job)
+        assert best == best_trial(trials, request.maximize) == earliest
+        described = backend.describe(job).get("BestTrainingJob")
+        assert described is None or described["TrainingJobName"] == best.name
+        assert backend.best_model(job).training_job_name == best.name
 
     # ------------------------------------------------------------------ stop, resume
     def test_stopping_a_running_job_ends_it_stopped(self, backend: Backend, submit_running: SubmitRunning) -> None:
@@ -180,9 +214,12 @@ class BackendContract:
         assert backend.describe(job)["HyperParameterTuningJobStatus"] == "InProgress"
         backend.stop(job)
         assert backend.describe(job)["HyperParameterTuningJobStatus"] in ("Stopping", "Stopped")
+        backend.stop(job)  # idempotent: stopping a stopping job is no error
         final = backend.wait(job, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
         assert final["HyperParameterTuningJobStatus"] == "Stopped"
-        assert all(t["TrainingJobStatus"] in TRAINING_TERMINAL for t in backend.list_trials(job))
+        assert all(t.status in TRAINING_TERMINAL for t in backend.list_trials(job))
+        backend.stop(job)
+        assert backend.describe(job)["HyperParameterTuningJobStatus"] == "Stopped"
 
     def test_stopping_a_finished_job_changes_nothing(self, backend: Backend, job_request: JobRequest) -> None:
         _, job = self.finished(backend, job_request, "contract-stop-done")
@@ -205,7 +242,7 @@ class BackendContract:
         if follow == job:  # the same job went on: its finished trials kept, the rest run
             trials = backend.list_trials(job)
             assert len(trials) == budget
-            assert all(t["TrainingJobStatus"] == "Completed" for t in trials)
+            assert all(t.status == "Completed" for t in trials)
         else:  # a new job that warm-starts from the stopped one with the trials left
             assert final["WarmStartConfig"] == {
                 "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": job}],
@@ -227,9 +264,9 @@ class BackendContract:
     def test_logs_and_metric_history_of_a_trial(self, backend: Backend, job_request: JobRequest) -> None:
         request, job = self.finished(backend, job_request, "contract-history")
         definitions = request.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions
-        completed = [t for t in backend.list_trials(job) if t["TrainingJobStatus"] == "Completed"]
+        completed = [t for t in backend.list_trials(job) if t.status == "Completed"]
         for trial in completed[:2]:
-            name = trial["TrainingJobName"]
+            name = trial.name
             text = backend.logs(job, name)
             history = backend.metric_history(job, name)
             assert set(history) <= {d.Name for d in definitions}
@@ -242,22 +279,35 @@ class BackendContract:
     # ------------------------------------------------------------------ models and training jobs
     def test_best_model_is_the_best_trial(self, backend: Backend, job_request: JobRequest) -> None:
         _, job = self.finished(backend, job_request, "contract-best")
-        best = backend.describe(job)["BestTrainingJob"]
+        best = backend.best_trial(job)
+        assert best is not None
         artifact = backend.best_model(job)
         assert isinstance(artifact, ModelArtifact)
         assert artifact.source == "trial"
-        assert artifact.training_job_name == best["TrainingJobName"]
+        assert artifact.training_job_name == best.name
         assert artifact.location
         if artifact.objective is not None:
             assert artifact.objective == pytest.approx(_objective(best), rel=1e-9)
+        assert backend.trial_artifact(job, best.name) == artifact
+        assert backend.model_location(artifact.location) == artifact.location
+        if best.artifact is not None:
+            assert best.artifact == artifact.location
+
+    def test_a_trial_that_did_not_complete_has_no_artifact(
+        self, backend: Backend, submit_running: SubmitRunning
+    ) -> None:
+        job = self.stopped(backend, submit_running, "contract-no-artifact")
+        for trial in backend.list_trials(job):
+            if trial.status != "Completed":
+                with pytest.raises(BackendError):
+                    backend.trial_artifact(job, trial.name)
 
     def test_start_training_runs_and_becomes_the_best_model(self, backend: Backend, job_request: JobRequest) -> None:
         _, job = self.finished(backend, job_request, "contract-train")
         answer = backend.describe(job)
-        hyperparameters = {
-            **answer["TrainingJobDefinition"]["StaticHyperParameters"],
-            **answer["BestTrainingJob"]["TunedHyperParameters"],
-        }
+        best = backend.best_trial(job)
+        assert best is not None
+        hyperparameters = {**answer["TrainingJobDefinition"]["StaticHyperParameters"], **best.hyperparameters}
         training = backend.start_training(job, hyperparameters, name="contract-train-longer")
         assert training == "contract-train-longer"
         done = backend.wait_training(job, training, poll_seconds=POLL, timeout=self.WAIT_SECONDS)
@@ -270,6 +320,23 @@ class BackendContract:
         artifact = backend.best_model(job)
         assert (artifact.source, artifact.training_job_name) == ("retrain", training)
         assert artifact.location == str(model)
+        assert backend.trial_artifact(job, training) == artifact
+        assert training not in {t.name for t in backend.list_trials(job)}, "a retrain is not a trial"
+
+    # ------------------------------------------------------------------ evaluations
+    def test_evaluations_are_kept_with_the_job(self, backend: Backend, job_request: JobRequest) -> None:
+        job = backend.submit(job_request("contract-evaluations"))
+        other = backend.submit(job_request("contract-evaluations-2"))
+        backend.save_evaluation(job, "test-0123456789ab", '{"score": 1}')
+        backend.save_evaluation(job, "validation-0123456789ab", '{"score": 2}')
+        backend.save_evaluation(job, "test-0123456789ab", '{"score": 3}')  # replaces the first
+        assert backend.evaluations(job) == {
+            "test-0123456789ab": '{"score": 3}',
+            "validation-0123456789ab": '{"score": 2}',
+        }
+        assert backend.evaluations(other) == {}
+        with pytest.raises(BackendError):
+            backend.save_evaluation(job, "../escape", "{}")
 
     def test_describe_training_of_an_unknown_run_is_a_tuning_error(
         self, backend: Backend, job_request: JobRequest

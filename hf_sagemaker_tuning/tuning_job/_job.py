@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..refine._retrain import Keep
     from ..results import JobResults
     from ..specs import TuningJobSpec
+    from ..trials import Trial
 
 
 class TuningJob:
@@ -67,7 +68,7 @@ class TuningJob:
     @property
     def name(self) -> str:
         """The tuning job's name."""
-        return Path(self.id).name if self.backend.name == "local" else self.id
+        return self.backend.job_name(self.id)
 
     @property
     def spec(self) -> TuningJobSpec | None:
@@ -84,8 +85,8 @@ class TuningJob:
         """``InProgress``, ``Stopping``, ``Completed``, ``Failed`` or ``Stopped``."""
         return str(self.describe()["HyperParameterTuningJobStatus"])
 
-    def trials(self) -> list[dict[str, Any]]:
-        """Every trial as a ``TrainingJobSummary``, oldest first."""
+    def trials(self) -> list[Trial]:
+        """Every trial (``Trial``), oldest first."""
         return self.backend.list_trials(self.id)
 
     def wait(self, *, progress: bool = True, timeout: float | None = None, poll_seconds: float = 1.0) -> TuningJob:
@@ -127,7 +128,7 @@ class TuningJob:
         return self.results().table()
 
     def best_trial(self) -> dict[str, Any]:
-        """The best trial's row of the table, as plain values.
+        """The best trial's row of the table, as plain values (``trials.best_trial``'s pick, like ``best_model``).
 
         Raises:
             BackendError: no trial has an objective value yet.
@@ -234,19 +235,19 @@ class TuningJob:
                 predictor.model = artifact
                 yield predictor
             return
-        from ..backends.sagemaker import SageMakerBackend
         from ..deploy import deploy_sagemaker
         from ..deploy._remote import DEFAULT_INSTANCE_TYPE
 
-        if not isinstance(self.backend, SageMakerBackend):
+        cloud = self.backend.cloud
+        if cloud is None:
             raise BackendError(f"{artifact.location} is a SageMaker model; deploy it from a SageMaker backend")
         remote = deploy_sagemaker(
             self.id,
             role=role or self.describe()["TrainingJobDefinition"]["RoleArn"],
-            region=self.backend.region,
+            region=cloud.region,
             instance_type=instance_type or DEFAULT_INSTANCE_TYPE,
             endpoint_name=name,
-            boto_session=self.backend.session,
+            boto_session=cloud.session,
         )
         with remote:
             served = remote.predictor()

@@ -107,11 +107,8 @@ def tune(
     )
     said = notes if notes is not None else []
     said.extend(f"note: {note}" for note in job.notes)
-    if runner.name == "local":
-        from ..backends.local import LocalBackend
-
-        if isinstance(runner, LocalBackend):
-            runner.check_writable()  # before preparing data: a read-only jobs folder fails in seconds
+    runner.check_writable()  # before preparing data: a read-only jobs folder fails in seconds
+    if runner.cloud is None:  # trials run on this machine: prepare the data here
         data_uri, summary = prepare_local(job, data, tokenizer)
         said.append(summary)
         request = compile_request(job, target="local", job_name=job_name, data_uri=data_uri)

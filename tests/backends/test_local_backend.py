@@ -28,7 +28,7 @@ def backend(tmp_path: Path, **kw: Any) -> LocalBackend:
 
 
 def tuned(be: LocalBackend, job: str) -> list[dict[str, str]]:
-    return [t["TunedHyperParameters"] for t in be.list_trials(job)]
+    return [t.hyperparameters for t in be.list_trials(job)]
 
 
 def test_random_job_runs_every_trial_inside_the_ranges(tmp_path: Path, make_request: MakeRequest) -> None:
@@ -39,26 +39,24 @@ def test_random_job_runs_every_trial_inside_the_ranges(tmp_path: Path, make_requ
     trials = be.list_trials("fake-job")
     assert len(trials) == 6
     for t in trials:
-        hp = t["TunedHyperParameters"]
+        hp = t.hyperparameters
         assert 0.0 <= float(hp["x"]) <= 1.0
         assert 0.01 <= float(hp["y"]) <= 1.0
         assert hp["opt"] in {"a", "b", "c"}
-        assert t["ObjectiveStatus"] == "Succeeded"
-        assert t["FinalHyperParameterTuningJobObjectiveMetric"]["MetricName"] == "score"
+        assert t.objective_status == "Succeeded"
+        assert t.objective_metric == "score"
     best = answer["BestTrainingJob"]
-    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == max(
-        t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials
-    )
+    assert best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == max(t.objective or 0.0 for t in trials)
 
 
 def test_objective_is_the_last_value_emitted(tmp_path: Path, make_request: MakeRequest) -> None:
     be = backend(tmp_path)
     be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
     trial = be.list_trials("fake-job")[0]
-    series = be.metric_history("fake-job", trial["TrainingJobName"])
+    series = be.metric_history("fake-job", trial.name)
     assert len(series["score"]) == 3
     assert len(series["eval_loss"]) == 3  # an extra metric definition is read too
-    assert trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == series["score"][-1]
+    assert trial.objective == series["score"][-1]
     assert series["score"] == sorted(series["score"])  # per-epoch values, increasing by construction
 
 
@@ -70,7 +68,7 @@ def test_trial_sees_the_container_contract_and_no_credentials(
     be = backend(tmp_path)
     be.run(make_request(**{"tuning.max_jobs": 2, "tuning.max_parallel_jobs": 2}))
     trial = be.list_trials("fake-job")[0]
-    folder = tmp_path / "jobs" / "fake-job" / "trials" / trial["TrainingJobName"]
+    folder = tmp_path / "jobs" / "fake-job" / "trials" / trial.name
     seen = json.loads((folder / "output" / "data" / "seen.json").read_text())
     assert not [k for k in seen["env"] if k.startswith("AWS_") or k == "MY_PRIVATE_TOKEN"]
     for var in (
@@ -87,7 +85,7 @@ def test_trial_sees_the_container_contract_and_no_credentials(
     ):
         assert var in seen["env"], var
     assert seen["channels"] == {"train": True, "validation": True}
-    assert seen["hps"]["x"] == trial["TunedHyperParameters"]["x"]  # passed exactly as the string in the request
+    assert seen["hps"]["x"] == trial.hyperparameters["x"]  # passed exactly as the string in the request
     assert seen["sm_hps"]["epochs"] == "3"
     assert "sagemaker_program" not in seen["hps"] and "_tuning_objective_metric" not in seen["hps"]
     assert seen["threads"] == str(max(1, (os.cpu_count() or 1) // 2))  # two parallel trials split the cores
@@ -115,8 +113,8 @@ def test_grid_covers_every_combination_exactly_once(tmp_path: Path, make_request
     assert combos == sorted(itertools.product("abc", ["ok", "silent"]))
     # silent trials print no objective: Failed with a reason, and the job still completes
     assert answer["HyperParameterTuningJobStatus"] == "Completed"
-    failed = [t for t in be.list_trials("fake-job") if t["TrainingJobStatus"] == "Failed"]
-    assert len(failed) == 3 and all("no value of the objective metric 'score'" in t["FailureReason"] for t in failed)
+    failed = [t for t in be.list_trials("fake-job") if t.status == "Failed"]
+    assert len(failed) == 3 and all("no value of the objective metric 'score'" in t.failure_reason for t in failed)
 
 
 @pytest.mark.parametrize("strategy", ["random", "bayesian"])
@@ -150,11 +148,11 @@ def test_median_early_stopping_stops_lagging_trials(tmp_path: Path, make_request
         )
     )
     trials = be.list_trials("fake-job")
-    stopped = [t for t in trials if t["TrainingJobStatus"] == "Stopped"]
+    stopped = [t for t in trials if t.status == "Stopped"]
     assert len(trials) == 12
     assert stopped, "the median rule stopped no trial"
     for t in stopped:
-        assert len(be.metric_history("fake-job", t["TrainingJobName"])["score"]) < 6
+        assert len(be.metric_history("fake-job", t.name)["score"]) < 6
 
 
 def test_hyperband_stops_trials_early(tmp_path: Path, make_request: MakeRequest) -> None:
@@ -174,9 +172,9 @@ def test_hyperband_stops_trials_early(tmp_path: Path, make_request: MakeRequest)
         )
     )
     trials = be.list_trials("fake-job")
-    epochs = [len(be.metric_history("fake-job", t["TrainingJobName"])["score"]) for t in trials]
+    epochs = [len(be.metric_history("fake-job", t.name)["score"]) for t in trials]
     assert answer["HyperParameterTuningJobStatus"] == "Completed"
-    assert any(t["TrainingJobStatus"] == "Stopped" for t in trials)
+    assert any(t.status == "Stopped" for t in trials)
     assert max(epochs) <= 9 and min(epochs) < 9
 
 
@@ -254,10 +252,10 @@ def test_each_fault_fails_its_trial_with_a_reason_and_the_job_completes(
         request = TuningJobRequest.from_api(body)
     answer = be.run(request)
     assert answer["HyperParameterTuningJobStatus"] == "Completed"
-    by_mode = {t["TunedHyperParameters"]["mode"]: t for t in be.list_trials("fake-job")}
-    assert by_mode["ok"]["TrainingJobStatus"] == "Completed"
-    assert by_mode[mode]["TrainingJobStatus"] == "Failed"
-    assert fragment in by_mode[mode]["FailureReason"]
+    by_mode = {t.hyperparameters["mode"]: t for t in be.list_trials("fake-job")}
+    assert by_mode["ok"].status == "Completed"
+    assert by_mode[mode].status == "Failed"
+    assert fragment in by_mode[mode].failure_reason
 
 
 def test_too_many_failures_fail_the_job(tmp_path: Path, make_request: MakeRequest) -> None:
@@ -281,7 +279,7 @@ def test_missing_channels_fail_clearly(tmp_path: Path, make_request: MakeRequest
     be = backend(tmp_path)
     answer = be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
     assert answer["HyperParameterTuningJobStatus"] == "Failed"
-    assert "does not exist (prepare the dataset first" in be.list_trials("fake-job")[0]["FailureReason"]
+    assert "does not exist (prepare the dataset first" in be.list_trials("fake-job")[0].failure_reason
 
 
 def test_existing_job_is_not_overwritten(tmp_path: Path, make_request: MakeRequest) -> None:
@@ -320,13 +318,13 @@ def test_sigkill_of_the_coordinator_then_resume_gives_exactly_max_jobs(
     trials = be.list_trials(job)
     assert answer["HyperParameterTuningJobStatus"] == "Completed"
     assert len(trials) == 8
-    assert sum(1 for t in trials if t["TrainingJobStatus"] == "Completed") == 8
+    assert sum(1 for t in trials if t.status == "Completed") == 8
     for name, record in before.items():  # finished trials were kept, not re-run
-        now = next(t for t in trials if t["TrainingJobName"] == name)
-        assert now["TrainingEndTime"] == record.TrainingEndTime
+        now = next(t for t in trials if t.name == name)
+        assert now.end_time == record.TrainingEndTime
     superseded = [r for r in folder.trial_records() if r.Superseded]
     rerun = {json.dumps(r.TunedHyperParameters, sort_keys=True) for r in superseded}
-    assert rerun <= {json.dumps(t["TunedHyperParameters"], sort_keys=True) for t in trials}
+    assert rerun <= {json.dumps(t.hyperparameters, sort_keys=True) for t in trials}
 
 
 def test_stop_then_resume(tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -347,7 +345,7 @@ def test_stop_then_resume(tmp_path: Path, make_request: MakeRequest, monkeypatch
 def test_logs_and_unknown_jobs(tmp_path: Path, make_request: MakeRequest) -> None:
     be = backend(tmp_path)
     be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
-    name = be.list_trials("fake-job")[0]["TrainingJobName"]
+    name = be.list_trials("fake-job")[0].name
     assert "hfst_metric epoch=3" in be.logs("fake-job", name)
     with pytest.raises(BackendError, match="no local tuning job"):
         be.describe("nope")

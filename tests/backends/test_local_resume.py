@@ -146,9 +146,9 @@ def test_a_trial_that_finished_while_the_coordinator_was_dead_is_adopted_not_rer
     wait_for(lambda: not _process.is_alive(orphan.Pid, orphan.PidStarted))
     # status shows what happened, not InProgress under a Stopped job
     assert be.describe(folder.name)["HyperParameterTuningJobStatus"] == "Stopped"
-    shown = next(t for t in be.list_trials(folder.name) if t["TrainingJobName"] == orphan.TrainingJobName)
-    assert shown["TrainingJobStatus"] == "Completed"
-    value = shown["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    shown = next(t for t in be.list_trials(folder.name) if t.name == orphan.TrainingJobName)
+    assert shown.status == "Completed"
+    value = shown.objective
 
     be.resume(folder.name, background=False)
     records = folder.trial_records()
@@ -168,7 +168,7 @@ def test_a_trial_still_running_after_a_kill_is_adopted_and_watched_to_the_end(
     be, folder = start_and_kill(tmp_path, make_request)
     orphan = folder.trial_records()[0]
     shown = be.list_trials(folder.name)[0]
-    assert shown["TrainingJobStatus"] == "InProgress"  # honestly: its process still runs
+    assert shown.status == "InProgress"  # honestly: its process still runs
     be.resume(folder.name)
     answer = be.wait(folder.name, poll_seconds=0.05, timeout=60)
     assert answer["HyperParameterTuningJobStatus"] == "Completed"

@@ -48,15 +48,15 @@ def test_the_best_trial_and_every_trial_are_real_moto_training_jobs(env: MotoSag
     trials = env.backend.list_trials(job)
     assert answer["TrainingJobStatusCounters"]["Completed"] == len(trials) == 5
     for trial in trials:
-        described = moto.describe_training_job(TrainingJobName=trial["TrainingJobName"])
-        assert described["TrainingJobArn"] == trial["TrainingJobArn"]
+        described = moto.describe_training_job(TrainingJobName=trial.name)
+        assert described["TrainingJobArn"] == trial.arn
         assert described["HyperParameters"] == {
             **static,
-            **trial["TunedHyperParameters"],
+            **trial.hyperparameters,
             "_tuning_objective_metric": "eval_macro_recall",
         }
         assert described["ModelArtifacts"]["S3ModelArtifacts"].startswith("s3://my-bucket/hpo/")
-    tuned = trials[0]["TunedHyperParameters"]
+    tuned = trials[0].hyperparameters
     assert 1e-5 <= float(tuned["learning_rate"]) <= 1e-4
     assert tuned["optimizer"] in ("adamw", "adafactor")
     best = env.backend.best_model(job)
@@ -106,16 +106,16 @@ def test_metric_history_is_every_line_the_trial_wrote_to_cloudwatch(env: MotoSag
     trials = env.backend.list_trials(job)
     written = env.amt.jobs[job].written
     for trial in trials:
-        name = trial["TrainingJobName"]
+        name = trial.name
         history = env.backend.metric_history(job, name)
         assert history == written[name]
         assert len(history["eval_macro_recall"]) == 3
-    assert "epoch 1 done" in env.backend.logs(job, trials[0]["TrainingJobName"])
+    assert "epoch 1 done" in env.backend.logs(job, trials[0].name)
 
 
 def test_logs_of_a_trial_under_an_unknown_job_are_a_tuning_error(env: MotoSageMaker) -> None:
     job = _submit(env, "sm-logs")
-    trial = env.backend.list_trials(job)[0]["TrainingJobName"]
+    trial = env.backend.list_trials(job)[0].name
     env.session.client("logs").describe_log_groups(logGroupNamePrefix=LOG_GROUP)  # the group exists
     with pytest.raises(TuningError):
         env.backend.logs("sm-no-such-job", trial)

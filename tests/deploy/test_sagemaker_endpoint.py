@@ -2,7 +2,7 @@
 
 moto gaps bridged through botocore events (see ../shared/reference/sagemaker-v3.md, section 4):
 empty ``{}`` structures are stripped from responses (sagemaker-core's pydantic shapes reject
-them) and the tuning job's hard-coded ``BestTrainingJob`` is pointed at a real moto training job.
+them) and the tuning job's trials are listed as one real moto training job (moto lists none).
 InvokeEndpoint answers with a result queued in moto.
 """
 
@@ -118,15 +118,28 @@ def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Aws]:
         )
         env = Aws(session, "hpo-tweet-eval", "hpo-best-trial-003", training["ModelArtifacts"]["S3ModelArtifacts"])
 
-        def best_is_our_job(parsed: dict[str, Any], **_: Any) -> None:  # moto says "FakeTrainingJobName"
-            if "BestTrainingJob" in parsed:
-                parsed["BestTrainingJob"]["TrainingJobName"] = env.training_job
+        def our_job_is_the_only_trial(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+            # moto lists no trials (and names "FakeTrainingJobName" as best): the job's one trial is ours
+            from botocore.awsrequest import AWSResponse
+
+            trial = {
+                "TrainingJobName": env.training_job,
+                "TrainingJobStatus": "Completed",
+                "CreationTime": training["CreationTime"],
+                "TunedHyperParameters": {},
+                "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "eval_macro_recall", "Value": 0.7},
+            }
+            return AWSResponse("https://sagemaker.us-east-1.amazonaws.com/", 200, {}, None), {
+                "TrainingJobSummaries": [trial]
+            }
 
         def capture(params: dict[str, Any], model: Any, **_: Any) -> None:
             env.captured.append((model.name, json.loads(json.dumps(params, default=_plain))))
 
         session.events.register("after-call.sagemaker.*", strip_empty_structures)
-        session.events.register("after-call.sagemaker.DescribeHyperParameterTuningJob", best_is_our_job)
+        session.events.register(
+            "before-call.sagemaker.ListTrainingJobsForHyperParameterTuningJob", our_job_is_the_only_trial
+        )
         session.events.register("provide-client-params.sagemaker.*", capture)
         session.events.register("provide-client-params.sagemaker-runtime.*", capture)
         yield env

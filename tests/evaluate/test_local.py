@@ -40,7 +40,7 @@ def test_a_model_is_scored_once_on_the_whole_test_split_and_saved(
 
     again = evaluate(job, backend, model=emotion_model)
     assert again == first  # the saved result: no second run
-    assert len(saved_evaluations(backend.describe(job))) == 1
+    assert len(saved_evaluations(backend, job)) == 1
     forced = TuningJob(backend, job).evaluate(model=emotion_model, force=True)
     assert forced.evaluation_job != first.evaluation_job
     assert forced.metrics == pytest.approx(first.metrics)

@@ -21,6 +21,7 @@ from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import compile_request
 from hf_sagemaker_tuning.contract import format_metric_line
 from hf_sagemaker_tuning.evaluate import evaluate, latest_evaluation
+from hf_sagemaker_tuning.evaluate._store import evaluation_key
 from tests.backends.moto_amt import LOG_GROUP
 from tests.backends.sagemaker_env import MotoSageMaker, example_spec, moto_sagemaker, new_session
 
@@ -115,7 +116,10 @@ def test_evaluate_runs_one_evaluation_only_training_job_and_reads_its_log(env: M
     assert evaluation.confusion_matrix == tuple(map(tuple, MATRIX))
     assert evaluation.validation is not None  # the trial's own validation figures, side by side
     assert set(evaluation.validation) <= set(METRICS)
-    assert latest_evaluation(env.backend.describe(job), tmp_path) == evaluation
+    assert latest_evaluation(env.backend, job) == evaluation
+    kept = env.session.client("s3").list_objects_v2(Bucket="my-bucket", Prefix=f"hpo/{job}/evaluations/")
+    key = evaluation_key("test", best.location)
+    assert [o["Key"] for o in kept["Contents"]] == [f"hpo/{job}/evaluations/{key}.json"]  # next to the spec
 
     assert env.backend.best_model(job).training_job_name == best.training_job_name  # not the evaluation job
     again = evaluate(job, env.backend, jobs_dir=tmp_path, poll_seconds=0.01, timeout=10)

@@ -11,15 +11,13 @@ from hf_sagemaker_tuning.compile import compile_request
 from hf_sagemaker_tuning.refine import narrow_spec, top_trials
 from hf_sagemaker_tuning.specs import parse_job_spec
 from hf_sagemaker_tuning.specs.search_space import CategoricalParameter, ContinuousParameter, IntegerParameter
+from hf_sagemaker_tuning.trials import Trial
 
 from ..fakejob import fake_spec
 
 
-def _trial(hps: dict[str, str], value: float | None, status: str = "Completed", name: str = "") -> dict[str, Any]:
-    trial: dict[str, Any] = {"TrainingJobName": name, "TrainingJobStatus": status, "TunedHyperParameters": hps}
-    if value is not None:
-        trial["FinalHyperParameterTuningJobObjectiveMetric"] = {"MetricName": "score", "Value": value}
-    return trial
+def _trial(hps: dict[str, str], value: float | None, status: str = "Completed", name: str = "") -> Trial:
+    return Trial(name=name, status=status, hyperparameters=hps, objective=value, objective_metric="score")
 
 
 def _space(**params: dict[str, Any]) -> dict[str, Any]:
@@ -89,5 +87,5 @@ def test_top_trials_uses_the_one_ranking() -> None:
         _trial({}, 0.7, name="best"),
         _trial({}, None, status="Failed", name="failed"),
     ]
-    assert [t["TrainingJobName"] for t in top_trials(trials, maximize=True)] == ["best", "first", "tie"]
-    assert [t["TrainingJobName"] for t in top_trials(trials, maximize=False, minimum=1)] == ["first"]
+    assert [t.name for t in top_trials(trials, maximize=True)] == ["best", "first", "tie"]
+    assert [t.name for t in top_trials(trials, maximize=False, minimum=1)] == ["first"]

@@ -16,6 +16,7 @@ from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request
 from hf_sagemaker_tuning.errors import TuningError
 from hf_sagemaker_tuning.refine import narrow_spec, retrain, retrain_hyperparameters
 from hf_sagemaker_tuning.specs import dump_yaml, load_job_spec, parse_job_spec
+from hf_sagemaker_tuning.trials import Trial
 
 from ..conftest import EXAMPLE_SPEC
 from ..fakejob import fake_spec
@@ -35,12 +36,8 @@ def _finished_job(tmp_path: Path, make_request: MakeRequest, **overrides: Any) -
     return backend, folder
 
 
-def _summary(hps: dict[str, str], value: float) -> dict[str, Any]:
-    return {
-        "TrainingJobStatus": "Completed",
-        "TunedHyperParameters": hps,
-        "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "m", "Value": value},
-    }
+def _summary(hps: dict[str, str], value: float) -> Trial:
+    return Trial(name=f"t-{value}", status="Completed", hyperparameters=hps, objective=value, objective_metric="m")
 
 
 def test_narrow_shrinks_ranges_around_the_top_trials_in_their_own_scale() -> None:
@@ -117,7 +114,11 @@ def _description(tuned: dict[str, str], static: dict[str, str] | None = None) ->
         request["TrainingJobDefinition"]["StaticHyperParameters"].update(static)
     return {
         **request,
-        "BestTrainingJob": {"TrainingJobName": "best-1", "TunedHyperParameters": tuned},
+        "BestTrainingJob": {
+            "TrainingJobName": "best-1",
+            "TrainingJobStatus": "Completed",
+            "TunedHyperParameters": tuned,
+        },
     }
 
 
@@ -169,36 +170,26 @@ def test_cli_narrow_and_retrain(tmp_path: Path, make_request: MakeRequest) -> No
 @pytest.mark.aws
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_retrain_on_sagemaker_creates_a_training_job_with_the_best_hyperparameters() -> None:
-    import boto3
-    from moto import mock_aws
+    from ..backends.sagemaker_env import example_spec, moto_sagemaker
 
     captured: dict[str, Any] = {}
-    tuned = {"learning_rate": "3e-05", "warmup_steps": "10", "optimizer": "adamw", "weight_decay": "0.01"}
-    best = {
-        "TrainingJobName": "best-1",
-        "TrainingJobStatus": "Completed",
-        "TunedHyperParameters": tuned,
-        "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "eval_macro_recall", "Value": 0.7},
-    }
-
-    def add_best(parsed: dict[str, Any], **_: Any) -> None:
-        parsed["BestTrainingJob"] = best
-
-    with mock_aws():
-        session = boto3.Session(region_name="us-east-1")
-        session.events.register("after-call.sagemaker.DescribeHyperParameterTuningJob", add_best)
-        session.events.register(
+    with moto_sagemaker() as env:
+        env.backend.client.meta.events.register(  # the backend's client copied the session's hooks already
             "provide-client-params.sagemaker.CreateTrainingJob", lambda params, **_: captured.update(params)
         )
-        request = compile_request(load_job_spec(EXAMPLE_SPEC), job_name="tuned-1")
-        session.client("sagemaker").create_hyper_parameter_tuning_job(**request.to_api())
-        result = retrain("tuned-1", "sagemaker", epochs=5, boto_session=session, wait=False)
+        env.backend.submit(compile_request(example_spec(), job_name="tuned-1"))
+        best = env.backend.best_trial("tuned-1")
+        assert best is not None
+        result = retrain("tuned-1", env.backend, epochs=5, wait=False)
         assert result.status in ("InProgress", "Completed")  # moto finishes training jobs at once
-        tags = session.client("sagemaker").list_tags(ResourceArn=captured_arn(session, result.training_job_name))
+        tags = env.session.client("sagemaker").list_tags(
+            ResourceArn=captured_arn(env.session, result.training_job_name)
+        )
     assert captured["TrainingJobName"] == result.training_job_name
     assert {"Key": "hfst-retrain-of", "Value": "tuned-1"} in tags["Tags"]
     hps = captured["HyperParameters"]
-    assert hps["epochs"] == "5" and hps["learning_rate"] == "3e-05" and hps["optimizer"] == "adamw"
+    assert hps["epochs"] == "5"
+    assert {k: hps[k] for k in best.hyperparameters} == best.hyperparameters
     assert hps["model_name_or_path"] == "distilbert-base-uncased"
     assert "_tuning_objective_metric" not in hps
     assert hps["save_model"] == "last"

@@ -103,7 +103,7 @@ def sagemaker_twin(
     """
     local = LocalBackend(job.parent)
     request = local.folder(job).request()
-    trials = local.list_trials(str(job))
+    trials = [t.to_summary() for t in local.list_trials(str(job))]
     categorical = {r.Name for r in request.HyperParameterTuningJobConfig.ParameterRanges.CategoricalParameterRanges}
     body = request.to_api()
     if quote_categoricals:

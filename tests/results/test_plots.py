@@ -83,7 +83,7 @@ def test_sagemaker_learning_curves_come_from_the_trials_logs(finished_job: Path,
     remote = load("fake-job", "sagemaker", boto_session=session)
     local = load(finished_job)
     for trial in local.trials:
-        assert remote.curves(trial["TrainingJobName"]) == local.curves(trial["TrainingJobName"])
+        assert remote.curves(trial.name) == local.curves(trial.name)
     curves = plot_learning_curves(remote).axes[0]
     assert len(curves.get_lines()) == 20
     assert isinstance(plot_objective(remote), Figure)

@@ -48,7 +48,7 @@ def test_maximize_sorts_best_first(finished_job: Path) -> None:
     values = results_table(finished_job)["FinalObjectiveValue"].tolist()
     assert values == sorted(values, reverse=True)
     trials = LocalBackend(finished_job.parent).list_trials(str(finished_job))
-    assert values[0] == max(t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for t in trials)
+    assert values[0] == max(t.objective or 0.0 for t in trials)
 
 
 def test_job_by_name_under_jobs_dir_and_by_backend_instance(finished_job: Path) -> None:
@@ -66,8 +66,10 @@ def test_sagemaker_table_equals_the_local_table(finished_job: Path, sagemaker_jo
     assert list(remote.columns) == list(local.columns)
     assert remote.dtypes.to_dict() == local.dtypes.to_dict()
     pd.testing.assert_frame_equal(remote, local)  # quotes stripped, same order, same times
-    assert len(calls) == 4  # 20 trials, 5 a page: the NextToken loop went to the end
-    assert [c.get("NextToken") for c in calls] == [None, "5", "10", "15"]
+    # 20 trials, 5 a page: each listing's NextToken loop went to the end (describe lists them too,
+    # to name the best trial by the library's rule)
+    assert [c.get("NextToken") for c in calls] == [None, "5", "10", "15"] * (len(calls) // 4)
+    assert calls
 
 
 def test_backend_auto_falls_back_to_sagemaker_for_a_job_name(sagemaker_job: SageMakerJob) -> None:

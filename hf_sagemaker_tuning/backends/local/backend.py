@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ... import _process
 from ...compile.naming import job_name_problem
 from ...errors import BackendError
+from ...trials import Trial
 from ..base import Backend, ModelArtifact
 from .coordinator import Coordinator
 from .jobs import JobFolder, inside, now
@@ -20,13 +21,16 @@ from .recovery import check_trials, ensure_study
 from .runner import MetricCallback
 from .state import JobState, LocalOptions
 from .status import coordinator_alive, describe, list_trials
-from .training import best_model, describe_training, start_training, training_record
+from .training import best_model, describe_training, start_training, training_record, trial_artifact
+from .trial import local_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...compile.request import TuningJobRequest
     from ...specs import TuningJobSpec
 
 log = logging.getLogger("hf_sagemaker_tuning.local")
+#: The job folder's sub-folder of kept evaluations (``save_evaluation``).
+EVALUATIONS = "evaluations"
 
 
 class LocalBackend(Backend):
@@ -179,7 +183,11 @@ class LocalBackend(Backend):
     def _describe(self, job: str) -> dict[str, Any]:
         return describe(self.folder(job))
 
-    def _list_trials(self, job: str) -> list[dict[str, Any]]:
+    def job_name(self, job: str) -> str:
+        """The job folder's name (``job`` may be the folder's path)."""
+        return Path(job).name
+
+    def _list_trials(self, job: str) -> list[Trial]:
         return list_trials(self.folder(job))
 
     def _stop(self, job: str) -> None:
@@ -223,3 +231,31 @@ class LocalBackend(Backend):
 
     def _describe_training(self, job: str, training_job: str) -> dict[str, Any]:
         return describe_training(self.folder(job), training_job)
+
+    def _trial_artifact(self, job: str | None, trial: str) -> ModelArtifact:
+        if job is None:
+            raise BackendError(f"the local backend finds training job {trial!r} only within its tuning job")
+        return trial_artifact(self.folder(job), trial)
+
+    def _local_path(self, uri: str) -> Path | None:
+        return local_path(uri)
+
+    def _model_location(self, model: str) -> str:
+        if model.startswith("s3://"):
+            raise BackendError(f"the local backend scores and serves local model folders, not {model!r}")
+        folder = Path(model).expanduser().resolve()
+        if not (folder / "config.json").is_file():
+            raise BackendError(f"{folder} is not a model folder (it has no config.json)")
+        return str(folder)
+
+    def _save_evaluation(self, job: str, key: str, document: str) -> None:
+        from .state import write_text
+
+        folder = self.folder(job).path / EVALUATIONS
+        folder.mkdir(exist_ok=True)
+        write_text(folder / f"{key}.json", document)
+
+    def _evaluations(self, job: str) -> dict[str, str]:
+        folder = self.folder(job).path / EVALUATIONS
+        files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+        return {path.stem: path.read_text(encoding="utf-8", errors="replace") for path in files}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,7 +72,3 @@ class MetricReader:
     def final_objective(self) -> float | None:
         values = self.series.get(self.objective)
         return values[-1] if values else None
-
-    def final_is_finite(self) -> bool:
-        value = self.final_objective
-        return value is not None and math.isfinite(value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import _process
-from ...trials import best_trial
+from ...trials import Trial, best_trial
 from .agreement import check_agreement
 from .jobs import JobFolder
 from .recovery import check_trials, seen_now
@@ -65,9 +65,20 @@ def current_records(folder: JobFolder, state: JobState | None = None) -> list[Tr
     return [seen_now(folder, request, r) for r in records]
 
 
-def list_trials(folder: JobFolder) -> list[dict[str, Any]]:
+def trial(folder: JobFolder, record: TrialRecord, metric: str) -> Trial:
+    """One trial, typed: its summary plus its final metrics and (completed, with one) its model folder."""
+    model = folder.trial_dir(record.TrainingJobName) / "model"
+    finals = {name: values[-1] for name, values in record.Metrics.items() if values}
+    artifact = str(model.resolve()) if record.TrainingJobStatus == "Completed" and model.is_dir() else None
+    return Trial.from_summary(
+        summary(folder, record, metric), metrics=finals, artifact=artifact, stop_reason=record.StopReason
+    )
+
+
+def list_trials(folder: JobFolder, records: list[TrialRecord] | None = None) -> list[Trial]:
+    """The job's trials (``current_records``), typed."""
     metric = folder.request().objective_metric
-    return [summary(folder, r, metric) for r in current_records(folder)]
+    return [trial(folder, r, metric) for r in (current_records(folder) if records is None else records)]
 
 
 def effective(state: JobState) -> tuple[str, Resumability]:
@@ -116,10 +127,9 @@ def describe(folder: JobFolder) -> dict[str, Any]:
         "ObjectiveStatusCounters": objectives,
         "ConsumedResources": {"RuntimeInSeconds": int(state.ConsumedRuntimeSeconds)},
     }
-    summaries = [summary(folder, r, request.objective_metric) for r in records]
-    best = best_trial(summaries, request.maximize)
+    best = best_trial(list_trials(folder, records), request.maximize)
     if best is not None:
-        answer["BestTrainingJob"] = dict(best)
+        answer["BestTrainingJob"] = best.to_summary()
     if state.FailureReason:
         answer["FailureReason"] = state.FailureReason
     if state.CompletionReason:

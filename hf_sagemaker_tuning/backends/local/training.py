@@ -183,14 +183,34 @@ def best_model(folder: JobFolder) -> ModelArtifact:
     best = best_trial(list_trials(folder), request.maximize)
     if best is None:
         raise BackendError(f"tuning job {folder.name!r} has no completed trial with an objective value yet")
-    name = str(best["TrainingJobName"])
-    run_dir = folder.trial_dir(name)
+    run_dir = folder.trial_dir(best.name)
     if not _has_model(run_dir):
-        raise BackendError(f"the best trial {name!r} left no model in {run_dir / 'model'}")
+        raise BackendError(f"the best trial {best.name!r} left no model in {run_dir / 'model'}")
     return ModelArtifact(
-        training_job_name=name,
+        training_job_name=best.name,
         location=str((run_dir / "model").resolve()),
         source="trial",
-        objective=float(best["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]),
+        objective=best.objective,
+        kept=kept_text(run_dir),
+    )
+
+
+def trial_artifact(folder: JobFolder, training: str) -> ModelArtifact:
+    """The model one completed trial or retrain run of the job left.
+
+    Raises:
+        BackendError: no such run, it did not complete, or it left no model.
+    """
+    record, run_dir = training_record(folder, training)
+    if record.TrainingJobStatus != "Completed":
+        raise BackendError(f"training job {training!r} is {record.TrainingJobStatus}, not Completed: it has no model")
+    if not _has_model(run_dir):
+        raise BackendError(f"training job {training!r} left no model in {run_dir / 'model'}")
+    retrained = any(r.TrainingJobName == training for r in folder.retrain_records())
+    return ModelArtifact(
+        training_job_name=training,
+        location=str((run_dir / "model").resolve()),
+        source="retrain" if retrained else "trial",
+        objective=record.FinalObjectiveValue,
         kept=kept_text(run_dir),
     )

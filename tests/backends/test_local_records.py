@@ -243,5 +243,27 @@ def test_hfst_tune_into_a_jobs_folder_that_cannot_be_written_stops_before_prepar
     result = CliRunner().invoke(app, ["tune", str(spec), "--jobs-dir", str(jobs), "--detach"])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     message = result.stderr.strip()
-    assert message.count("\n") == 0 and "cannot write in the jobs folder" in message and "jobs-file" in message
+    # The CLI refuses a file as --jobs-dir before anything else; tune() asks the backend (below).
+    assert message.count("\n") == 0 and "jobs-file" in message and "is a file" in message
+    assert not any(work.iterdir())  # no prepared data
+
+
+def test_tune_into_a_jobs_folder_that_cannot_be_written_stops_before_preparing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root-proof, through the Python API: ``Backend.check_writable`` refuses before any data is prepared."""
+    from hf_sagemaker_tuning import tune
+    from hf_sagemaker_tuning.errors import BackendError
+    from hf_sagemaker_tuning.specs import parse_job_spec
+
+    from ..fakejob import fake_spec
+
+    jobs = tmp_path / "jobs-file"
+    jobs.write_text("not a folder")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    with pytest.raises(BackendError, match="cannot write in the jobs folder") as caught:
+        tune(parse_job_spec(fake_spec()), jobs_dir=jobs)
+    assert "jobs-file" in str(caught.value) and "\n" not in str(caught.value)
     assert not any(work.iterdir())  # no prepared data

@@ -130,15 +130,13 @@ class CostEstimate:
         def cost(value: float | None) -> str:
             return f" = {value:,.2f} {self.currency}" if money and value is not None else ""
 
-        gpu_hours = (
-            f" = {self.worst_case_gpu_hours:,.1f} GPU-hours ({self.gpus_per_instance} GPUs per instance)"
-            if self.worst_case_gpu_hours is not None
-            else ""
-        )
         out = [
             f"cost: worst case {self.worst_case_instance_hours:,.1f} instance-hours of {self.instance_type}"
-            f"{gpu_hours}{cost(self.worst_case_cost)} ({self.trials} trials, bound by the {self.worst_case_bound})"
+            f"{cost(self.worst_case_cost)} ({self.trials} trials, bound by the {self.worst_case_bound})"
         ]
+        if self.worst_case_gpu_hours is not None:
+            per = f"{self.gpus_per_instance} GPU{'s' if self.gpus_per_instance != 1 else ''} per instance"
+            out.append(f"cost: worst case {self.worst_case_gpu_hours:,.1f} GPU-hours ({per})")
         if self.idle_gpus:
             out.append(
                 f"cost: idle: {self.idle_gpus} of the {self.trial_gpus} GPUs of every trial sit unused "

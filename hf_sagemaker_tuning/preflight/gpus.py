@@ -164,7 +164,11 @@ GPUS_BY_INSTANCE_TYPE: MappingProxyType[str, InstanceGpus] = MappingProxyType(
             "p2": _sizes(GPU_BY_FAMILY["p2"], 12, {"xlarge": 1, "8xlarge": 8, "16xlarge": 16}),
             "p3": _sizes(_V100, 16, {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}),
             "p3dn": _sizes(_V100, 32, {"24xlarge": 8}),
-            "g4dn": _sizes(GPU_BY_FAMILY["g4dn"], 16, {**dict.fromkeys(_G_SIZES, 1), "12xlarge": 4}),
+            "g4dn": _sizes(
+                GPU_BY_FAMILY["g4dn"],
+                16,
+                {**dict.fromkeys(("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge"), 1), "12xlarge": 4},
+            ),
             "g5": _sizes(GPU_BY_FAMILY["g5"], 24, {**_G_SIZES, "48xlarge": 8}),
             "g6": _sizes(GPU_BY_FAMILY["g6"], 24, {**_G_SIZES, "48xlarge": 8}),
             "g6e": _sizes(GPU_BY_FAMILY["g6e"], 48, {**_G_SIZES, "48xlarge": 8}),

@@ -53,8 +53,9 @@ def check_knowable_offline(
     check_aws_names(spec, findings, sagemaker=sagemaker)
     check_training_stack(spec, findings)
     check_precision(spec, findings)
-    check_gpu_use(spec, findings)
-    check_memory_fit(spec, findings)
+    if sagemaker:  # the local backend runs on this machine's hardware, one process per trial
+        check_gpu_use(spec, findings)
+        check_memory_fit(spec, findings)
     check_max_length(spec, findings)
     check_warmup(spec, findings, train_examples)
     check_regex_against_package(spec, findings)

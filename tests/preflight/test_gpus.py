@@ -137,7 +137,7 @@ def test_distribution_auto_resolves_to_torchrun_for_the_bundled_package_on_sever
 def test_several_instances_with_your_own_script_need_a_declared_distribution() -> None:
     with pytest.raises(SpecError, match=r"training\.distribution.*instance_count 2 with your own entry_point"):
         parse_job_spec(spec_with(**OWN_SCRIPT, **{"training.instance_count": 2}))
-    with pytest.raises(SpecError, match="training.distribution"):
+    with pytest.raises(SpecError, match=r"training\.distribution"):
         parse_job_spec(spec_with(**{"training.distribution": "mpi"}))
     assert parse_job_spec(spec_with(**OWN_SCRIPT, **{"training.instance_count": 2, "training.distribution": "none"}))
 
@@ -332,3 +332,10 @@ def test_hfst_validate_and_compile_name_the_gpus_and_the_launch(tmp_path: Path) 
     static = json.loads(compiled.stdout)["TrainingJobDefinition"]["StaticHyperParameters"]
     assert static["sagemaker_torch_distributed_enabled"] == "true"
     assert "the training toolkit launches torchrun --nnodes 1 --nproc_per_node 8" in compiled.stderr
+
+
+def test_the_local_target_says_nothing_about_the_instance_gpus() -> None:
+    spec = parse_job_spec(spec_with(**P4D, **{"training.distribution": "none"}))
+    assert _at(check_spec(spec, target="sagemaker"), "training.instance_type", "warning")
+    local = check_spec(spec, target="local")
+    assert not [f for f in local.items if f.path == "training.instance_type" and "GPU" in f.message]

@@ -25,6 +25,16 @@ ENTRY_SCRIPT = "train.py"
 #: Role ARN used in requests compiled for the local backend, which assumes no role.
 LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/hfst-local"
 TUNING_CHANNELS = ("train", "validation")
+#: The hyperparameter that makes the training container launch the entry point with torchrun. AWS's
+#: sagemaker-training toolkit (github.com/aws/sagemaker-training-toolkit) keeps ``sagemaker_*`` hyperparameters
+#: out of the script's arguments (``additional_framework_parameters``); the PyTorch/Hugging Face container's
+#: entry (sagemaker-pytorch-training-toolkit ``training.py``) picks ``runner.TorchDistributedRunnerType`` when this
+#: one is true, and ``torch_distributed.TorchDistributedRunner`` then runs ``torchrun --nnodes <instances>
+#: --nproc_per_node <GPUs per instance>`` (plus ``--master_addr/--master_port 7777/--node_rank`` on several
+#: instances; ``runner.py`` sets processes per host to the GPU count, 1 on CPU). The v2 SDK's
+#: ``distribution={"torch_distributed": {"enabled": True}}`` sends the same key. AMT's TrainingJobDefinition has
+#: no ContainerEntrypoint, so hyperparameters are the mechanism a tuning job accepts.
+TORCH_DISTRIBUTED_HYPERPARAMETER = "sagemaker_torch_distributed_enabled"
 
 
 def metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
@@ -199,6 +209,8 @@ def compile_request(
     static["sagemaker_program"] = spec.training.entry_point or ENTRY_SCRIPT
     static["sagemaker_submit_directory"] = source
     training = spec.training
+    if target == "sagemaker" and training.launch == "torch_distributed":
+        static[TORCH_DISTRIBUTED_HYPERPARAMETER] = "true"
     try:
         image = training.image(region)
     except ValueError as exc:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .. import contract
 from ..errors import CompileError
 from ..specs.job import TuningJobSpec
+from .compiler import TORCH_DISTRIBUTED_HYPERPARAMETER
 from .request import TuningJobRequest
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,12 +99,22 @@ def _build_tuner(
     from sagemaker.core import shapes
     from sagemaker.core.parameter import CategoricalParameter, ContinuousParameter, IntegerParameter
     from sagemaker.core.training.configs import Compute, SourceCode
+    from sagemaker.train.distributed import Torchrun
     from sagemaker.train.model_trainer import ModelTrainer
     from sagemaker.train.tuner import HyperparameterTuner
 
     definition = request.TrainingJobDefinition
     config = request.HyperParameterTuningJobConfig
-    static = {k: v for k, v in definition.StaticHyperParameters.items() if not k.startswith("sagemaker_")}
+    # The SDK sets sagemaker_program and sagemaker_submit_directory itself; the torchrun switch it does not set
+    # (v3 launches torchrun through its own driver, which AMT never runs: the tuning API has no
+    # ContainerEntrypoint, see ``_build_driver_and_code_channels`` in sagemaker.train.tuner), so it travels as
+    # the hyperparameter the training toolkit reads, as in our request.
+    static = {
+        k: v
+        for k, v in definition.StaticHyperParameters.items()
+        if not k.startswith("sagemaker_") or k == TORCH_DISTRIBUTED_HYPERPARAMETER
+    }
+    distributed = static.get(TORCH_DISTRIBUTED_HYPERPARAMETER) == "true"
     if source_dir is None:
         if not spec.training.uses_bundled_package:
             source_dir = spec.training.source_dir
@@ -132,6 +143,9 @@ def _build_tuner(
         if definition.CheckpointConfig
         else None,
         hyperparameters=static,
+        # The same launch for ModelTrainer.train() (a single training job), which does run v3's driver:
+        # torchrun with one process per GPU (process_count_per_node None: the GPU count).
+        distributed=Torchrun() if distributed else None,
     )
     ranges: dict[str, Any] = {}
     pr = config.ParameterRanges
@@ -225,6 +239,7 @@ def describe_sdk_objects(spec: TuningJobSpec, request: TuningJobRequest) -> dict
             "instance_type": trainer.compute.instance_type,
             "instance_count": trainer.compute.instance_count,
             "hyperparameters": trainer.hyperparameters,
+            "distributed": type(trainer.distributed).__name__ if trainer.distributed else None,
         },
         "HyperparameterTuner": {
             "objective_metric_name": tuner.objective_metric_name,

@@ -1,6 +1,6 @@
 """How much a tuning job can bill, worked out offline before anything is submitted.
 
-Two figures, in instance-hours (and in money once a price per hour is known):
+Two figures, in instance-hours and GPU-hours (and in money once a price per hour is known):
 
 * the **worst case**: every trial runs to its own limit, ``max_jobs x training.max_runtime_seconds``; when the
   tuning job has its own limit (``tuning.max_runtime_seconds``), at most ``that x max_parallel_jobs``;
@@ -19,6 +19,7 @@ from .. import contract
 from ..errors import TuningError
 from ..specs.job import TuningJobSpec
 from ..specs.search_space import CategoricalParameter
+from .gpu_use import idle_gpu_share
 
 #: Assumed training samples/s for one accelerator of each instance family, for a DistilBERT-base-sized model
 #: (66M parameters) at 128 tokens, batch 32, mixed precision where the hardware has it. p5e/H200 is measured
@@ -88,6 +89,10 @@ class CostEstimate:
         max_cost / max_instance_hours: The budget, when one is set.
         over_budget: What the worst case exceeds, in words (empty: within budget or no budget).
         budget_unchecked: Why a money budget could not be compared (no price), else empty.
+        gpus_per_instance: GPUs of one instance (``None``: CPU, Trainium or not in the GPU table).
+        worst_case_gpu_hours: The worst case in GPU-hours (instance-hours x GPUs per instance), when known.
+        idle_gpus / trial_gpus: GPUs of one trial left idle (one process per instance) and paid for in all.
+        idle_worst_case_instance_hours / idle_worst_case_cost: The idle GPUs' share of the worst case.
     """
 
     instance_type: str
@@ -108,6 +113,12 @@ class CostEstimate:
     max_instance_hours: float | None = None
     over_budget: list[str] = field(default_factory=list)
     budget_unchecked: str = ""
+    gpus_per_instance: int | None = None
+    worst_case_gpu_hours: float | None = None
+    idle_gpus: int = 0
+    trial_gpus: int | None = None
+    idle_worst_case_instance_hours: float = 0.0
+    idle_worst_case_cost: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -123,6 +134,16 @@ class CostEstimate:
             f"cost: worst case {self.worst_case_instance_hours:,.1f} instance-hours of {self.instance_type}"
             f"{cost(self.worst_case_cost)} ({self.trials} trials, bound by the {self.worst_case_bound})"
         ]
+        if self.worst_case_gpu_hours is not None:
+            per = f"{self.gpus_per_instance} GPU{'s' if self.gpus_per_instance != 1 else ''} per instance"
+            out.append(f"cost: worst case {self.worst_case_gpu_hours:,.1f} GPU-hours ({per})")
+        if self.idle_gpus:
+            out.append(
+                f"cost: idle: {self.idle_gpus} of the {self.trial_gpus} GPUs of every trial sit unused "
+                f"({self.idle_gpus / (self.trial_gpus or 1):.0%}): {self.idle_worst_case_instance_hours:,.1f} of the "
+                f"worst case's instance-hours{cost(self.idle_worst_case_cost)} pay for them "
+                "(training.distribution: torch_distributed uses them, or choose a 1-GPU instance)"
+            )
         if self.expected_instance_hours is not None:
             out.append(f"cost: expected ~{self.expected_instance_hours:,.1f} instance-hours{cost(self.expected_cost)}")
             out += [f"  assumes {a}" for a in self.assumptions]
@@ -184,6 +205,11 @@ def _expected_trial_seconds(
     if throughput is None and chosen is None:
         return None, [], f"no assumed throughput for {spec.training.instance_type}: pass --throughput SAMPLES_PER_S"
     rate, basis = (throughput, "as given") if throughput is not None else chosen  # type: ignore[misc]
+    gpus = spec.training.gpus_per_instance
+    if throughput is None and spec.training.launch == "torch_distributed" and gpus:
+        # Data-parallel over every GPU of the trial; linear scaling is the optimistic case (an assumption).
+        trial_gpus = gpus * spec.training.instance_count
+        rate, basis = rate * trial_gpus, f"{basis} x {trial_gpus} GPUs with torchrun, assuming linear scaling"
     max_steps, _ = _value(spec, "max_steps")
     if max_steps > 0:
         batch, _ = _value(spec, "per_device_train_batch_size")
@@ -247,6 +273,10 @@ def estimate_cost(
         if by_job < by_trials:
             worst, bound = by_job, "tuning job's time limit"
     seconds, assumptions, unknown = _expected_trial_seconds(spec, train_examples, throughput)
+    gpus = training.gpus_per_instance or None
+    idle = idle_gpu_share(spec)
+    idle_gpus, trial_gpus = idle if idle is not None else (0, None if gpus is None else gpus * count)
+    idle_hours = worst * idle_gpus / trial_gpus if idle_gpus and trial_gpus else 0.0
     expected = None
     if seconds is not None:
         expected = min(trials * seconds * count / 3600, worst)
@@ -283,6 +313,12 @@ def estimate_cost(
         max_instance_hours=max_instance_hours,
         over_budget=over,
         budget_unchecked=unchecked,
+        gpus_per_instance=gpus,
+        worst_case_gpu_hours=None if gpus is None else worst * gpus,
+        idle_gpus=idle_gpus,
+        trial_gpus=trial_gpus,
+        idle_worst_case_instance_hours=idle_hours,
+        idle_worst_case_cost=None if price_per_hour is None else idle_hours * price_per_hour,
     )
 
 

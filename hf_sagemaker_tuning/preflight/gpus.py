@@ -124,3 +124,76 @@ def cuda_problem(cuda: tuple[int, int], instance_type: str) -> str | None:
 def cpu_has_native_bf16(instance_type: str) -> bool:
     """Whether a CPU instance's processor runs bf16 natively (AMX-BF16)."""
     return instance_family(instance_type) in NATIVE_BF16_CPU_FAMILIES
+
+
+@dataclass(frozen=True)
+class InstanceGpus:
+    """The GPUs of one instance type.
+
+    Attributes:
+        gpu: The GPU model (``Gpu``).
+        count: GPUs per instance.
+        memory_gb: Memory of one GPU, in GB as AWS lists it.
+    """
+
+    gpu: Gpu
+    count: int
+    memory_gb: float
+
+    def describe(self) -> str:
+        """``8 × NVIDIA A100 40 GB``."""
+        return f"{self.count} × {self.gpu.model} {self.memory_gb:g} GB"
+
+
+def _sizes(gpu: Gpu, memory_gb: float, counts: dict[str, int]) -> dict[str, InstanceGpus]:
+    return {size: InstanceGpus(gpu, count, memory_gb) for size, count in counts.items()}
+
+
+_G_SIZES = {"xlarge": 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1, "12xlarge": 4, "24xlarge": 4}
+#: Instance type -> its GPUs: count and memory per GPU. Source: the AWS EC2 accelerated-computing instance
+#: pages (https://aws.amazon.com/ec2/instance-types/#Accelerated_Computing, and each family's page, e.g.
+#: https://aws.amazon.com/ec2/instance-types/p4/) and the SageMaker pricing page
+#: (https://aws.amazon.com/sagemaker/pricing/), which list "GPUs" and "GPU memory" per size. Counts agree with
+#: sagemaker-core's ``image_uri_config/instance_gpu_info.json`` where that file has a row (a test checks).
+#: Every GPU type botocore's ``TrainingInstanceType`` lists has a row or is in ``UNKNOWN_GPU_INSTANCE_TYPES``
+#: (another test checks), so a new botocore with a new GPU type fails the tests until it is added here.
+GPUS_BY_INSTANCE_TYPE: MappingProxyType[str, InstanceGpus] = MappingProxyType(
+    {
+        f"ml.{family}.{size}": spec
+        for family, sizes in {
+            "p2": _sizes(GPU_BY_FAMILY["p2"], 12, {"xlarge": 1, "8xlarge": 8, "16xlarge": 16}),
+            "p3": _sizes(_V100, 16, {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}),
+            "p3dn": _sizes(_V100, 32, {"24xlarge": 8}),
+            "g4dn": _sizes(
+                GPU_BY_FAMILY["g4dn"],
+                16,
+                {**dict.fromkeys(("xlarge", "2xlarge", "4xlarge", "8xlarge", "16xlarge"), 1), "12xlarge": 4},
+            ),
+            "g5": _sizes(GPU_BY_FAMILY["g5"], 24, {**_G_SIZES, "48xlarge": 8}),
+            "g6": _sizes(GPU_BY_FAMILY["g6"], 24, {**_G_SIZES, "48xlarge": 8}),
+            "g6e": _sizes(GPU_BY_FAMILY["g6e"], 48, {**_G_SIZES, "48xlarge": 8}),
+            "p4d": _sizes(_A100, 40, {"24xlarge": 8}),
+            "p4de": _sizes(_A100, 80, {"24xlarge": 8}),
+            "p5": _sizes(GPU_BY_FAMILY["p5"], 80, {"4xlarge": 1, "48xlarge": 8}),
+            "p5e": _sizes(_H200, 141, {"48xlarge": 8}),
+            "p5en": _sizes(_H200, 141, {"48xlarge": 8}),
+            "p6-b200": _sizes(GPU_BY_FAMILY["p6-b200"], 180, {"48xlarge": 8}),
+            "p6e-gb200": _sizes(GPU_BY_FAMILY["p6e-gb200"], 185, {"36xlarge": 4}),
+        }.items()
+        for size, spec in sizes.items()
+    }
+)
+#: GPU instance types botocore lists whose GPUs could not be confirmed offline (no row rather than a guess):
+#: the checks that need a GPU count or memory say nothing for them.
+UNKNOWN_GPU_INSTANCE_TYPES = frozenset(
+    {
+        *(f"ml.g7.{size}" for size in ("2xlarge", "4xlarge", "8xlarge", "12xlarge", "24xlarge", "48xlarge")),
+        *(f"ml.g7e.{size}" for size in ("2xlarge", "4xlarge", "8xlarge", "12xlarge", "24xlarge", "48xlarge")),
+        "ml.p6-b300.48xlarge",
+    }
+)
+
+
+def gpus_of(instance_type: str) -> InstanceGpus | None:
+    """The GPUs of ``instance_type`` (count, memory); ``None`` for CPU, Trainium and unknown types."""
+    return GPUS_BY_INSTANCE_TYPE.get(instance_type)

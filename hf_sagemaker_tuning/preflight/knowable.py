@@ -8,6 +8,8 @@ Each layer has its own module, and each rule there names its source:
 * ``warmup``: warm-up at or above a run's total steps;
 * ``aws_names``: S3 bucket names, IAM role ARNs and partitions;
 * ``image_uri`` (called from ``offline.check_image``): a training image of the wrong kind;
+* ``gpu_use``: GPUs and instances a trial pays for and leaves idle; how a trial uses them (``gpus`` table);
+* ``memory_fit``: a model whose weights, gradients and optimizer states exceed one GPU's memory;
 * ``objective_checks``: an objective regex the bundled package's line never matches; AMT settings that never fire.
 """
 
@@ -16,6 +18,8 @@ from __future__ import annotations
 from ..specs.job import TuningJobSpec
 from ._findings import Findings
 from .aws_names import check_aws_names
+from .gpu_use import check_gpu_use
+from .memory_fit import check_memory_fit
 from .model_limits import length_limit
 from .objective_checks import check_completion, check_hyperband, check_regex_against_package
 from .precision import check_precision
@@ -49,6 +53,9 @@ def check_knowable_offline(
     check_aws_names(spec, findings, sagemaker=sagemaker)
     check_training_stack(spec, findings)
     check_precision(spec, findings)
+    if sagemaker:  # the local backend runs on this machine's hardware, one process per trial
+        check_gpu_use(spec, findings)
+        check_memory_fit(spec, findings)
     check_max_length(spec, findings)
     check_warmup(spec, findings, train_examples)
     check_regex_against_package(spec, findings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -87,7 +88,15 @@ class TrainingSpec(Spec):
     pytorch_version: str | None = Field("2.8.0", description="PyTorch version of that image (None: newest).")
     python_version: str | None = Field("py312", description="Python version tag of that image (None: newest).")
     instance_type: str = Field("ml.g5.xlarge", description="SageMaker instance type for each trial.")
-    instance_count: int = Field(1, ge=1, le=1, description="One instance (one GPU) per trial.")
+    instance_count: int = Field(
+        1, ge=1, description="Instances per trial (more than one needs distribution: torch_distributed)."
+    )
+    distribution: Literal["auto", "none", "torch_distributed"] = Field(
+        "auto",
+        description="How a trial uses several GPUs or instances: torch_distributed (torchrun, data-parallel over "
+        "every GPU of every instance), none (one process per instance), auto (torch_distributed for the bundled "
+        "package when the trial has more than one GPU or instance, else none).",
+    )
     volume_size_gb: int = Field(30, ge=1, le=16384, description="EBS volume per trial, GB.")
     max_runtime_seconds: int = Field(
         86400, ge=1, le=MAX_RUNTIME_LIMIT, description="Per-trial time limit (SageMaker stops the trial)."
@@ -176,6 +185,13 @@ class TrainingSpec(Spec):
                 )
         if (self.entry_point is None) != (self.source_dir is None):
             raise ValueError("entry_point and source_dir go together (your own training script)")
+        if self.instance_count > 1 and self.entry_point is not None and self.distribution == "auto":
+            raise SpecFieldError(
+                "distribution",
+                f"instance_count {self.instance_count} with your own entry_point: say how the instances train "
+                "together: distribution: torch_distributed (SageMaker starts your script with torchrun on every "
+                "instance) or none (each instance runs it alone, the others idle)",
+            )
         if self.entry_point is None and self.declared_hyperparameters is not None:
             raise ValueError("declared_hyperparameters is for your own entry_point; the bundled one declares its own")
         if self.image_uri is None:
@@ -196,6 +212,30 @@ class TrainingSpec(Spec):
     @property
     def uses_bundled_package(self) -> bool:
         return self.entry_point is None
+
+    @property
+    def gpus_per_instance(self) -> int | None:
+        """GPUs of one ``instance_type`` (0 on CPU/Trainium instances; ``None`` for a GPU type not in the table)."""
+        from ..preflight.gpus import GPU_BY_FAMILY, UNKNOWN_GPU_INSTANCE_TYPES, gpus_of, instance_family
+
+        gpus = gpus_of(self.instance_type)
+        if gpus is not None:
+            return gpus.count
+        unknown = (
+            instance_family(self.instance_type) in GPU_BY_FAMILY or self.instance_type in UNKNOWN_GPU_INSTANCE_TYPES
+        )
+        return None if unknown else 0
+
+    @property
+    def launch(self) -> Literal["none", "torch_distributed"]:
+        """How a trial starts, ``distribution`` resolved: ``auto`` is ``torch_distributed`` when the bundled
+        package runs on more than one GPU (``instance_type``'s GPUs x ``instance_count``) or instance."""
+        if self.distribution != "auto":
+            return self.distribution
+        if not self.uses_bundled_package:
+            return "none"
+        many = self.instance_count > 1 or (self.gpus_per_instance or 0) > 1
+        return "torch_distributed" if many else "none"
 
     def image(self, region: str) -> str:
         """The training image URI for ``region``."""

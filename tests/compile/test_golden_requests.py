@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request, validate_request_body
+from hf_sagemaker_tuning.compile.compiler import TORCH_DISTRIBUTED_HYPERPARAMETER
 from hf_sagemaker_tuning.errors import CompileError
 from hf_sagemaker_tuning.specs import load_job_spec, parse_job_spec
 
@@ -81,6 +82,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
         ],
         "search_space.optimizer.values": ["adamw_torch", "adafactor"],
     },
+    # Every GPU the bill pays for (issue 19): one GPU runs one process; 8 GPUs and 2 instances x 4 GPUs run
+    # torchrun through the training toolkit's sagemaker_torch_distributed_enabled.
+    "gpus-1": {"training.instance_type": "ml.g5.2xlarge"},
+    "gpus-8": {"training.instance_type": "ml.p4d.24xlarge"},
+    "gpus-2x4": {"training.instance_type": "ml.g5.12xlarge", "training.instance_count": 2},
 }
 
 
@@ -106,6 +112,42 @@ def test_variant_compiles_to_its_golden_request(variant: str) -> None:
     body = compile_request(spec, job_name=f"golden-{variant}"[:32].rstrip("-")).to_api()
     validate_request_body(body)
     _check_golden(f"variant-{variant}", body)
+
+
+@pytest.mark.parametrize(
+    ("variant", "instances", "launches_torchrun"), [("gpus-1", 1, False), ("gpus-8", 1, True), ("gpus-2x4", 2, True)]
+)
+def test_gpu_goldens_carry_the_launch_the_toolkit_reads(variant: str, instances: int, launches_torchrun: bool) -> None:
+    body = json.loads((GOLDEN / f"variant-{variant}.json").read_text(encoding="utf-8"))
+    definition = body["TrainingJobDefinition"]
+    assert definition["ResourceConfig"]["InstanceCount"] == instances
+    static = definition["StaticHyperParameters"]
+    assert static.get(TORCH_DISTRIBUTED_HYPERPARAMETER) == ("true" if launches_torchrun else None)
+
+
+def test_distribution_none_and_the_local_target_send_no_torchrun_switch() -> None:
+    none = parse_job_spec(spec_with(**{"training.instance_type": "ml.p4d.24xlarge", "training.distribution": "none"}))
+    assert (
+        TORCH_DISTRIBUTED_HYPERPARAMETER
+        not in compile_request(none, job_name="x").to_api()["TrainingJobDefinition"]["StaticHyperParameters"]
+    )
+    eight = parse_job_spec(spec_with(**{"training.instance_type": "ml.p4d.24xlarge"}))
+    local = compile_request(eight, target="local", job_name="x").to_api()
+    assert TORCH_DISTRIBUTED_HYPERPARAMETER not in local["TrainingJobDefinition"]["StaticHyperParameters"]
+
+
+def test_own_entry_point_on_one_instance_is_distributed_only_when_asked() -> None:
+    own = VARIANTS["custom-metric"]
+    auto = parse_job_spec(spec_with(**own, **{"training.instance_type": "ml.p4d.24xlarge"}))
+    asked = parse_job_spec(
+        spec_with(**own, **{"training.instance_type": "ml.p4d.24xlarge", "training.distribution": "torch_distributed"})
+    )
+    static = [
+        compile_request(s, job_name="x").to_api()["TrainingJobDefinition"]["StaticHyperParameters"]
+        for s in (auto, asked)
+    ]
+    assert TORCH_DISTRIBUTED_HYPERPARAMETER not in static[0]
+    assert static[1][TORCH_DISTRIBUTED_HYPERPARAMETER] == "true"
 
 
 def test_request_round_trips_through_the_api_form() -> None:

@@ -66,7 +66,7 @@ def _without_sdk_additions(sent: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize("variant", ["example", "hyperband", "random-warm-start-completion-spot-tags"])
+@pytest.mark.parametrize("variant", ["example", "hyperband", "random-warm-start-completion-spot-tags", "gpus-2x4"])
 def test_sdk_sends_our_request(variant: str, moto_session: tuple[Any, dict[str, Any]]) -> None:
     session, captured = moto_session
     spec = load_job_spec(EXAMPLE_SPEC) if variant == "example" else parse_job_spec(spec_with(**VARIANTS[variant]))
@@ -116,3 +116,14 @@ def test_sdk_uploads_the_bundled_training_package(moto_session: tuple[Any, dict[
     with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
         names = tar.getnames()
     assert "train.py" in names and "hyperparameters.json" in names and "metrics.json" in names
+
+
+def test_sdk_trainer_carries_torchrun_when_the_request_does(moto_session: tuple[Any, dict[str, Any]]) -> None:
+    from sagemaker.train.distributed import Torchrun
+
+    session, _ = moto_session
+    for changes, expected in (({"training.instance_type": "ml.p4d.24xlarge"}, True), ({}, False)):
+        spec = parse_job_spec(spec_with(**changes))
+        trainer = build_tuner(spec, compile_request(spec, job_name="hfst-torchrun-1"), sagemaker_session=session)
+        assert isinstance(trainer.model_trainer.distributed, Torchrun) is expected
+        assert ("sagemaker_torch_distributed_enabled" in trainer.model_trainer.hyperparameters) is expected

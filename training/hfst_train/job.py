@@ -8,6 +8,7 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,13 +81,32 @@ def evaluate_sharded(
     return split_metrics(loss_sum / len(split), labels_all, predicted_all, split), len(covered)
 
 
-def parse_fault(environ: Mapping[str, str]) -> tuple[int, int] | None:
-    """``HFST_TEST_FAIL_RANK_AT_STEP=<rank>:<step>`` (tests only): that rank raises after that optimizer step."""
-    raw = environ.get("HFST_TEST_FAIL_RANK_AT_STEP")
-    if not raw:
-        return None
-    rank, step = raw.split(":")
-    return int(rank), int(step)
+@dataclass(frozen=True)
+class Fault:
+    """A fault injected by tests: ``HFST_TEST_FAIL_RANK_AT_STEP=<rank>:<step>[:hang]``.
+
+    That rank raises after that optimizer step, or with ``:hang`` stops answering (sleeps),
+    so that the other ranks meet the collective timeout.
+    """
+
+    rank: int
+    step: int
+    hang: bool
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Fault | None:
+        raw = environ.get("HFST_TEST_FAIL_RANK_AT_STEP")
+        if not raw:
+            return None
+        rank, step, *mode = raw.split(":")
+        return cls(int(rank), int(step), mode == ["hang"])
+
+    def strike(self, rank: int, step: int) -> None:
+        if (rank, step) != (self.rank, self.step):
+            return
+        if self.hang:
+            time.sleep(3600)
+        raise RuntimeError(f"injected failure on rank {rank} after step {step} (HFST_TEST_FAIL_RANK_AT_STEP)")
 
 
 class Job:
@@ -125,7 +145,7 @@ class Job:
         self.batches_done = 0
         stop = environ.get("HFST_TEST_STOP_AFTER_STEP")
         self.stop_after_step = int(stop) if stop else None
-        self.fault = parse_fault(environ)
+        self.fault = Fault.from_env(environ)
 
     # -- checkpoints -----------------------------------------------------------------------------------------
     def resume(self) -> int | None:
@@ -237,10 +257,8 @@ class Job:
         def after_step() -> bool:
             """Check, maybe evaluate; True when the run has reached its last step."""
             nonlocal started
-            if self.fault is not None and self.fault == (self.world.rank, engine.step):
-                raise RuntimeError(
-                    f"injected failure on rank {self.world.rank} after step {engine.step} (HFST_TEST_FAIL_RANK_AT_STEP)"
-                )
+            if self.fault is not None:
+                self.fault.strike(self.world.rank, engine.step)
             if engine.step % check_every == 0 or engine.step == plan.total_steps:
                 engine.check_finite()
             if eval_steps > 0 and engine.step % eval_steps == 0:

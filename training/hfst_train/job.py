@@ -68,7 +68,9 @@ def evaluate_sharded(
     part: tuple[int, int, float, list[int], list[int]] = (start, end, 0.0, [], [])
     if end > start:
         local = split.subset(range(start, end))
-        local_collate = Collator(local, collate.pad_token_id, collate.pad_to_multiple_of, collate.max_length)
+        local_collate = Collator(
+            local, collate.pad_token_id, collate.pad_to_multiple_of, collate.max_length, collate.pin_memory
+        )
         loss, labels, predicted = predict(model, local, local_collate, batch_size, device, precision)
         part = (start, end, loss * (end - start), labels.tolist(), predicted.tolist())
     parts = distributed.gather_objects(world, part)

@@ -101,6 +101,11 @@ def _metric_lines(output: str) -> list[str]:
     return [line for line in output.splitlines() if re.search(metric_regex("eval_loss"), line)]
 
 
+def _steps(output: str) -> list[float]:
+    found = [re.search(metric_regex("step"), line) for line in _metric_lines(output)]
+    return [float(match.group(1)) for match in found if match is not None]
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_distributed_run_prints_one_metric_line_per_evaluation_and_the_global_batch(two_by_16: Run) -> None:
@@ -108,8 +113,7 @@ def test_distributed_run_prints_one_metric_line_per_evaluation_and_the_global_ba
     # 64 examples / global batch 32 = 2 steps per epoch; 2 epochs, eval every 2 steps: 2 evaluations + the kept line
     assert len(lines) == 3, two_by_16.output[-4000:]
     assert all(line.startswith("[default0]:hfst_metric ") for line in lines)  # rank 0 only
-    steps = [re.search(metric_regex("step"), line) for line in lines]
-    assert [float(m.group(1)) for m in steps if m] == [2.0, 4.0, float(two_by_16.report()["final"]["step"])]
+    assert _steps(two_by_16.output) == [2.0, 4.0, float(two_by_16.report()["final"]["step"])]
     batch_lines = [line for line in two_by_16.output.splitlines() if "hfst: global batch" in line]
     assert batch_lines == [
         "[default0]:hfst: global batch 32 = per_device_train_batch_size 16 x 2 process(es) x "
@@ -205,6 +209,26 @@ def test_distributed_checkpoint_is_not_resumed_by_another_number_of_processes(
     assert run.returncode != 0
     failure = (tmp_path / "output" / "failure").read_text()
     assert "written by 2 training process(es) and this run has 1" in failure
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_distributed_resume_continues_where_the_interrupted_run_stopped(
+    two_by_16: Run, channels: dict[str, Path], tiny_model: Path, tmp_path: Path
+) -> None:
+    stopped = _run(tmp_path, channels, tiny_model, 2, 16, env={"HFST_TEST_STOP_AFTER_STEP": "2"})
+    assert stopped.returncode != 0  # a spot interruption right after the step-2 checkpoint
+    assert (tmp_path / "checkpoints" / "state.pt").is_file()
+    assert not (tmp_path / "model" / "config.json").exists()
+    resumed = _run(tmp_path, channels, tiny_model, 2, 16)
+    assert resumed.returncode == 0, resumed.output[-4000:]
+    assert "[default0]:hfst: resumed from the checkpoint" in resumed.output
+    assert _steps(resumed.output)[0] == 4.0  # continues: does not redo steps 1-2
+    got, want = resumed.report()["evaluations"], two_by_16.report()["evaluations"]
+    assert [e["step"] for e in got] == [e["step"] for e in want] == [2, 4]
+    for mine, theirs in zip(got, want, strict=True):  # every rank read the checkpoint: same end as uninterrupted
+        assert mine["eval_loss"] == pytest.approx(theirs["eval_loss"], rel=1e-6)
+        assert mine["train_loss"] == pytest.approx(theirs["train_loss"], rel=1e-6)
 
 
 @given(size=st.integers(0, 500), world_size=st.integers(1, 9))

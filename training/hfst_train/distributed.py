@@ -17,6 +17,7 @@ for a rank that died.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -147,3 +148,31 @@ def wrap(model: torch.nn.Module, world: World, device: torch.device) -> Any:
 
     device_ids = [device.index] if device.type == "cuda" else None
     return DistributedDataParallel(model, device_ids=device_ids)
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A fault injected by tests: ``HFST_TEST_FAIL_RANK_AT_STEP=<rank>:<step>[:hang]``.
+
+    That rank raises after that optimizer step, or with ``:hang`` stops answering (sleeps),
+    so that the other ranks meet the collective timeout.
+    """
+
+    rank: int
+    step: int
+    hang: bool
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Fault | None:
+        raw = environ.get("HFST_TEST_FAIL_RANK_AT_STEP")
+        if not raw:
+            return None
+        rank, step, *mode = raw.split(":")
+        return cls(int(rank), int(step), mode == ["hang"])
+
+    def strike(self, rank: int, step: int) -> None:
+        if (rank, step) != (self.rank, self.step):
+            return
+        if self.hang:
+            time.sleep(3600)
+        raise RuntimeError(f"injected failure on rank {rank} after step {step} (HFST_TEST_FAIL_RANK_AT_STEP)")

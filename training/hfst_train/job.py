@@ -8,11 +8,9 @@ import os
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from hfst_train import checkpoint, distributed
@@ -21,7 +19,7 @@ from hfst_train.errors import CheckpointError, DataError, NonFiniteLossError
 from hfst_train.metrics import is_better, load_metric_declarations, print_line, select_saved
 from hfst_train.optim import Precision
 from hfst_train.paths import ContainerPaths
-from hfst_train.scoring import predict, split_metrics
+from hfst_train.scoring import predict, score_sharded, split_metrics
 from hfst_train.setup import TrainingSetup, build_setup, effective_config, load_splits
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -45,70 +43,6 @@ def evaluate(
     """
     loss, labels, predicted = predict(model, split, collate, batch_size, device, precision)
     return split_metrics(loss, labels, predicted, split)
-
-
-def evaluate_sharded(
-    model: torch.nn.Module,
-    split: TokenizedSplit,
-    collate: Collator,
-    batch_size: int,
-    device: torch.device,
-    precision: Precision,
-    world: distributed.World,
-) -> tuple[dict[str, float], int]:
-    """``evaluate`` with the split cut into one contiguous slice per rank; returns (metrics, examples scored).
-
-    Every rank scores its slice (sizes may differ by one: nothing is padded or repeated), the
-    losses, labels and predictions are gathered to every rank, and every rank computes the
-    same metrics over the whole split. The gathered slices are checked to tile the split exactly.
-    """
-    if not world.enabled:
-        return evaluate(model, split, collate, batch_size, device, precision), len(split)
-    start, end = distributed.shard_bounds(len(split), world.rank, world.world_size)
-    part: tuple[int, int, float, list[int], list[int]] = (start, end, 0.0, [], [])
-    if end > start:
-        local = split.subset(range(start, end))
-        local_collate = Collator(
-            local, collate.pad_token_id, collate.pad_to_multiple_of, collate.max_length, collate.pin_memory
-        )
-        loss, labels, predicted = predict(model, local, local_collate, batch_size, device, precision)
-        part = (start, end, loss * (end - start), labels.tolist(), predicted.tolist())
-    parts = distributed.gather_objects(world, part)
-    covered = [index for first, last, *_ in parts for index in range(first, last)]
-    if covered != list(range(len(split))) or sum(len(p[3]) for p in parts) != len(split):
-        raise RuntimeError(f"the evaluation shards {[(p[0], p[1]) for p in parts]} do not tile {len(split)} examples")
-    loss_sum = math.fsum(p[2] for p in parts)
-    labels_all = np.asarray([label for p in parts for label in p[3]])
-    predicted_all = np.asarray([label for p in parts for label in p[4]])
-    return split_metrics(loss_sum / len(split), labels_all, predicted_all, split), len(covered)
-
-
-@dataclass(frozen=True)
-class Fault:
-    """A fault injected by tests: ``HFST_TEST_FAIL_RANK_AT_STEP=<rank>:<step>[:hang]``.
-
-    That rank raises after that optimizer step, or with ``:hang`` stops answering (sleeps),
-    so that the other ranks meet the collective timeout.
-    """
-
-    rank: int
-    step: int
-    hang: bool
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> Fault | None:
-        raw = environ.get("HFST_TEST_FAIL_RANK_AT_STEP")
-        if not raw:
-            return None
-        rank, step, *mode = raw.split(":")
-        return cls(int(rank), int(step), mode == ["hang"])
-
-    def strike(self, rank: int, step: int) -> None:
-        if (rank, step) != (self.rank, self.step):
-            return
-        if self.hang:
-            time.sleep(3600)
-        raise RuntimeError(f"injected failure on rank {rank} after step {step} (HFST_TEST_FAIL_RANK_AT_STEP)")
 
 
 class Job:
@@ -147,7 +81,7 @@ class Job:
         self.batches_done = 0
         stop = environ.get("HFST_TEST_STOP_AFTER_STEP")
         self.stop_after_step = int(stop) if stop else None
-        self.fault = Fault.from_env(environ)
+        self.fault = distributed.Fault.from_env(environ)
 
     # -- checkpoints -----------------------------------------------------------------------------------------
     def resume(self) -> int | None:
@@ -215,7 +149,7 @@ class Job:
         engine = setup.engine
         engine.check_finite()
         train_loss, examples = engine.take_train_loss()
-        metrics, scored = evaluate_sharded(
+        metrics, scored = score_sharded(
             setup.model,
             setup.validation,
             setup.eval_collate,

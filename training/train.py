@@ -5,6 +5,10 @@ Reads hyperparameters as declared in ``hyperparameters.json`` (command line, ``S
 channel, evaluates on ``validation``, prints one ``hfst_metric`` line per evaluation
 (the kept model's line last) and saves the model with its serving code to ``SM_MODEL_DIR``.
 A failure writes its reason to ``SM_OUTPUT_DIR/failure`` and exits non-zero.
+
+Under ``torchrun`` every process runs this file (DDP, see ``hfst_train/distributed.py``). The
+failure file is first-writer-wins: the rank that fails first writes its reason, prefixed with
+its rank; torchrun then stops the other ranks (or their next collective times out).
 """
 
 from __future__ import annotations
@@ -29,18 +33,20 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     environ = os.environ if environ is None else environ
     argv = sys.argv[1:] if argv is None else argv
     paths = ContainerPaths.from_env(environ)
+    rank, size = environ.get("RANK", "0"), environ.get("WORLD_SIZE", "1")
+    who = f"rank {rank} of {size}: " if size.strip() not in ("", "1") else ""
     try:
         hps = resolve(collect_raw(argv, environ, paths.hyperparameters_file))
         from hfst_train.job import run_job  # imports torch and transformers: after the cheap checks
 
         run_job(hps, paths, environ)
     except TrainingJobError as error:
-        reason = f"{type(error).__name__}: {error}"
+        reason = f"{who}{type(error).__name__}: {error}"
         write_failure(paths.output_dir, reason)
         print(f"hfst: training failed: {reason}", file=sys.stderr, flush=True)
         return EXIT_FAILURE
     except Exception as error:
-        reason = f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}"
+        reason = f"{who}{type(error).__name__}: {error}\n\n{traceback.format_exc()}"
         write_failure(paths.output_dir, reason)
         print(f"hfst: training failed with an unexpected error:\n{reason}", file=sys.stderr, flush=True)
         return EXIT_FAILURE

@@ -82,9 +82,12 @@ class StepPlan:
     warmup_steps: int
 
 
-def plan_steps(num_examples: int, hps: dict[str, Any]) -> StepPlan:
-    """Resolve epochs/max_steps and warmup_steps/warmup_ratio into step counts."""
-    micro = math.ceil(num_examples / hps["per_device_train_batch_size"])
+def plan_steps(num_examples: int, hps: dict[str, Any], world_size: int = 1) -> StepPlan:
+    """Resolve epochs/max_steps and warmup_steps/warmup_ratio into step counts.
+
+    A micro-batch is global: ``per_device_train_batch_size`` examples on each of ``world_size`` processes.
+    """
+    micro = math.ceil(num_examples / (hps["per_device_train_batch_size"] * world_size))
     steps_per_epoch = math.ceil(micro / hps["gradient_accumulation_steps"])
     total = hps["max_steps"] if hps["max_steps"] > 0 else math.ceil(hps["epochs"] * steps_per_epoch)
     warmup = hps["warmup_steps"] if hps["warmup_steps"] > 0 else math.ceil(hps["warmup_ratio"] * total)

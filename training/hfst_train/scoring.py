@@ -6,6 +6,7 @@ entry point (``evaluate.py``), so a test score is computed exactly as the valida
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 from torch.nn.functional import cross_entropy
 
+from hfst_train import distributed
 from hfst_train.data import Collator, TokenizedSplit, eval_batches, iterate, to_device
 from hfst_train.metrics import classification_metrics
 from hfst_train.optim import Precision
@@ -96,3 +98,41 @@ def details(labels: np.ndarray, predictions: np.ndarray, label_names: Sequence[s
     ]
     matrix = confusion_matrix(labels, predictions, labels=ids)
     return {"per_class": per_class, "confusion_matrix": [[int(v) for v in row] for row in matrix]}
+
+
+def score_sharded(
+    model: torch.nn.Module,
+    split: TokenizedSplit,
+    collate: Collator,
+    batch_size: int,
+    device: torch.device,
+    precision: Precision,
+    world: distributed.World,
+) -> tuple[dict[str, float], int]:
+    """``predict`` + ``split_metrics`` with the split cut into one contiguous slice per rank.
+
+    Every rank scores its slice (sizes may differ by one: nothing is padded or repeated), the
+    losses, labels and predictions are gathered to every rank, and every rank computes the
+    same metrics over the whole split; the gathered slices are checked to tile the split.
+    Returns the metrics and the number of examples scored over all ranks.
+    """
+    if not world.enabled:
+        loss, labels, predicted = predict(model, split, collate, batch_size, device, precision)
+        return split_metrics(loss, labels, predicted, split), len(split)
+    start, end = distributed.shard_bounds(len(split), world.rank, world.world_size)
+    part: tuple[int, int, float, list[int], list[int]] = (start, end, 0.0, [], [])
+    if end > start:
+        local = split.subset(range(start, end))
+        local_collate = Collator(
+            local, collate.pad_token_id, collate.pad_to_multiple_of, collate.max_length, collate.pin_memory
+        )
+        loss, labels, predicted = predict(model, local, local_collate, batch_size, device, precision)
+        part = (start, end, loss * (end - start), labels.tolist(), predicted.tolist())
+    parts = distributed.gather_objects(world, part)
+    covered = [index for first, last, *_ in parts for index in range(first, last)]
+    if covered != list(range(len(split))) or sum(len(p[3]) for p in parts) != len(split):
+        raise RuntimeError(f"the evaluation shards {[(p[0], p[1]) for p in parts]} do not tile {len(split)} examples")
+    loss_sum = math.fsum(p[2] for p in parts)
+    labels_all = np.asarray([label for p in parts for label in p[3]])
+    predicted_all = np.asarray([label for p in parts for label in p[4]])
+    return split_metrics(loss_sum / len(split), labels_all, predicted_all, split), len(covered)

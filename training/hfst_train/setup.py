@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import random
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from hfst_train import distributed
 from hfst_train.data import Collator, TokenizedSplit, load_channel, padding_ratio, sample_indices, train_batches
 from hfst_train.engine import StepEngine
 from hfst_train.errors import DataError
@@ -46,6 +47,12 @@ class TrainingSetup:
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     engine: StepEngine
+    world: distributed.World = field(default_factory=distributed.World)
+
+    @property
+    def global_train_batch_size(self) -> int:
+        """Examples per optimizer step: per device x processes x accumulation."""
+        return self.hps["per_device_train_batch_size"] * self.world.world_size * self.engine.accumulation_steps
 
 
 def pick_device() -> torch.device:
@@ -79,9 +86,16 @@ def build_setup(
     validation: TokenizedSplit,
     device: torch.device | None = None,
     environ: Mapping[str, str] | None = None,
+    world: distributed.World | None = None,
 ) -> TrainingSetup:
-    """Seed, load the model, and build collators, optimizer, schedule, precision and the step engine."""
+    """Seed, load the model, and build collators, optimizer, schedule, precision and the step engine.
+
+    Under DDP (``world``, process group already started) every rank loads the model from the same
+    seed, the training module is wrapped in ``DistributedDataParallel``, and the torch RNG is then
+    reseeded per rank so dropout masks differ between ranks (shuffling is seeded apart from it and agrees).
+    """
     environ = os.environ if environ is None else environ
+    world = world or distributed.World()
     device = device or pick_device()
     seed_everything(hps["seed"])
     _quiet_progress_bars()
@@ -90,14 +104,26 @@ def build_setup(
     model, tokenizer = load_model_and_tokenizer(hps["model_name_or_path"], train.label_names, hps["dropout"])
     model.to(device)
     model.train()
-    train_model = maybe_compile(model, hps["torch_compile"], device)
+    wrapped = distributed.wrap(model, world, device)
+    train_model = maybe_compile(wrapped, hps["torch_compile"], device)
+    if world.enabled:
+        torch.manual_seed(hps["seed"] + world.rank)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     limit = max_sequence_length(model, tokenizer)
     multiple = hps["pad_to_multiple_of"]
     pin = device.type == "cuda"
-    plan = plan_steps(len(train), hps)
+    plan = plan_steps(len(train), hps, world.world_size)
     inject = environ.get("HFST_TEST_INJECT_NAN_AT_STEP")
-    engine = build_engine(model, train_model, hps, plan, device, inject_nan_at_step=int(inject) if inject else None)
+    engine = build_engine(
+        model,
+        train_model,
+        hps,
+        plan,
+        device,
+        inject_nan_at_step=int(inject) if inject else None,
+        world=world,
+        no_sync=getattr(wrapped, "no_sync", None),
+    )
     return TrainingSetup(
         hps=hps,
         device=device,
@@ -113,6 +139,7 @@ def build_setup(
         optimizer=engine.optimizer,
         scheduler=engine.scheduler,
         engine=engine,
+        world=world,
     )
 
 
@@ -133,6 +160,8 @@ def build_engine(
     plan: StepPlan,
     device: torch.device,
     inject_nan_at_step: int | None = None,
+    world: distributed.World | None = None,
+    no_sync: Any = None,
 ) -> StepEngine:
     """Optimizer, schedule, precision and the step engine for a model already on its device.
 
@@ -152,6 +181,8 @@ def build_engine(
         accumulation_steps=hps["gradient_accumulation_steps"],
         label_smoothing=hps["label_smoothing"],
         inject_nan_at_step=inject_nan_at_step,
+        world=world,
+        no_sync=no_sync,
     )
 
 
@@ -165,9 +196,17 @@ def effective_config(setup: TrainingSetup) -> dict[str, Any]:
         described["num_tensors"] = len(group["params"])
         described["num_parameters"] = sum(p.numel() for p in group["params"])
         groups.append(described)
-    epoch0 = train_batches(
-        setup.train.lengths, hps["per_device_train_batch_size"], hps["seed"], 0, hps["group_by_length"]
-    )
+    world = setup.world
+    epoch0 = [
+        distributed.shard(batch, world)
+        for batch in train_batches(
+            setup.train.lengths,
+            hps["per_device_train_batch_size"] * world.world_size,
+            hps["seed"],
+            0,
+            hps["group_by_length"],
+        )
+    ]
     collate = setup.train_collate
     model_config: Any = setup.model.config
     return {
@@ -200,7 +239,8 @@ def effective_config(setup: TrainingSetup) -> dict[str, Any]:
             "total_steps": setup.plan.total_steps,
             "gradient_accumulation_steps": setup.engine.accumulation_steps,
             "train_batch_size": hps["per_device_train_batch_size"],
-            "effective_train_batch_size": hps["per_device_train_batch_size"] * setup.engine.accumulation_steps,
+            "world_size": world.world_size,
+            "effective_train_batch_size": setup.global_train_batch_size,
             "eval_batch_size": hps["per_device_eval_batch_size"],
             "eval_steps": hps["eval_steps"],
         },
@@ -229,6 +269,12 @@ def effective_config(setup: TrainingSetup) -> dict[str, Any]:
             "num_threads": torch.get_num_threads(),
         },
         "seed": hps["seed"],
+        "distributed": {
+            "world_size": world.world_size,
+            "rank": world.rank,
+            "backend": distributed.backend_for(setup.device) if world.enabled else None,
+            "timeout_seconds": world.timeout_seconds if world.enabled else None,
+        },
         "selection": {
             "metric_for_best_model": hps["metric_for_best_model"],
             "mode": "min" if hps["metric_for_best_model"] == "eval_loss" else "max",

@@ -212,6 +212,7 @@ def apply_outcome(record: TrialRecord, outcome: Outcome, ended: datetime | None 
     record.TrainingJobStatus = outcome.status  # type: ignore[assignment]  # validated on assignment
     record.FailureReason = outcome.reason
     record.Pid = record.PidStarted = None
+    record.EndingAs = None
     if outcome.stop_reason:
         record.StopReason = outcome.stop_reason
     if outcome.objective is not None:

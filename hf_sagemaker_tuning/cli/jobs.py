@@ -78,10 +78,18 @@ def tune_command(
 
     out, err = console(), console(stderr=True)
 
-    def start() -> TuningJob:
+    def start() -> TuningJob | None:
         if resume is not None:
             attached = TuningJob.attach(resume, backend.value, jobs_dir=jobs_dir, region=region)
-            resumed = attached.resume()
+            from ..backends.local import LocalBackend
+
+            if isinstance(attached.backend, LocalBackend):  # a finished local job is left as it is
+                done = attached.backend.finished(attached.id)
+                if done is not None:
+                    err.print(done, markup=False)
+                    print_result(attached.describe(), out)
+                    return None
+            resumed = attached.resume()  # a job another process runs: JobBusyError, naming it
             err.print(f"resumed tuning job {resumed.name} on the {backend.value} backend")
             return resumed
         if spec is None:
@@ -110,6 +118,8 @@ def tune_command(
         return job
 
     job = user_errors(start)
+    if job is None:  # nothing to resume
+        return
     if detach:
         out.print(job.id, markup=False)
         return

@@ -100,7 +100,7 @@ def test_a_second_coordinator_started_by_hand_exits_2_and_touches_nothing(
     be = backend(tmp_path)
     job = be.submit(make_request(**{"tuning.max_jobs": 2, "tuning.max_parallel_jobs": 1}))
     folder = be.folder(job)
-    wait_for(lambda: recorded_holder(folder.path) == _process.ProcessRef(folder.state().CoordinatorPid or 0))
+    wait_for(lambda: (recorded_holder(folder.path) or _process.ProcessRef(0)).pid == folder.state().CoordinatorPid)
     pid = folder.state().CoordinatorPid
     assert main([str(folder.path)]) == 2
     assert f"process {pid}" in capsys.readouterr().err

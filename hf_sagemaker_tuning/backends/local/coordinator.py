@@ -206,7 +206,7 @@ class Coordinator:
         self.folder.write_trial(running.record)
         self._checkpoint("stop.marked")
         running.run.terminate()
-        self._close(running, study, running.run.finish(status, stop_reason=stop_reason))
+        self._close(running, study, running.run.stopped(status, stop_reason))
 
     def _poll(self, study: optuna.Study) -> None:
         max_resource = hyperband_max_resource(self.request)
@@ -312,7 +312,7 @@ class Coordinator:
         if record.Pid:
             terminate(record.Pid, grace_seconds=self.options.grace_seconds, started=record.PidStarted)
         run = TrialRun.adopt(self.request, launch_of(self.folder, record), _process.ProcessRef(record.Pid or 0))
-        outcome = run.finish(record.EndingAs or "Stopped", stop_reason=record.StopReason)
+        outcome = run.stopped(record.EndingAs or "Stopped", record.StopReason)
         record.Metrics = run.series
         self._write_end(record, outcome, ended_at(self.folder, record))
         reconcile(study, [record])

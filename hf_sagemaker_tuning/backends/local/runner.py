@@ -223,6 +223,8 @@ def apply_outcome(record: TrialRecord, outcome: Outcome, ended: datetime | None 
     record.EndingAs = None
     if outcome.stop_reason:
         record.StopReason = outcome.stop_reason
+    elif outcome.status in ("Completed", "Failed"):
+        record.StopReason = None  # it was being stopped, but ended by itself first
     if outcome.objective is not None:
         record.FinalObjectiveValue = outcome.objective
         record.ObjectiveStatus = "Succeeded"

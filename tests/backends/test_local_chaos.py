@@ -24,7 +24,6 @@ from hf_sagemaker_tuning import _process
 from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.backends.local.coordinator import CHECKPOINTS, KILL_AT
 from hf_sagemaker_tuning.backends.local.jobs import JobFolder
-from hf_sagemaker_tuning.backends.local.trial import read_exit
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
 from .test_local_resume import end_everything, wait_for
@@ -115,11 +114,8 @@ def assert_exact(
     assert set(ends.values()) <= allowed, ends
     configs = [json.dumps(r.TunedHyperParameters, sort_keys=True) for r in kept]
     assert len(set(configs)) == expected, "a configuration was tried twice"
-    for record in records:
-        if record.Superseded:  # re-run only if it never finished: no trial is trained to its end twice
-            assert record.TrainingJobStatus != "Completed", f"{record.TrainingJobName} was completed, then re-run"
-            status = read_exit(folder.trial_dir(record.TrainingJobName))
-            assert status is None or status.code != 0, f"{record.TrainingJobName} had finished, then was re-run"
+    # none re-run: a trial its coordinator was launching is picked up under its own name too
+    assert not [r.TrainingJobName for r in records if r.Superseded], "a trial was re-run"
     by_name = {r.TrainingJobName: r for r in kept}
     for name, (objective, ended) in finished.items():  # no completed trial lost or changed
         assert name in by_name, f"completed trial {name} was lost"

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import _process
 from ...errors import BackendError
-from .adoption import Running, adopt_running, ended_meanwhile
+from .adoption import Running, adopt_running, ended_meanwhile, optuna_trial
 from .completion import Rules, completion_reason, final_status
 from .jobs import JobFolder, now
 from .lock import JobBusyError, JobLock
@@ -46,7 +46,7 @@ from .search import hyperband_max_resource, max_trials, to_hyperparameters
 from .slots import Slot, detect_gpus, plan_slots
 from .state import JobState, LocalOptions, Resumability, TrialRecord
 from .study import open_study, propose, reconcile, requeue, tell_record, trial_state
-from .trial import Launch, terminate
+from .trial import terminate
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
@@ -142,7 +142,6 @@ class Coordinator:
         hyperparameters["_tuning_objective_metric"] = self.request.objective_metric
         hyperparameters.update(tuned)
         gpu, threads = self.slots[slot]
-        launch = Launch(name, self.folder.trial_dir(name), hyperparameters, cuda_devices=gpu, threads=threads)
         moment = now()
         record = TrialRecord(
             TrainingJobName=name,
@@ -155,13 +154,20 @@ class Coordinator:
             Device=gpu or "cpu",
             Threads=threads,
         )
-        launch.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.trial_dir(name).mkdir(parents=True, exist_ok=True)
         self.folder.write_trial(record)
         self._save_state(Trials=[*(self._state().Trials or []), name])
         self._checkpoint("launch.recorded")
+        self._start(study, record, trial, slot)
+
+    def _start(self, study: optuna.Study, record: TrialRecord, trial: optuna.trial.Trial, slot: int) -> None:
+        """Start a recorded trial's process and watch it."""
         try:
             run = TrialRun.start(
-                self.request, launch, python=self.options.python, grace_seconds=self.options.grace_seconds
+                self.request,
+                launch_of(self.folder, record),
+                python=self.options.python,
+                grace_seconds=self.options.grace_seconds,
             )
         except BackendError as exc:
             self._write_end(record, Outcome("Failed", str(exc)))
@@ -170,8 +176,8 @@ class Coordinator:
         self._checkpoint("launch.started")
         record.Pid, record.PidStarted = run.pid, run.pid_started
         self.folder.write_trial(record)
-        self.running[name] = Running(record, trial, run, slot)
-        log.info("started %s on %s: %s", name, gpu or "cpu", tuned)
+        self.running[record.TrainingJobName] = Running(record, trial, run, slot)
+        log.info("started %s on %s: %s", record.TrainingJobName, record.Device, record.TunedHyperParameters)
 
     def _free_slot(self) -> int | None:
         used = {r.slot for r in self.running.values()}
@@ -256,7 +262,9 @@ class Coordinator:
             if record.Superseded or not record.unfinished:
                 continue
             if record.TrainingJobStatus == "InProgress" and (
-                self._adopt_running(study, record) or self._adopt_finished(study, record)
+                self._adopt_running(study, record)
+                or self._adopt_finished(study, record)
+                or self._pick_up(study, record)
             ):
                 continue
             if record.TrainingJobStatus == "Stopping" and record.EndingAs is not None:
@@ -305,6 +313,34 @@ class Coordinator:
         record.Metrics = run.series
         self._write_end(record, outcome, ended_at(self.folder, record))
         log.info("adopted %s: it ended and the study knew it; trial.json now says so", record.TrainingJobName)
+        return True
+
+    def _pick_up(self, study: optuna.Study, record: TrialRecord) -> bool:
+        """A trial its killed coordinator recorded without a pid: watch its process (found by its
+        folder in ``SAGEMAKER_BASE_DIR``), or start it when it never started. ``False``: re-run it."""
+        found = optuna_trial(study, record)
+        if record.Pid is not None or found is None:
+            return False
+        trial_dir = self.folder.trial_dir(record.TrainingJobName)
+        for group, members in orphan_groups(self.folder).items():
+            leader = next((m for m in members if m.pid == group), None)
+            if leader is not None and _process.environ_value(leader.pid, "SAGEMAKER_BASE_DIR") == str(
+                trial_dir.resolve()
+            ):
+                record.Pid, record.PidStarted = leader.pid, leader.started
+                self.folder.write_trial(record)
+                return self._adopt_running(study, record)
+        log_file = trial_dir / "log.txt"
+        if log_file.is_file() and log_file.stat().st_size > 0:
+            return False  # it ran and is gone without an exit status: interrupted
+        used = {r.slot for r in self.running.values()}
+        free = [i for i in range(len(self.slots)) if i not in used]
+        wanted = (None if record.Device == "cpu" else record.Device, record.Threads)
+        slot = next((i for i in free if self.slots[i] == wanted), free[0] if free else None)
+        if slot is None:
+            return False
+        log.info("starting %s: its coordinator was killed before it started it", record.TrainingJobName)
+        self._start(study, record, found[0], slot)
         return True
 
     def _finish_stopping(self, study: optuna.Study, record: TrialRecord) -> None:

@@ -11,9 +11,8 @@ ending (early stopping, Hyperband) are finished from their log, interrupted ones
 with the same hyperparameters, any other process of the job is ended, the count stays exact
 and no configuration is tried twice.
 
-Test hook: ``HFST_TEST_KILL_AT=<checkpoint>[@<n>]`` makes a coordinator started by ``main``
-(never one run inside another process) SIGKILL itself the n-th time (default: the first) it
-reaches that checkpoint (``CHECKPOINTS``), so tests kill it at exact points, not by timing. The completion rules are in
+Test hook: ``HFST_TEST_KILL_AT=<checkpoint>[@<n>]`` (checkpoints.py) makes a coordinator
+started by ``main`` SIGKILL itself at an exact step, so tests kill it where they mean to. The completion rules are in
 completion.py, the optuna side in study.py, one trial's process in runner.py, the slots in
 slots.py, the checks of a crashed job's folder in recovery.py.
 """
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from ... import _process
 from ...errors import BackendError
 from .adoption import Running, adopt_running, ended_meanwhile, optuna_trial
+from .checkpoints import CHECKPOINTS, KILL_AT, Checkpoints, kill_point
 from .completion import Rules, completion_reason, final_status
 from .jobs import JobFolder, now
 from .lock import JobBusyError, JobLock
@@ -54,30 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("hf_sagemaker_tuning.local")
 #: Kept for callers of the old name.
 Options = LocalOptions
-#: Where ``HFST_TEST_KILL_AT`` can kill a coordinator: every step of a trial's launch and end.
-CHECKPOINTS = (
-    "started",  # the lock is held and job.json says InProgress; nothing else done
-    "launch.asked",  # optuna handed out a trial; no trial.json yet
-    "launch.recorded",  # trial.json written; no process yet
-    "launch.started",  # the process runs; its pid is not recorded yet
-    "stop.marked",  # the trial is marked Stopping (with what it ends as); not terminated yet
-    "end.judged",  # the trial's outcome is known; nothing written
-    "end.recorded",  # trial.json holds the outcome; the study does not know it yet
-    "end.told",  # the study knows it too
-    "concluding",  # every trial is done; job.json not final yet
-)
-KILL_AT = "HFST_TEST_KILL_AT"
-
-
-def kill_point(environ: dict[str, str] | None = None) -> tuple[str, int] | None:
-    """``HFST_TEST_KILL_AT`` as (checkpoint, n), or ``None`` (``ValueError`` naming the checkpoints)."""
-    value = (os.environ if environ is None else environ).get(KILL_AT, "").strip()
-    if not value:
-        return None
-    name, _, count = value.partition("@")
-    if name not in CHECKPOINTS or (count and not count.isdigit()):
-        raise ValueError(f"{KILL_AT}={value!r}: expected <checkpoint>[@<n>], checkpoints: {', '.join(CHECKPOINTS)}")
-    return name, int(count or 1)
+__all__ = ["CHECKPOINTS", "KILL_AT", "Coordinator", "Options", "kill_point", "main"]
 
 
 @dataclass
@@ -96,15 +73,8 @@ class Coordinator:
         self._signal: str | None = None
         self._stopping_reason: str | None = None
         self._session_start = time.monotonic()
-        self.kill_at: tuple[str, int] | None = None  # the test hook, armed by main() only
-        self._passed: dict[str, int] = {}
-
-    def _checkpoint(self, name: str) -> None:
-        if self.kill_at is None or self.kill_at[0] != name:
-            return
-        self._passed[name] = self._passed.get(name, 0) + 1
-        if self._passed[name] == self.kill_at[1]:
-            os.kill(os.getpid(), signal.SIGKILL)
+        self.checkpoints = Checkpoints()  # the test hook, armed by main() only
+        self._checkpoint = self.checkpoints.reach
 
     # ----------------------------------------------------------------- state
     def _state(self) -> JobState:
@@ -517,7 +487,7 @@ def main(argv: list[str] | None = None) -> int:
     except BaseException:
         lock.release()
         raise
-    coordinator.kill_at = kill_at
+    coordinator.checkpoints.kill_at = kill_at
     status = coordinator.run(lock)
     return 0 if status in ("Completed", "Stopped") else 1
 

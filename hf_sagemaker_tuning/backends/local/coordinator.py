@@ -130,8 +130,15 @@ class Coordinator:
         self._checkpoint("launch.recorded")
         self._start(study, record, trial, slot)
 
-    def _start(self, study: optuna.Study, record: TrialRecord, trial: optuna.trial.Trial, slot: int) -> None:
-        """Start a recorded trial's process and watch it."""
+    def _start(
+        self,
+        study: optuna.Study,
+        record: TrialRecord,
+        trial: optuna.trial.Trial,
+        slot: int,
+        known_steps: set[int] | None = None,
+    ) -> None:
+        """Start a recorded trial's process and watch it (``known_steps``: already reported to optuna)."""
         try:
             run = TrialRun.start(
                 self.request,
@@ -146,7 +153,7 @@ class Coordinator:
         self._checkpoint("launch.started")
         record.Pid, record.PidStarted = run.pid, run.pid_started
         self.folder.write_trial(record)
-        self.running[record.TrainingJobName] = Running(record, trial, run, slot)
+        self.running[record.TrainingJobName] = Running(record, trial, run, slot, set(known_steps or ()))
         log.info("started %s on %s: %s", record.TrainingJobName, record.Device, record.TunedHyperParameters)
 
     def _free_slot(self) -> int | None:
@@ -310,7 +317,7 @@ class Coordinator:
         if slot is None:
             return False
         log.info("starting %s: its coordinator was killed before it started it", record.TrainingJobName)
-        self._start(study, record, found[0], slot)
+        self._start(study, record, found[0], slot, found[1])
         return True
 
     def _finish_stopping(self, study: optuna.Study, record: TrialRecord) -> None:

@@ -281,6 +281,17 @@ class Backend(ABC):
         """
         return self._resume(job)
 
+    def finished(self, job: str) -> str | None:
+        """Why ``job`` has nothing left to resume (e.g. "job X already Completed: nothing to resume"),
+        or ``None`` when ``resume`` may be asked (it may still refuse, e.g. a job that is running).
+
+        The default knows of no such job state; the local backend reports a job ended for good.
+
+        Raises:
+            BackendError: no such job.
+        """
+        return None
+
     def metric_history(self, job: str, trial: str) -> dict[str, list[float]]:
         """Every value of every metric one trial emitted, in order (learning curves).
 

@@ -81,10 +81,15 @@ def tune_command(
 
     out, err = console(), console(stderr=True)
 
-    def start() -> TuningJob:
+    def start() -> TuningJob | None:
         if resume is not None:
             attached = TuningJob.attach(resume, backend.value, jobs_dir=jobs_dir, region=region)
-            resumed = attached.resume()
+            done = attached.backend.finished(attached.id)  # a job ended for good is left as it is
+            if done is not None:
+                err.print(done, markup=False)
+                print_result(attached.describe(), attached.backend.best_trial(attached.id), out)
+                return None
+            resumed = attached.resume()  # a job another process runs: JobBusyError, naming it
             err.print(f"resumed tuning job {resumed.name} on the {backend.value} backend")
             return resumed
         if spec is None:
@@ -117,6 +122,8 @@ def tune_command(
         return job
 
     job = user_errors(start)
+    if job is None:  # nothing to resume
+        return
     if detach:
         out.print(job.id, markup=False)
         return

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,8 @@ from typer.testing import CliRunner
 
 from hf_sagemaker_tuning.backends.local import LocalBackend, Resumability
 from hf_sagemaker_tuning.backends.local.jobs import JobFolder, write_json
+from hf_sagemaker_tuning.backends.local.recovery import study_problem
+from hf_sagemaker_tuning.backends.local.study import open_study
 from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 from hf_sagemaker_tuning.errors import BackendError
@@ -100,3 +104,63 @@ def test_an_invalid_request_json_is_named(tmp_path: Path, make_request: MakeRequ
     (be.folder("fake-job").request_file).write_text(text)
     with pytest.raises(BackendError, match=r"request\.json"):
         be.describe(str(tmp_path / "jobs" / "fake-job"))
+
+
+def duplicate_the_study(path: Path, name: str) -> None:
+    """What a coordinator killed while optuna created study.db left: the study's name not unique, the study twice."""
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("DROP INDEX ix_studies_study_name")  # optuna creates it after the table, in its own statement
+        db.execute("INSERT INTO studies (study_name) VALUES (?)", (name,))  # the next create_study's row
+        db.commit()
+
+
+def study_rows(path: Path) -> int:
+    with closing(sqlite3.connect(path)) as db:
+        (count,) = db.execute("SELECT count(*) FROM studies").fetchone()
+    return int(count)
+
+
+def test_a_study_db_holding_the_study_twice_is_rebuilt_and_the_job_completes(
+    tmp_path: Path, make_request: MakeRequest
+) -> None:
+    folder = stopped_part_way(tmp_path, make_request)
+    before = {r.TrainingJobName: r.FinalObjectiveValue for r in folder.trial_records()}
+    duplicate_the_study(folder.path / "study.db", "fake-job")
+    result = CliRunner().invoke(app, ["tune", "--resume", str(folder.path)])
+    assert result.exit_code == 0, result.output
+    assert "time(s)" in " ".join(result.output.split())  # what was wrong, and that it was rebuilt
+    answer = LocalBackend(tmp_path / "jobs").describe("fake-job")
+    assert answer["HyperParameterTuningJobStatus"] == "Completed", answer.get("TuningJobCompletionReason")
+    records = folder.trial_records()
+    assert len(records) == 6 and not any(r.Superseded for r in records)
+    assert {r.TrainingJobName: r.FinalObjectiveValue for r in records[:3]} == before  # kept, not re-run
+    assert study_rows(folder.path / "study.db") == 1
+    assert study_rows(folder.path / "study.db.corrupt") == 2  # the damaged file, kept
+
+
+def test_a_study_db_without_unique_study_names_is_rebuilt_before_it_takes_the_study_twice(
+    tmp_path: Path, make_request: MakeRequest
+) -> None:
+    folder = stopped_part_way(tmp_path, make_request)
+    with closing(sqlite3.connect(folder.path / "study.db")) as db:
+        db.execute("DROP INDEX ix_studies_study_name")
+        db.commit()
+    assert "does not keep study names unique" in (study_problem(folder, "fake-job") or "")
+    LocalBackend(tmp_path / "jobs").resume("fake-job", background=False)
+    assert study_problem(folder, "fake-job") is None
+    assert study_rows(folder.path / "study.db") == 1
+    assert len([r for r in folder.trial_records() if r.TrainingJobStatus == "Completed"]) == 6
+
+
+def test_a_new_study_db_appears_whole_and_a_killed_build_leaves_nothing_behind(
+    tmp_path: Path, make_request: MakeRequest
+) -> None:
+    be = LocalBackend(tmp_path / "jobs")
+    folder = be.create(make_request())
+    leftover = folder.path / ".study.db.dead0000.tmp"  # what a build killed before its rename leaves
+    leftover.write_bytes(b"SQLite format 3\x00 half a file")
+    open_study(folder, folder.request())
+    assert not leftover.exists() and not list(folder.path.glob(".study.db.*"))
+    assert study_rows(folder.path / "study.db") == 1
+    open_study(folder, folder.request())  # reopening never creates it again
+    assert study_rows(folder.path / "study.db") == 1

@@ -182,7 +182,7 @@ def test_a_trial_still_running_after_a_kill_is_adopted_and_watched_to_the_end(
 
 
 @needs_proc
-def test_an_orphan_the_coordinator_never_recorded_is_ended_on_resume(
+def test_an_orphan_the_coordinator_never_recorded_is_found_and_adopted_on_resume(
     tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.6")
@@ -194,9 +194,30 @@ def test_an_orphan_the_coordinator_never_recorded_is_ended_on_resume(
     be.resume(folder.name, background=False)
     assert be.describe(folder.name)["HyperParameterTuningJobStatus"] == "Completed"
     records = folder.trial_records()
-    assert [r.Superseded for r in records].count(True) == 1  # re-run under a new name
-    assert len([r for r in records if not r.Superseded]) == 2
+    assert not any(r.Superseded for r in records) and len(records) == 2  # found by its folder, watched, kept
+    assert records[0].TrainingJobName == record.TrainingJobName and records[0].TrainingJobStatus == "Completed"
+    assert be.logs(folder.name, record.TrainingJobName).count("hfst_metric epoch=1 ") == 1  # never started again
     assert not _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir)
+
+
+@needs_proc
+def test_a_trial_recorded_but_never_started_is_started_under_its_own_name(
+    tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.6")
+    be, folder = start_and_kill(tmp_path, make_request)
+    record = folder.trial_records()[0]
+    for group, members in _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir).items():
+        _process.terminate_group(group, next(m.started for m in members if m.pid == group), grace_seconds=1)
+    for leftover in ("log.txt", "exit.json"):  # as if the coordinator died before starting its process
+        (folder.trial_dir(record.TrainingJobName) / leftover).unlink(missing_ok=True)
+    record.Pid = record.PidStarted = None
+    folder.write_trial(record)
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.02")
+    be.resume(folder.name, background=False)
+    records = folder.trial_records()
+    assert not any(r.Superseded for r in records) and len(records) == 2
+    assert records[0].TrainingJobName == record.TrainingJobName and records[0].TrainingJobStatus == "Completed"
 
 
 def test_the_entry_point_exit_status_is_recorded_and_its_contract_unchanged(

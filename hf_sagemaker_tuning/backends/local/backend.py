@@ -17,10 +17,11 @@ from ..base import Backend, ModelArtifact
 from .coordinator import Coordinator
 from .jobs import JobFolder, inside, now
 from .launch import spawn_coordinator
+from .lock import JobBusyError, JobLock
 from .recovery import check_trials, ensure_study
 from .runner import MetricCallback
-from .state import JobState, LocalOptions
-from .status import coordinator_alive, describe, list_trials
+from .state import JobState, LocalOptions, Resumability
+from .status import coordinator_alive, describe, effective, list_trials
 from .training import best_model, describe_training, start_training, training_record, trial_artifact
 from .trial import local_path
 
@@ -142,30 +143,45 @@ class LocalBackend(Backend):
         Trials that finished or still run after a crash are adopted. The job's files are
         checked first: a damaged ``study.db`` is rebuilt from the trial folders (the damaged
         file is kept as ``study.db.corrupt``), and a job whose folders cannot be trusted is
-        refused before any coordinator starts.
+        refused before any coordinator starts. One coordinator per job: the job's lock is
+        taken before anything is read (``lock.py``). A job that ended for good (Completed,
+        Failed, out of runtime) has nothing to resume: it is left as it is.
 
         Args:
             job: the job's name or folder.
             background: continue in a detached coordinator and return at once (the default,
                 as ``Backend.resume`` promises); ``False`` runs it here until it ends.
+
+        Raises:
+            JobBusyError: another process runs the job, or is resuming it (names its pid).
         """
         folder = self.folder(job)
-        state = folder.state()
-        if state.HyperParameterTuningJobStatus in ("InProgress", "Stopping") and coordinator_alive(
-            state.CoordinatorPid, state.CoordinatorStarted
-        ):
-            raise BackendError(f"tuning job {folder.name!r} is still running (coordinator pid {state.CoordinatorPid})")
-        check_trials(folder, state)
-        repaired = ensure_study(folder, folder.request())
-        if repaired:
-            log.warning("%s", repaired)
-        if background:
-            self._spawn(folder)
-        else:
-            Coordinator(folder, state.Options).run()
+        with JobLock.acquire(folder.path) as lock:
+            state = folder.state()
+            if state.HyperParameterTuningJobStatus in ("InProgress", "Stopping") and coordinator_alive(
+                state.CoordinatorPid, state.CoordinatorStarted
+            ):  # a coordinator another resume started, about to take the lock
+                raise JobBusyError(
+                    f"tuning job {folder.name!r} is still running (coordinator pid {state.CoordinatorPid})",
+                    state.CoordinatorPid,
+                )
+            done = finished(state, folder.name)
+            if done is not None:
+                log.info("%s", done)
+                return folder.name
+            check_trials(folder, state)
+            repaired = ensure_study(folder, folder.request())
+            if repaired:
+                log.warning("%s", repaired)
+            if background:
+                self._spawn(folder)
+            else:
+                Coordinator(folder, state.Options).run(lock)
         return folder.name
 
     def _spawn(self, folder: JobFolder) -> None:
+        """Start a detached coordinator; the caller holds the job's lock, which the coordinator
+        waits for (so this process's write of job.json is never mixed with the coordinator's)."""
         state = folder.state()
         coordinator = spawn_coordinator(state.Options.python, folder.path)
         # Until the coordinator writes its own state, readers see the job running under this pid.
@@ -177,7 +193,8 @@ class LocalBackend(Backend):
     # -- the Backend hooks
     def _submit(self, request: TuningJobRequest, spec: TuningJobSpec | None) -> str:
         folder = self.create(request, spec)
-        self._spawn(folder)
+        with JobLock.acquire(folder.path):
+            self._spawn(folder)
         return request.job_name
 
     def _describe(self, job: str) -> dict[str, Any]:
@@ -204,6 +221,11 @@ class LocalBackend(Backend):
         if not log.is_file():
             raise BackendError(f"trial {trial!r} of job {job!r} has no log")
         return log.read_text(encoding="utf-8", errors="replace")
+
+    def finished(self, job: str) -> str | None:
+        """Why the job has nothing to resume ("job X already Completed: nothing to resume"), or ``None``."""
+        folder = self.folder(job)
+        return finished(folder.state(), folder.name)
 
     def _resume(self, job: str) -> str:
         return self.resume(job, background=True)
@@ -259,3 +281,14 @@ class LocalBackend(Backend):
         folder = self.folder(job).path / EVALUATIONS
         files = sorted(folder.glob("*.json")) if folder.is_dir() else []
         return {path.stem: path.read_text(encoding="utf-8", errors="replace") for path in files}
+
+
+def finished(state: JobState, name: str) -> str | None:
+    """Why a job whose ``job.json`` is ``state`` has nothing to resume, or ``None`` (it can be resumed).
+
+    A job ended for good (Completed, Failed, or Stopped out of runtime: not resumable) is finished.
+    """
+    status, resumability = effective(state)
+    if status in ("InProgress", "Stopping") or resumability is not Resumability.NOT_RESUMABLE:
+        return None
+    return f"job {name} already {status}: nothing to resume"

@@ -1,12 +1,18 @@
 """The local coordinator: asks optuna for configurations, runs trials as subprocesses, applies AMT's rules.
 
 Exactly one coordinator process writes a job's state (``study.db``, ``job.json``,
-``trial.json`` files); readers (``hfst status``, analytics) only read. It can be
-killed at any point (even SIGKILL) and resumed exactly: finished trials are kept, trials
-that finished while no coordinator ran are adopted from their folder (``exit.json`` and
-their log), trials still running are adopted and watched to the end, interrupted ones are
-re-run with the same hyperparameters, any other process of the job is ended, the count
-stays exact and no configuration is tried twice. The completion rules are in
+``trial.json`` files): it holds the job's lock (lock.py) for its whole life, taken before it
+touches anything. Readers (``hfst status``, analytics) only read. It can be killed at any
+point (even SIGKILL) and resumed exactly: a trial's outcome is written to its ``trial.json``
+before the study learns it, so finished trials are kept (and the study told what it missed),
+trials that finished while no coordinator ran are adopted from their folder (``exit.json``
+and their log), trials still running are adopted and watched to the end, trials it was
+ending (early stopping, Hyperband) are finished from their log, interrupted ones are re-run
+with the same hyperparameters, any other process of the job is ended, the count stays exact
+and no configuration is tried twice.
+
+Test hook: ``HFST_TEST_KILL_AT=<checkpoint>[@<n>]`` (checkpoints.py) makes a coordinator
+started by ``main`` SIGKILL itself at an exact step, so tests kill it where they mean to. The completion rules are in
 completion.py, the optuna side in study.py, one trial's process in runner.py, the slots in
 slots.py, the checks of a crashed job's folder in recovery.py.
 """
@@ -29,16 +35,18 @@ from typing import TYPE_CHECKING, Any
 
 from ... import _process
 from ...errors import BackendError
-from .adoption import Running, adopt_running, ended_meanwhile
+from .adoption import Running, adopt_running, ended_meanwhile, optuna_trial
+from .checkpoints import CHECKPOINTS, KILL_AT, Checkpoints, kill_point
 from .completion import Rules, completion_reason, final_status
 from .jobs import JobFolder, now
-from .recovery import end_group, ended_at, orphan_groups
+from .lock import JobBusyError, JobLock
+from .recovery import end_group, ended_at, ensure_study, launch_of, orphan_groups, outcome_on_disk
 from .runner import Outcome, TrialRun, apply_outcome
 from .search import hyperband_max_resource, max_trials, to_hyperparameters
 from .slots import Slot, detect_gpus, plan_slots
 from .state import JobState, LocalOptions, Resumability, TrialRecord
-from .study import open_study, prepare, propose, requeue, trial_state
-from .trial import Launch
+from .study import open_study, propose, reconcile, requeue, tell_record, trial_state
+from .trial import terminate
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
@@ -46,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("hf_sagemaker_tuning.local")
 #: Kept for callers of the old name.
 Options = LocalOptions
+__all__ = ["CHECKPOINTS", "KILL_AT", "Coordinator", "Options", "kill_point", "main"]
 
 
 @dataclass
@@ -64,6 +73,8 @@ class Coordinator:
         self._signal: str | None = None
         self._stopping_reason: str | None = None
         self._session_start = time.monotonic()
+        self.checkpoints = Checkpoints()  # the test hook, armed by main() only
+        self._checkpoint = self.checkpoints.reach
 
     # ----------------------------------------------------------------- state
     def _state(self) -> JobState:
@@ -92,15 +103,15 @@ class Coordinator:
 
     # ----------------------------------------------------------------- trials
     def _launch(self, study: optuna.Study, slot: int) -> None:
-        trial = propose(study, self.request, [r.TunedHyperParameters for r in self.folder.trial_records()])
-        tuned = to_hyperparameters(self.request, trial.params)
         index = self._launched() + 1
+        trial = propose(study, self.request, [r.TunedHyperParameters for r in self.folder.trial_records()], index)
+        self._checkpoint("launch.asked")
+        tuned = to_hyperparameters(self.request, trial.params)
         name = f"{self.request.job_name}-{index:03d}-{uuid.uuid4().hex[:8]}"
         hyperparameters = dict(self.request.TrainingJobDefinition.StaticHyperParameters)
         hyperparameters["_tuning_objective_metric"] = self.request.objective_metric
         hyperparameters.update(tuned)
         gpu, threads = self.slots[slot]
-        launch = Launch(name, self.folder.trial_dir(name), hyperparameters, cuda_devices=gpu, threads=threads)
         moment = now()
         record = TrialRecord(
             TrainingJobName=name,
@@ -113,21 +124,37 @@ class Coordinator:
             Device=gpu or "cpu",
             Threads=threads,
         )
-        launch.folder.mkdir(parents=True, exist_ok=True)
+        self.folder.trial_dir(name).mkdir(parents=True, exist_ok=True)
         self.folder.write_trial(record)
         self._save_state(Trials=[*(self._state().Trials or []), name])
+        self._checkpoint("launch.recorded")
+        self._start(study, record, trial, slot)
+
+    def _start(
+        self,
+        study: optuna.Study,
+        record: TrialRecord,
+        trial: optuna.trial.Trial,
+        slot: int,
+        known_steps: set[int] | None = None,
+    ) -> None:
+        """Start a recorded trial's process and watch it (``known_steps``: already reported to optuna)."""
         try:
             run = TrialRun.start(
-                self.request, launch, python=self.options.python, grace_seconds=self.options.grace_seconds
+                self.request,
+                launch_of(self.folder, record),
+                python=self.options.python,
+                grace_seconds=self.options.grace_seconds,
             )
         except BackendError as exc:
-            study.tell(trial, state=trial_state("FAIL"))
             self._write_end(record, Outcome("Failed", str(exc)))
+            tell_record(study, trial, record)
             return
+        self._checkpoint("launch.started")
         record.Pid, record.PidStarted = run.pid, run.pid_started
         self.folder.write_trial(record)
-        self.running[name] = Running(record, trial, run, slot)
-        log.info("started %s on %s: %s", name, gpu or "cpu", tuned)
+        self.running[record.TrainingJobName] = Running(record, trial, run, slot, set(known_steps or ()))
+        log.info("started %s on %s: %s", record.TrainingJobName, record.Device, record.TunedHyperParameters)
 
     def _free_slot(self) -> int | None:
         used = {r.slot for r in self.running.values()}
@@ -141,23 +168,28 @@ class Coordinator:
 
     def _close(self, running: Running, study: optuna.Study, outcome: Outcome, ended: datetime | None = None) -> None:
         running.record.Metrics = running.run.series
-        if outcome.status == "Completed" and outcome.objective is not None:
-            study.tell(running.trial, outcome.objective)
-        elif outcome.status == "Stopped" and outcome.stop_reason == "EarlyStopping":
-            study.tell(running.trial, state=trial_state("PRUNED"))
-        elif outcome.status == "Failed":
-            study.tell(running.trial, state=trial_state("FAIL"))
-        # Interrupted trials stay RUNNING in optuna; resume supersedes and re-runs them.
+        self._checkpoint("end.judged")
+        # The trial's own file first: it is the authority a resume goes by (``reconcile`` tells
+        # the study what a kill right after this line kept from it). Interrupted trials stay
+        # RUNNING in optuna; resume supersedes and re-runs them.
         self._write_end(running.record, outcome, ended)
+        self._checkpoint("end.recorded")
+        tell_record(study, running.trial, running.record)
+        self._checkpoint("end.told")
         self.running.pop(running.record.TrainingJobName, None)
 
     def _stop_trial(self, running: Running, study: optuna.Study, status: str, stop_reason: str | None) -> None:
-        # Stopping on disk first: if this coordinator dies now, a resume re-runs the trial rather
-        # than judging the exit status our own SIGTERM caused.
+        # Stopping on disk first, with what it ends as: if this coordinator dies now, a resume
+        # finishes an early-stopped (or Hyperband-complete) trial from its log, and re-runs an
+        # interrupted one rather than judging the exit status our own SIGTERM caused.
         running.record.TrainingJobStatus = "Stopping"
+        if stop_reason != "Interrupted":
+            running.record.EndingAs = "Completed" if status == "Completed" else "Stopped"
+            running.record.StopReason = stop_reason
         self.folder.write_trial(running.record)
+        self._checkpoint("stop.marked")
         running.run.terminate()
-        self._close(running, study, running.run.finish(status, stop_reason=stop_reason))
+        self._close(running, study, running.run.stopped(status, stop_reason))
 
     def _poll(self, study: optuna.Study) -> None:
         max_resource = hyperband_max_resource(self.request)
@@ -201,12 +233,19 @@ class Coordinator:
         names = list(self._state().Trials or [])
         names += [r.TrainingJobName for r in records if r.TrainingJobName not in set(names)]
         self._save_state(Trials=names)
+        for name in reconcile(study, records):
+            log.info("told the study how %s ended (its coordinator was killed before it could)", name)
         for record in records:
             if record.Superseded or not record.unfinished:
                 continue
             if record.TrainingJobStatus == "InProgress" and (
-                self._adopt_running(study, record) or self._adopt_finished(study, record)
+                self._adopt_running(study, record)
+                or self._adopt_finished(study, record)
+                or self._pick_up(study, record)
             ):
+                continue
+            if record.TrainingJobStatus == "Stopping" and record.EndingAs is not None:
+                self._finish_stopping(study, record)
                 continue
             requeue(study, self.folder, self.request, record, self.options.grace_seconds)
         owned = {running.trial.number for running in self.running.values()}
@@ -232,18 +271,91 @@ class Coordinator:
     def _adopt_finished(self, study: optuna.Study, record: TrialRecord) -> bool:
         running = ended_meanwhile(study, self.request, self.folder, record)
         outcome = None if running is None else running.run.exited()
-        if running is None or outcome is None:
+        if running is not None and outcome is not None:
+            self._close(running, study, outcome, ended_at(self.folder, record))
+            log.info("adopted %s: it ended while no coordinator ran", record.TrainingJobName)
+            return True
+        # The study already knows how it ended (a coordinator before this version told it
+        # before writing trial.json, and was killed in between): the trial's files say it too.
+        told = study.get_trials(deepcopy=False)
+        number = record.TrialNumber
+        if number is None or number >= len(told) or not told[number].state.is_finished():
             return False
-        self._close(running, study, outcome, ended_at(self.folder, record))
-        log.info("adopted %s: it ended while no coordinator ran", record.TrainingJobName)
+        if outcome_on_disk(self.folder, self.request, record) is None:
+            return False
+        run = TrialRun.adopt(self.request, launch_of(self.folder, record), _process.ProcessRef(0))
+        outcome = run.exited()
+        if outcome is None:  # pragma: no cover - outcome_on_disk just read the same exit status
+            return False
+        record.Metrics = run.series
+        self._write_end(record, outcome, ended_at(self.folder, record))
+        log.info("adopted %s: it ended and the study knew it; trial.json now says so", record.TrainingJobName)
         return True
+
+    def _pick_up(self, study: optuna.Study, record: TrialRecord) -> bool:
+        """A trial its killed coordinator recorded without a pid: watch its process (found by its
+        folder in ``SAGEMAKER_BASE_DIR``), or start it when it never started. ``False``: re-run it."""
+        found = optuna_trial(study, record)
+        if record.Pid is not None or found is None:
+            return False
+        trial_dir = self.folder.trial_dir(record.TrainingJobName)
+        for group, members in orphan_groups(self.folder).items():
+            leader = next((m for m in members if m.pid == group), None)
+            if leader is not None and _process.environ_value(leader.pid, "SAGEMAKER_BASE_DIR") == str(
+                trial_dir.resolve()
+            ):
+                record.Pid, record.PidStarted = leader.pid, leader.started
+                self.folder.write_trial(record)
+                return self._adopt_running(study, record)
+        log_file = trial_dir / "log.txt"
+        if log_file.is_file() and log_file.stat().st_size > 0:
+            return False  # it ran and is gone without an exit status: interrupted
+        used = {r.slot for r in self.running.values()}
+        free = [i for i in range(len(self.slots)) if i not in used]
+        wanted = (None if record.Device == "cpu" else record.Device, record.Threads)
+        slot = next((i for i in free if self.slots[i] == wanted), free[0] if free else None)
+        if slot is None:
+            return False
+        log.info("starting %s: its coordinator was killed before it started it", record.TrainingJobName)
+        self._start(study, record, found[0], slot, found[1])
+        return True
+
+    def _finish_stopping(self, study: optuna.Study, record: TrialRecord) -> None:
+        """End a trial the killed coordinator was ending (early stopping, Hyperband), as it meant to."""
+        if record.Pid:
+            terminate(record.Pid, grace_seconds=self.options.grace_seconds, started=record.PidStarted)
+        run = TrialRun.adopt(self.request, launch_of(self.folder, record), _process.ProcessRef(record.Pid or 0))
+        outcome = run.stopped(record.EndingAs or "Stopped", record.StopReason)
+        record.Metrics = run.series
+        self._write_end(record, outcome, ended_at(self.folder, record))
+        reconcile(study, [record])
+        log.info(
+            "finished %s as %s: its coordinator was ending it when it was killed",
+            record.TrainingJobName,
+            outcome.status,
+        )
 
     # ----------------------------------------------------------------- run
     def _on_signal(self, signum: int, _frame: Any) -> None:
         self._signal = signal.Signals(signum).name
 
-    def run(self) -> str:
-        """Run (or resume) the job until it completes, fails or is stopped; return the final status."""
+    def run(self, lock: JobLock | None = None) -> str:
+        """Run (or resume) the job until it completes, fails or is stopped; return the final status.
+
+        Args:
+            lock: the job's lock, already taken (default: take it now).
+
+        Raises:
+            JobBusyError: another process holds the job (its pid is named); nothing was touched.
+        """
+        held = lock if lock is not None else JobLock.acquire(self.folder.path)
+        try:
+            held.record(os.getpid())
+            return self._run_locked()
+        finally:
+            held.release()
+
+    def _run_locked(self) -> str:
         previous = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
         for s in previous:
             signal.signal(s, self._on_signal)
@@ -267,7 +379,6 @@ class Coordinator:
                 signal.signal(s, handler)
 
     def _run(self) -> str:
-        study = open_study(self.folder, self.request)
         me = _process.ProcessRef.of(os.getpid())
         self._save_state(
             HyperParameterTuningJobStatus="InProgress",
@@ -280,7 +391,11 @@ class Coordinator:
             CoordinatorStarted=me.started,
             Options=self.options,
         )
-        prepare(study, self.folder, self.request)
+        self._checkpoint("started")
+        repaired = ensure_study(self.folder, self.request)
+        if repaired:
+            log.warning("%s", repaired)
+        study = open_study(self.folder, self.request)
         self._recover(study)
         last_saved = time.monotonic()
         while True:
@@ -338,6 +453,7 @@ class Coordinator:
         return "Stopped"
 
     def _conclude(self) -> str:
+        self._checkpoint("concluding")
         records = self._records()
         completed = sum(r.TrainingJobStatus == "Completed" and r.FinalObjectiveValue is not None for r in records)
         failed = sum(r.TrainingJobStatus == "Failed" for r in records)
@@ -360,10 +476,26 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m hf_sagemaker_tuning.backends.local.coordinator JOB_DIR``: run or resume a job."""
     parser = argparse.ArgumentParser(description="Run or resume a local tuning job.")
     parser.add_argument("job_dir", type=Path)
+    parser.add_argument(
+        "--wait-lock", type=float, default=0.0, metavar="SECONDS", help="wait this long for the job's lock"
+    )
     args = parser.parse_args(argv)
     folder = JobFolder(args.job_dir)
-    options = folder.state().Options if folder.job_file.is_file() else LocalOptions()
-    status = Coordinator(folder, options).run()
+    try:
+        kill_at = kill_point()
+        # The lock before anything is read: the process that started us may still be writing.
+        lock = JobLock.acquire(folder.path, wait_seconds=max(args.wait_lock, 0.0))
+    except (ValueError, JobBusyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        options = folder.state().Options if folder.job_file.is_file() else LocalOptions()
+        coordinator = Coordinator(folder, options)
+    except BaseException:
+        lock.release()
+        raise
+    coordinator.checkpoints.kill_at = kill_at
+    status = coordinator.run(lock)
     return 0 if status in ("Completed", "Stopped") else 1
 
 

@@ -5,7 +5,7 @@ raises on a damaged file: each problem is named with its file and, when it has o
 repair. ``repair`` makes those repairs (only while no coordinator runs: one writer per job):
 end orphaned trial processes (their trials are re-run on resume), rewrite a missing or invalid
 ``job.json``, mark a job whose coordinator died as stopped and resumable, record trial folders
-``job.json`` does not list, and rebuild ``study.db`` from the trial folders.
+``job.json`` does not list, empty a stale lock file, and rebuild ``study.db`` from the trial folders.
 
 Records that disagree are named, never repaired by guessing: a finished trial whose ``trial.json``
 disagrees with its log (the authority) or ``study.db`` (each file and both values, see
@@ -25,6 +25,7 @@ from ... import _process
 from ...errors import BackendError, TuningError
 from .agreement import LOG_FILE, disagreements, log_missing
 from .jobs import JOB_FILE, REQUEST_FILE, TRIAL_FILE, JobFolder, inside, now, trial_folders
+from .lock import clear_stale, lock_path, stale_holder
 from .recovery import end_group, missing_trials, orphan_groups, rebuild_study, study_problem
 from .state import JobState, Resumability, TrialRecord, read_model
 
@@ -43,6 +44,7 @@ KINDS = (
     "unrecorded",
     "coordinator",
     "orphans",
+    "lock",
     "study",
 )
 
@@ -180,6 +182,14 @@ def diagnose(folder: JobFolder) -> Diagnosis:
             f"{len(pids)} trial process(es) run without a coordinator (pids {', '.join(map(str, pids))})",
             repair="end them (their trials are re-run on resume)",
         )
+    stale = stale_holder(folder.path)
+    if stale is not None:
+        diagnosis.add(
+            "lock",
+            f"{lock_path(folder.path)} is stale: it names process {stale.pid}, which no longer holds the job "
+            "(a killed coordinator left it; harmless, the next coordinator takes the lock over)",
+            repair="empty it",
+        )
     if request is not None:
         problem = study_problem(folder, request.job_name, records or [])
         if problem is not None:
@@ -229,6 +239,8 @@ def _repair(folder: JobFolder, found: Diagnosis, grace_seconds: float) -> list[s
         state.Trials = known + [r.TrainingJobName for r in folder.trial_records() if r.TrainingJobName not in known]
         folder.write_state(state)
         done.append("recorded every trial folder in job.json")
+    if "lock" in kinds and clear_stale(folder.path):
+        done.append(f"emptied the stale {lock_path(folder.path)}")
     if "study" in kinds:
         count = rebuild_study(folder, folder.request())
         done.append(f"rebuilt study.db from the trial folders ({count} trial(s)); the damaged file is study.db.corrupt")

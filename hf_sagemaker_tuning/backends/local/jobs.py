@@ -6,6 +6,7 @@
   spec.yaml             the spec the job was submitted with, when one was given
   job.json              JobState: status, times, completion/failure reason, resumability, coordinator
   study.db              optuna's RDB storage (SQLite): the search state
+  coordinator.lock      held (flock) by the one coordinator of the job; names it (see lock.py)
   coordinator.log       what the coordinator did (coordinator.out: its raw output when detached)
   STOP                  present when a stop was requested
   trials/<trial name>/  one SageMaker-shaped folder per trial (see trial.py), with trial.json (TrialRecord)

@@ -21,6 +21,8 @@ from .trial import PASS_THROUGH, PASS_THROUGH_PREFIXES
 COORDINATOR_MODULE = "hf_sagemaker_tuning.backends.local.coordinator"
 #: Variables the coordinator needs on top of the trials' allow-list (it passes the trials theirs).
 COORDINATOR_PASS_THROUGH = ("PYTHONPATH", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER")
+#: How long a started coordinator waits for the process that started it to let the job's lock go.
+LOCK_WAIT_SECONDS = 120
 _LAUNCHER = (
     "import subprocess, sys\n"
     "out = open(sys.argv[1], 'ab')\n"
@@ -44,11 +46,17 @@ def coordinator_environment(environ: dict[str, str] | None = None) -> dict[str, 
 def spawn_coordinator(python: str, job_dir: Path) -> _process.ProcessRef:
     """Start ``python -m ...coordinator JOB_DIR`` detached; return its pid and start time.
 
+    The caller holds the job's lock: the coordinator waits for it (``LOCK_WAIT_SECONDS``) and
+    touches nothing before it has it.
+
     Raises:
         BackendError: the launcher could not start it.
     """
     result = subprocess.run(
-        [python, "-c", _LAUNCHER, str(job_dir / "coordinator.out"), python, "-m", COORDINATOR_MODULE, str(job_dir)],
+        [
+            *(python, "-c", _LAUNCHER, str(job_dir / "coordinator.out")),
+            *(python, "-m", COORDINATOR_MODULE, str(job_dir), "--wait-lock", str(LOCK_WAIT_SECONDS)),
+        ],
         env=coordinator_environment(),
         stdin=subprocess.DEVNULL,
         capture_output=True,

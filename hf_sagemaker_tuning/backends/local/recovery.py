@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import os
+import shutil
 import sqlite3
 from datetime import datetime
 from pathlib import Path
@@ -59,16 +59,32 @@ def study_problem(folder: JobFolder, study_name: str, records: list[TrialRecord]
             check = db.execute("PRAGMA quick_check").fetchall()
             if check != [("ok",)]:
                 return f"{path} is corrupt: {'; '.join(str(row[0]) for row in check[:3])}"
-            row = db.execute("SELECT study_id FROM studies WHERE study_name = ?", (study_name,)).fetchone()
-            if row is None:  # a coordinator killed while creating it, before any trial: nothing lost
+            rows = db.execute("SELECT study_id FROM studies WHERE study_name = ?", (study_name,)).fetchall()
+            if not rows:  # an old coordinator killed while creating it, before any trial: nothing lost
                 return f"{path} does not hold the study {study_name!r}" if records else None
-            (count,) = db.execute("SELECT count(*) FROM trials WHERE study_id = ?", (row[0],)).fetchone()
+            if len(rows) > 1 or not _study_names_unique(db):
+                return (
+                    f"{path} holds the study {study_name!r} {len(rows)} time(s) and does not keep study names "
+                    "unique (a coordinator was killed while creating it)"
+                )
+            (count,) = db.execute("SELECT count(*) FROM trials WHERE study_id = ?", (rows[0][0],)).fetchone()
     except sqlite3.Error as exc:
         return f"{path} is unreadable or corrupt ({exc})"
     numbers = [r.TrialNumber for r in records if r.TrialNumber is not None]
     if numbers and max(numbers) >= count:
         return f"{path} holds {count} trial(s) but the trial folders refer to trial number {max(numbers)}"
     return None
+
+
+def _study_names_unique(db: sqlite3.Connection) -> bool:
+    """Whether the ``studies`` table has optuna's unique index on ``study_name`` (without it, every
+    reopening of the study would add it again)."""
+    for index in db.execute("PRAGMA index_list(studies)").fetchall():
+        name, unique = index[1], index[2]
+        columns = [row[2] for row in db.execute(f"PRAGMA index_info('{name}')").fetchall()]
+        if unique and columns == ["study_name"]:
+            return True
+    return False
 
 
 def rebuild_study(folder: JobFolder, request: TuningJobRequest) -> int:
@@ -86,45 +102,54 @@ def rebuild_study(folder: JobFolder, request: TuningJobRequest) -> int:
     """
     import optuna
 
-    from .study import open_study, trial_state, warm_start
+    from .study import create_study_file, trial_state, warm_start
 
     records = folder.trial_records()  # raises, naming the file, when a trial.json is invalid
-    path = study_path(folder)
-    if path.exists():
-        os.replace(path, path.with_name(STUDY_FILE + ".corrupt"))
-    for leftover in (path.with_name(STUDY_FILE + "-journal"), path.with_name(STUDY_FILE + "-wal")):
-        leftover.unlink(missing_ok=True)
-    study = open_study(folder, request)
-    warm_start(study, folder, request)
     dists = distributions(request)
     metric = request.objective_metric
-    for record in records:
-        if record.Superseded:
-            continue
-        try:
-            params = from_hyperparameters(request, record.TunedHyperParameters)
-        except (KeyError, ValueError):
-            record.TrialNumber = None
-            folder.write_trial(record)
-            continue
-        curve = record.Metrics.get(metric, [])
-        steps = {i + 1: v for i, v in enumerate(curve) if math.isfinite(v)}
-        value, state = None, trial_state("FAIL")
-        if record.unfinished:
-            state, steps = trial_state("RUNNING"), {}
-        elif record.TrainingJobStatus == "Completed" and record.FinalObjectiveValue is not None:
-            value, state = record.FinalObjectiveValue, trial_state("COMPLETE")
-        elif record.StopReason == "EarlyStopping":
-            state = trial_state("PRUNED")
-        trial = optuna.trial.create_trial(
-            params=params, distributions=dists, value=value, state=state, intermediate_values=steps
-        )
-        study.add_trial(trial)
-        record.TrialNumber = len(study.get_trials(deepcopy=False)) - 1
-        folder.write_trial(record)
-    total = len(study.get_trials(deepcopy=False))
+    numbers: dict[str, int | None] = {}
+
+    def fill(study: optuna.Study) -> None:
+        warm_start(study, folder, request)
+        for record in records:
+            if record.Superseded:
+                continue
+            try:
+                params = from_hyperparameters(request, record.TunedHyperParameters)
+            except (KeyError, ValueError):
+                numbers[record.TrainingJobName] = None
+                continue
+            curve = record.Metrics.get(metric, [])
+            steps = {i + 1: v for i, v in enumerate(curve) if math.isfinite(v)}
+            value, state = None, trial_state("FAIL")
+            if record.unfinished:
+                state, steps = trial_state("RUNNING"), {}
+            elif record.TrainingJobStatus == "Completed" and record.FinalObjectiveValue is not None:
+                value, state = record.FinalObjectiveValue, trial_state("COMPLETE")
+            elif record.StopReason == "EarlyStopping":
+                state = trial_state("PRUNED")
+            trial = optuna.trial.create_trial(
+                params=params, distributions=dists, value=value, state=state, intermediate_values=steps
+            )
+            study.add_trial(trial)
+            numbers[record.TrainingJobName] = len(study.get_trials(deepcopy=False)) - 1
+        numbers[""] = len(study.get_trials(deepcopy=False))
+
+    path = study_path(folder)
+
+    def before_rename() -> None:
+        # The records name their new trial numbers first: they only matter once the new file is
+        # in place, and a kill before that leaves the damaged file, rebuilt again by the next resume.
+        for record in records:
+            if record.TrainingJobName in numbers and record.TrialNumber != numbers[record.TrainingJobName]:
+                record.TrialNumber = numbers[record.TrainingJobName]
+                folder.write_trial(record)
+        if path.exists():
+            shutil.copyfile(path, path.with_name(STUDY_FILE + ".corrupt"))
+
+    create_study_file(folder, request, fill, before_rename)
     log.warning("rebuilt %s from %d trial folder(s)", path, len(records))
-    return total
+    return numbers.get("") or 0
 
 
 def ensure_study(folder: JobFolder, request: TuningJobRequest) -> str | None:

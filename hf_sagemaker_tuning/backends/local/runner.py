@@ -166,6 +166,14 @@ class TrialRun:
         kept = objective if status != "Failed" and objective is not None and math.isfinite(objective) else None
         return Outcome(status, reason, kept, stop_reason)
 
+    def stopped(self, status: str, stop_reason: str | None) -> Outcome:
+        """Judge a run the caller ended (``terminate``) as ``status``, unless it had already
+        finished by itself (its entry point exited 0 before the signal): then it is Completed,
+        with every value it printed, as it truly ended."""
+        if self.exit_code() == 0:
+            return self.finish("Completed")
+        return self.finish(status, stop_reason=stop_reason)
+
     def exited(self) -> Outcome | None:
         """The outcome if the process has exited (0: Completed, else Failed with the reason), else ``None``."""
         code = self.exit_code()
@@ -212,8 +220,11 @@ def apply_outcome(record: TrialRecord, outcome: Outcome, ended: datetime | None 
     record.TrainingJobStatus = outcome.status  # type: ignore[assignment]  # validated on assignment
     record.FailureReason = outcome.reason
     record.Pid = record.PidStarted = None
+    record.EndingAs = None
     if outcome.stop_reason:
         record.StopReason = outcome.stop_reason
+    elif outcome.status in ("Completed", "Failed"):
+        record.StopReason = None  # it was being stopped, but ended by itself first
     if outcome.objective is not None:
         record.FinalObjectiveValue = outcome.objective
         record.ObjectiveStatus = "Succeeded"

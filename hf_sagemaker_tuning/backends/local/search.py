@@ -40,8 +40,8 @@ __all__ = [
     "hyperband_max_resource",
     "max_trials",
     "parameters",
+    "proposal_seed",
     "pruner",
-    "resumed_seed",
     "sampler",
     "to_hyperparameters",
 ]
@@ -96,29 +96,37 @@ def max_trials(request: TuningJobRequest) -> int:
     return limit
 
 
-def resumed_seed(seed: int | None, tried: int) -> int | None:
-    """The sampler's seed for a study that already holds ``tried`` trials.
+def proposal_seed(seed: int | None, index: int, attempt: int = 0) -> int | None:
+    """The sampler's seed for the proposal of the job's ``index``-th trial (``attempt``: rejected ones before it).
 
-    A seeded sampler restarted with its seed replays its sequence from the start, so a resumed
-    job would propose its first configurations again. The seed of a resumed study is derived
-    from the seed and the number of trials already in it: still reproducible, never a replay.
+    A seeded sampler's random state lives in its process: restarted with its seed, it replays
+    its sequence from the start, so a resumed job would propose its first configurations
+    again, and one resumed after a kill would propose other configurations than an
+    uninterrupted run. Each proposal's seed is derived from the job's seed and the trial's
+    place in the job instead: a resumed seeded search proposes what an uninterrupted one
+    would (one trial at a time: the sampler sees the same finished trials), and never replays.
     """
-    if seed is None or tried <= 0:
-        return seed
-    digest = hashlib.sha256(f"{seed}:{tried}".encode()).digest()
+    if seed is None:
+        return None
+    digest = hashlib.sha256(f"{seed}:{index}:{attempt}".encode()).digest()
     return int.from_bytes(digest[:4], "big")
 
 
-def sampler(request: TuningJobRequest, tried: int = 0) -> optuna.samplers.BaseSampler:
-    """The request's sampler; ``tried``: trials already in the study (see ``resumed_seed``)."""
+def sampler(request: TuningJobRequest, seed: int | None = None) -> optuna.samplers.BaseSampler:
+    """The request's sampler, seeded with ``seed`` (default: the request's ``RandomSeed``)."""
+    import warnings
+
     import optuna
 
     config = request.HyperParameterTuningJobConfig
-    seed = resumed_seed(config.RandomSeed, tried)
+    seed = config.RandomSeed if seed is None else seed
     if config.Strategy in ("Random", "Grid"):
         return optuna.samplers.RandomSampler(seed=seed)
     startup = max(5, min(10, math.ceil(max_trials(request) / 5)))
-    return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=startup)
+    with warnings.catch_warnings():
+        # constant_liar/multivariate TPE are marked experimental by optuna; we rely on them on purpose.
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True, n_startup_trials=startup)
 
 
 def pruner(request: TuningJobRequest) -> optuna.pruners.BasePruner:

@@ -93,6 +93,11 @@ class TrialRecord(_State):
     Pid: int | None = None
     PidStarted: int | None = None
     Superseded: bool = False
+    #: Set with ``Stopping``: the status the coordinator is ending the trial with (``Completed``:
+    #: a Hyperband trial at its maximum resource; ``Stopped``: early stopping or a completion
+    #: rule). A resume finishes such a trial from its log rather than re-running it; ``None``
+    #: (an interrupted trial) is re-run.
+    EndingAs: Literal["Completed", "Stopped"] | None = None
 
     @property
     def unfinished(self) -> bool:

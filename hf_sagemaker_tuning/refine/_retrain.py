@@ -208,7 +208,7 @@ def retrain(
         objective=finals.get(metric),
         model=None if model is None else str(model),
         kept=kept,
-        trial=str(description["BestTrainingJob"]["TrainingJobName"]),
+        trial=best.name,
         job_status=job_status,
     )
 

@@ -78,13 +78,13 @@ def test_status_off_a_terminal_shows_every_tuned_value_whole(finished_job: Path)
     lines = result.stdout.splitlines()
     header = next(line for line in lines if line.startswith("trial "))
     trials = LocalBackend(finished_job.parent).list_trials(str(finished_job))
-    tuned = list(trials[-1]["TunedHyperParameters"])
+    tuned = list(trials[-1].hyperparameters)
     assert sorted(tuned) == ["opt", "x", "y", "z"]
     assert header.split() == ["trial", "status", "objective", *tuned]
     for trial in trials[-8:]:  # the view shows the last eight
-        row = next(line for line in lines if line.startswith(trial["TrainingJobName"][-12:]))
+        row = next(line for line in lines if line.startswith(trial.name[-12:]))
         cells = row.split()
-        assert cells[-4:] == [short_value(trial["TunedHyperParameters"][p]) for p in tuned]
+        assert cells[-4:] == [short_value(trial.hyperparameters[p]) for p in tuned]
 
 
 def test_short_value_keeps_integers_and_categories_and_rounds_floats() -> None:

@@ -37,9 +37,9 @@ def test_importance_needs_two_finished_trials_and_a_known_evaluator(finished_job
 
 def _same_objective(results: JobResults, value: float = 0.5) -> JobResults:
     """Every finished trial scored ``value`` (a real job whose trials all tie)."""
-    for trial in results.trials:
-        if trial.get("FinalHyperParameterTuningJobObjectiveMetric"):
-            trial["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] = value
+    results.trials = [
+        trial if trial.objective is None else trial.model_copy(update={"objective": value}) for trial in results.trials
+    ]
     return results
 
 

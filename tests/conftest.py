@@ -63,13 +63,14 @@ def moto_endpoint() -> Iterator[str]:
     """A moto server on 127.0.0.1 (s3fs and other processes need a real endpoint, not in-process moto)."""
     from moto.server import ThreadedMotoServer
 
-    from .helpers import free_port
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the server binds a port the kernel picks, and we read it back. A port probed free
+    # beforehand can be taken by another process before the server binds it (several test runs
+    # share a CI machine), and then start() waits forever for a server thread that died.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    host, port = server.get_host_and_port()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://{host}:{port}"
     finally:
         server.stop()
 

@@ -131,7 +131,13 @@ def test_seeded_strategies_are_reproducible(tmp_path: Path, make_request: MakeRe
     assert tuned(be, "fake-job") != runs[0]
 
 
-def test_median_early_stopping_stops_lagging_trials(tmp_path: Path, make_request: MakeRequest) -> None:
+def test_median_early_stopping_stops_lagging_trials(
+    tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Epochs long enough for the coordinator to read each one while the trial runs, even on a loaded
+    # machine: at 0.02 s a trial printed all six before a starved coordinator looked, and was then
+    # stopped with its whole curve (or had already ended).
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "0.15")  # six trials: three to set the median, three stopped
     be = backend(tmp_path)
     be.run(
         make_request(
@@ -139,7 +145,7 @@ def test_median_early_stopping_stops_lagging_trials(tmp_path: Path, make_request
                 "training.hyperparameters": {"epochs": 6, "seed": 1},
                 "tuning": {
                     "strategy": "random",
-                    "max_jobs": 12,
+                    "max_jobs": 6,
                     "max_parallel_jobs": 1,
                     "random_seed": 5,
                     "early_stopping": "auto",
@@ -149,7 +155,7 @@ def test_median_early_stopping_stops_lagging_trials(tmp_path: Path, make_request
     )
     trials = be.list_trials("fake-job")
     stopped = [t for t in trials if t.status == "Stopped"]
-    assert len(trials) == 12
+    assert len(trials) == 6
     assert stopped, "the median rule stopped no trial"
     for t in stopped:
         assert len(be.metric_history("fake-job", t.name)["score"]) < 6
@@ -216,9 +222,11 @@ def test_job_max_runtime_ends_the_job(
     request = make_request(
         **{"tuning": {"strategy": "random", "max_jobs": 50, "max_parallel_jobs": 1, "max_runtime_seconds": 120}}
     )
-    # 120 s is the smallest limit a spec accepts; shorten it in the compiled request for the test.
+    # 120 s is the smallest limit a spec accepts; shorten it in the compiled request for the test: long
+    # enough for a first trial to complete on a loaded machine (its two Python starts take seconds there;
+    # with none completed the job ends Failed, not Stopped), far shorter than the 50 trials' 60 s of epochs.
     body = request.to_api()
-    body["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"] = 2
+    body["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxRuntimeInSeconds"] = 8
     answer = be.run(TuningJobRequest.from_api(body))
     assert answer["TuningJobCompletionReason"] == "MaxRuntimeExceeded"
     assert answer["HyperParameterTuningJobStatus"] == "Stopped"

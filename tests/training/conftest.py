@@ -18,6 +18,15 @@ TRAINING_DIR = REPO / "training"
 if str(TRAINING_DIR) not in sys.path:
     sys.path.insert(0, str(TRAINING_DIR))
 
+#: Seconds a training or evaluation subprocess may run. Most of it is importing torch and transformers:
+#: seconds on a quiet 2-core machine, a minute and more on a loaded one (CI runners are shared, and two
+#: CPU-bound neighbours make every process 5-10x slower). The bound catches a hang, not slowness.
+SUBPROCESS_SECONDS = 240
+#: The test around such a subprocess: its bound plus the test's own setup (a first test may also build the
+#: session's tiny model and channels), so a hang is reported by ``subprocess.run``, with the child's
+#: output, before pytest-timeout stops the test.
+SUBPROCESS_TEST_SECONDS = SUBPROCESS_SECONDS + 120
+
 #: The library's metric regex, copied on purpose: the test proves our lines are read by exactly this.
 NUMBER = r"([-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[-+]?(?:nan|inf))"
 

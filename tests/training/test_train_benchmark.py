@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.conftest import REPO
+from tests.training.conftest import REPO, SUBPROCESS_SECONDS, SUBPROCESS_TEST_SECONDS
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(SUBPROCESS_TEST_SECONDS)
 def test_benchmark_smoke_mode(tmp_path: Path, tweeteval: Path) -> None:
     script = REPO / "benchmarks" / "training" / "bench_train_throughput.py"
     out = tmp_path / "bench.json"
@@ -23,7 +23,7 @@ def test_benchmark_smoke_mode(tmp_path: Path, tweeteval: Path) -> None:
         [sys.executable, str(script), *args, "--data", str(tweeteval / "sentiment" / "test.jsonl")],
         capture_output=True,
         text=True,
-        timeout=110,
+        timeout=SUBPROCESS_SECONDS,
         env={**env, "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr[-3000:]

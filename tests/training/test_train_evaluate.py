@@ -16,7 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from tests.training.conftest import TRAINING_DIR, container_env, metric_regex
+from tests.training.conftest import (
+    SUBPROCESS_SECONDS,
+    SUBPROCESS_TEST_SECONDS,
+    TRAINING_DIR,
+    container_env,
+    metric_regex,
+)
 
 EMOTION_TASK = {"task": "tweet_eval/emotion", "official_metric": {"name": "macro-F1", "score": "f1", "classes": None}}
 
@@ -105,6 +111,7 @@ def test_evaluation_scores_the_model_on_test_with_details(
     assert not (tmp_path / "model").exists() or not any((tmp_path / "model").iterdir())
 
 
+@pytest.mark.timeout(SUBPROCESS_TEST_SECONDS)
 def test_the_model_tar_gz_sagemaker_downloads_is_read_like_the_folder(
     trained_model: Path, channels: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -121,7 +128,12 @@ def test_the_model_tar_gz_sagemaker_downloads_is_read_like_the_folder(
     )
     environ = _environ(base, channels, model_channel, channels["test"])
     result = subprocess.run(
-        [sys.executable, "evaluate.py"], cwd=TRAINING_DIR, env=environ, capture_output=True, text=True, timeout=110
+        [sys.executable, "evaluate.py"],
+        cwd=TRAINING_DIR,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_SECONDS,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     evaluation = json.loads((base / "output" / "data" / "evaluation.json").read_text())

@@ -14,7 +14,13 @@ import pytest
 from hfst_train.hparams import load_declarations
 from hfst_train.metrics import load_metric_declarations
 
-from tests.training.conftest import TRAINING_DIR, container_env, metric_regex
+from tests.training.conftest import (
+    SUBPROCESS_SECONDS,
+    SUBPROCESS_TEST_SECONDS,
+    TRAINING_DIR,
+    container_env,
+    metric_regex,
+)
 
 Runner = Callable[..., tuple[int, Path]]
 
@@ -36,7 +42,7 @@ def _metric_lines(stdout: str) -> list[dict[str, float]]:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(SUBPROCESS_TEST_SECONDS)
 def test_subprocess_job_writes_a_complete_model_and_readable_metrics(
     tmp_path: Path, channels: dict[str, Path], tiny_model: Path, emotion_names: list[str]
 ) -> None:
@@ -48,7 +54,12 @@ def test_subprocess_job_writes_a_complete_model_and_readable_metrics(
     argv = ["--model_name_or_path", json.dumps(str(tiny_model)), "--epochs", "2", "--optimizer", '"adamw"']
     argv += ["--per_device_train_batch_size", "16", "--learning_rate", "0.001", "--weight_decay", "0.01"]
     result = subprocess.run(
-        [sys.executable, "train.py", *argv], cwd=TRAINING_DIR, env=environ, capture_output=True, text=True, timeout=110
+        [sys.executable, "train.py", *argv],
+        cwd=TRAINING_DIR,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_SECONDS,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert not (base / "output" / "failure").exists()
@@ -91,6 +102,7 @@ def test_subprocess_job_writes_a_complete_model_and_readable_metrics(
     assert (base / "checkpoints" / "state.pt").is_file()
 
 
+@pytest.mark.timeout(SUBPROCESS_TEST_SECONDS)
 def test_unknown_hyperparameter_fails_the_job_naming_it(tmp_path: Path, channels: dict[str, Path]) -> None:
     environ = container_env(tmp_path, channels)
     result = subprocess.run(
@@ -99,7 +111,7 @@ def test_unknown_hyperparameter_fails_the_job_naming_it(tmp_path: Path, channels
         env=environ,
         capture_output=True,
         text=True,
-        timeout=50,
+        timeout=SUBPROCESS_SECONDS,
     )
     assert result.returncode != 0
     failure = (tmp_path / "output" / "failure").read_text()

@@ -168,13 +168,7 @@ def validate_command(
     throughput: ThroughputOpt = None,
 ) -> None:
     """Check a spec: every mistake SageMaker would reject (or silently accept) is reported now, all at once."""
-    cost = {
-        "per_hour": price_per_hour,
-        "table": price_table,
-        "max_cost": max_cost,
-        "train_examples": train_examples,
-        "throughput": throughput,
-    }
+    cost = _cost_options(price_per_hour, price_table, max_cost, train_examples, throughput)
 
     def run() -> None:
         from ..preflight import default_target
@@ -233,13 +227,7 @@ def compile_command(
     """
     from ..compile import compile_request, validate_request_body
 
-    cost = {
-        "per_hour": price_per_hour,
-        "table": price_table,
-        "max_cost": max_cost,
-        "train_examples": train_examples,
-        "throughput": throughput,
-    }
+    cost = _cost_options(price_per_hour, price_table, max_cost, train_examples, throughput)
 
     def build() -> None:
         if job_name is not None:
@@ -274,6 +262,23 @@ def compile_command(
         write_text(_dump(data, fmt), output)
 
     user_errors(build)
+
+
+def _cost_options(
+    per_hour: float | None,
+    table: Path | None,
+    max_cost: float | None,
+    train_examples: int | None,
+    throughput: float | None,
+) -> dict[str, Any]:
+    """The cost and step options ``validate`` and ``compile`` share, as ``_preflight`` takes them."""
+    return {
+        "per_hour": per_hour,
+        "table": table,
+        "max_cost": max_cost,
+        "train_examples": train_examples,
+        "throughput": throughput,
+    }
 
 
 def schema_command(

@@ -86,9 +86,11 @@ def test_lora_on_an_encoder_trains_only_adapters_and_the_head(build: Callable[..
     assert report["trainable_parameters"] == report["lora_parameters"] + head
     trainable = {name for name, p in setup.model.named_parameters() if p.requires_grad}
     assert all("lora_" in name or "classifier" in name for name in trainable)
-    assert sum(p.numel() for p in setup.optimizer.param_groups[0]["params"]) + sum(
-        p.numel() for p in setup.optimizer.param_groups[1]["params"]
-    ) == report["trainable_parameters"]
+    assert (
+        sum(p.numel() for p in setup.optimizer.param_groups[0]["params"])
+        + sum(p.numel() for p in setup.optimizer.param_groups[1]["params"])
+        == report["trainable_parameters"]
+    )
 
 
 @pytest.mark.timeout(120)
@@ -204,3 +206,35 @@ def test_lora_decoder_job_trains_saves_a_merged_model_and_serves(
     assert [len(item) for item in answer] == [1, 1]
     assert {item[0]["label"] for item in answer} <= set(names)
     assert loaded.tokenizer.pad_token_id == loaded.model.config.pad_token_id == loaded.tokenizer.eos_token_id
+
+
+@pytest.mark.timeout(120)
+def test_lora_best_checkpoint_holds_the_adapter_and_restores_it(
+    build: Callable[..., Any], decoder_model: Path, tmp_path: Path
+) -> None:
+    from hfst_train.checkpoint import best_is_complete, save_best
+
+    setup = build(decoder_model, lora_r=2)
+    torch.manual_seed(5)
+    with torch.no_grad():
+        for name, param in setup.model.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    batch = setup.eval_collate(list(range(4)))
+    setup.model.eval()
+    with torch.no_grad():
+        at_best = setup.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    best = save_best(tmp_path, setup.model)
+    assert best_is_complete(best)
+    assert (best / "adapter_model.safetensors").is_file()
+    assert not (best / "model.safetensors").exists()  # the frozen base is not copied at every new best
+    with torch.no_grad():  # training goes on: adapters and head move away from the best
+        for param in setup.model.parameters():
+            if param.requires_grad:
+                param.add_(1.0)
+        moved = setup.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert not torch.allclose(moved, at_best)
+    lora.load_adapter_weights(setup.model, best)
+    with torch.no_grad():
+        restored = setup.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    assert torch.equal(restored, at_best)

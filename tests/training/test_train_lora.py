@@ -238,3 +238,76 @@ def test_lora_best_checkpoint_holds_the_adapter_and_restores_it(
     with torch.no_grad():
         restored = setup.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     assert torch.equal(restored, at_best)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_lora_tuning_job_over_lora_r_on_a_decoder_serves_the_best_model(
+    tmp_path: Path, decoder_model: Path, tweeteval: Path
+) -> None:
+    """The acceptance path: a local tuning job over ``lora_r`` on a tiny decoder, then the local endpoint."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from hf_sagemaker_tuning.backends.local import LocalBackend
+    from hf_sagemaker_tuning.cli import app
+    from hf_sagemaker_tuning.deploy import deploy_local
+
+    spec: dict[str, Any] = {
+        "name": "lora-tiny",
+        "dataset": {
+            "source": str(tweeteval / "emotion"),
+            "max_length": 64,
+            "max_train_samples": 64,
+            "max_eval_samples": 32,
+        },
+        "training": {
+            "model": str(decoder_model),
+            "hyperparameters": {"epochs": 1, "per_device_train_batch_size": 16, "learning_rate": 0.01},
+        },
+        "search_space": {"lora_r": {"kind": "categorical", "values": [2, 4]}},
+        "objective": {"metric": "eval_macro_f1"},
+        "tuning": {"strategy": "grid", "max_jobs": 2, "max_parallel_jobs": 1},
+    }
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    jobs = tmp_path / "jobs"
+    result = CliRunner().invoke(
+        app, ["tune", str(path), "--jobs-dir", str(jobs), "--data", str(tmp_path / "data"), "--job-name", "lora-tiny-1"]
+    )
+    assert result.exit_code == 0, result.output
+    backend = LocalBackend(jobs)
+    trials = backend.list_trials("lora-tiny-1")
+    assert all(t.status == "Completed" for t in trials), [t.failure_reason for t in trials]
+    assert sorted(int(str(t.hyperparameters["lora_r"]).strip('"')) for t in trials) == [2, 4]
+    model = Path(backend.best_model("lora-tiny-1").location)
+    assert (model / "model.safetensors").is_file()
+    assert not (model / "adapter_config.json").exists()  # merged: a plain transformers model
+    with deploy_local(jobs / "lora-tiny-1", port=0, name="lora-tiny", threads=1) as endpoint:
+        answer = endpoint.predict("Best thing ever!")
+    assert answer[0]["label"] in {"anger", "joy", "optimism", "sadness"}
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(400)
+def test_lora_under_distributed_data_parallel_merges_and_saves_on_rank_0(
+    tmp_path: Path, channels: dict[str, Path], decoder_model: Path
+) -> None:
+    from transformers import AutoModelForSequenceClassification
+
+    from tests.training.test_train_distributed import _run
+
+    extra = {"lora_r": 4, "gradient_checkpointing": True}
+    run = _run(tmp_path / "ddp-lora", channels, decoder_model, processes=2, per_device=16, extra=extra)
+    assert run.returncode == 0, run.output[-4000:]
+    saved = [line for line in run.output.splitlines() if "hfst: saved the model" in line]
+    assert len(saved) == 1
+    assert saved[0].startswith("[default0]:")
+    config = json.loads((run.base / "output" / "data" / "effective_config.json").read_text())
+    assert config["distributed"]["world_size"] == 2
+    assert config["model"]["train_module"] == "DistributedDataParallel"
+    assert config["model"]["gradient_checkpointing"] is True
+    model_dir = run.base / "model"
+    assert not (model_dir / "adapter_config.json").exists()
+    reloaded = AutoModelForSequenceClassification.from_pretrained(str(model_dir), trust_remote_code=False)
+    assert not any("lora" in name for name, _ in reloaded.named_parameters())

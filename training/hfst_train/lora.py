@@ -84,7 +84,7 @@ def enable_gradient_checkpointing(model: nn.Module, enabled: bool) -> None:
         )
     kwargs = {"use_reentrant": False}
     if hasattr(model, "activation_checkpointing_enable"):  # transformers 5 (the old name warns there)
-        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)  # type: ignore[operator]
     else:  # transformers 4
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)  # type: ignore[operator]
 
@@ -114,7 +114,8 @@ def lora_report(model: nn.Module, hps: dict[str, Any]) -> dict[str, Any]:
         "all_parameters": total,
     }
     if is_lora(model):
-        config = model.peft_config["default"]  # type: ignore[index,union-attr]
+        peft_model: Any = model
+        config = peft_model.peft_config["default"]
         report.update(
             alpha=config.lora_alpha,
             dropout=config.lora_dropout,

@@ -143,6 +143,7 @@ def check_memory_fit(spec: TuningJobSpec, findings: Findings) -> None:
     if not too_big:
         return
     (optimizer, mixed), need = max(too_big.items(), key=lambda item: item[1])
+    per_parameter = bytes_per_parameter(optimizer, mixed, lora)
     every = len(too_big) == len(needs)
     found = reach(spec, "optimizer")
     which = "" if every or found is None else f" (with optimizer {optimizer}, {found.where})"
@@ -150,7 +151,7 @@ def check_memory_fit(spec: TuningJobSpec, findings: Findings) -> None:
         "training.instance_type",
         f"{training.model} has ~{count.parameters / 1e6:,.0f}M parameters ({count.source}); "
         f"{'LoRA (lora_r > 0: the frozen weights)' if lora else 'full fine-tuning'} "
-        f"with {optimizer} in {'mixed precision' if mixed else 'fp32'} needs ~{bytes_per_parameter(optimizer, mixed, lora)} "
+        f"with {optimizer} in {'mixed precision' if mixed else 'fp32'} needs ~{per_parameter} "
         f"bytes/parameter = {need:,.1f} GB before activations, more than one {gpus.gpu.model}'s "
         f"{gpus.memory_gb:g} GB on {training.instance_type}{which}: trials fail with CUDA out of memory (each GPU "
         "holds a full copy, also with torchrun): choose an instance type with more GPU memory or a smaller model",

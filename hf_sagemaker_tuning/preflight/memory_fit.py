@@ -7,6 +7,10 @@ factored states, close to 0). So AdamW needs ~16 bytes/parameter in fp32 and ~18
 activations (batch x length dependent) come on top. Data-parallel training (torchrun/DDP) keeps a full replica on
 every GPU, so the figure is per GPU whatever ``training.distribution`` is. Above the GPU's memory a trial
 certainly fails with CUDA out of memory; the figure is a lower bound, so only that case is flagged.
+
+LoRA (the bundled package's ``lora_r`` > 0 in every trial) freezes the base: gradients and optimizer states exist
+only for the adapters and the classification head (well under 1% of the parameters, so left out), and the rule
+counts the weights alone (4 bytes in fp32, 6 mixed).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from typing import Any
 
 from ..specs.job import TuningJobSpec
 from ._findings import Findings
-from ._reach import reach, texts_of
+from ._reach import extreme, reach, texts_of
 from .gpus import gpus_of
 from .model_limits import _cached_hub_file, _json, _local_folder
 
@@ -111,9 +115,10 @@ def parameter_count(model: str) -> ParameterCount | None:
     return None
 
 
-def bytes_per_parameter(optimizer: str, mixed: bool) -> int:
-    """Weights + gradients + optimizer states per parameter (the rule of thumb above)."""
-    return WEIGHT_BYTES["mixed" if mixed else "fp32"] + GRADIENT_BYTES + OPTIMIZER_STATE_BYTES.get(optimizer, 8)
+def bytes_per_parameter(optimizer: str, mixed: bool, lora: bool = False) -> int:
+    """Weights + gradients + optimizer states per parameter (the rule of thumb above); the weights alone with LoRA."""
+    weights = WEIGHT_BYTES["mixed" if mixed else "fp32"]
+    return weights if lora else weights + GRADIENT_BYTES + OPTIMIZER_STATE_BYTES.get(optimizer, 8)
 
 
 def check_memory_fit(spec: TuningJobSpec, findings: Findings) -> None:
@@ -128,8 +133,9 @@ def check_memory_fit(spec: TuningJobSpec, findings: Findings) -> None:
     optimizers = texts_of(spec, "optimizer", "adamw")
     # precision auto is bf16/fp16 on every GPU the table lists: mixed precision.
     mixed_choices = {text != "fp32" for text in texts_of(spec, "precision", "auto")}
+    lora = extreme(spec, "lora_r", 0, high=False) > 0  # every trial trains LoRA adapters only
     needs = {
-        (optimizer, mixed): count.parameters * bytes_per_parameter(optimizer, mixed) / 1e9
+        (optimizer, mixed): count.parameters * bytes_per_parameter(optimizer, mixed, lora) / 1e9
         for optimizer in optimizers
         for mixed in mixed_choices
     }
@@ -137,13 +143,15 @@ def check_memory_fit(spec: TuningJobSpec, findings: Findings) -> None:
     if not too_big:
         return
     (optimizer, mixed), need = max(too_big.items(), key=lambda item: item[1])
+    per_parameter = bytes_per_parameter(optimizer, mixed, lora)
     every = len(too_big) == len(needs)
     found = reach(spec, "optimizer")
     which = "" if every or found is None else f" (with optimizer {optimizer}, {found.where})"
     findings.add(
         "training.instance_type",
-        f"{training.model} has ~{count.parameters / 1e6:,.0f}M parameters ({count.source}); full fine-tuning "
-        f"with {optimizer} in {'mixed precision' if mixed else 'fp32'} needs ~{bytes_per_parameter(optimizer, mixed)} "
+        f"{training.model} has ~{count.parameters / 1e6:,.0f}M parameters ({count.source}); "
+        f"{'LoRA (lora_r > 0: the frozen weights)' if lora else 'full fine-tuning'} "
+        f"with {optimizer} in {'mixed precision' if mixed else 'fp32'} needs ~{per_parameter} "
         f"bytes/parameter = {need:,.1f} GB before activations, more than one {gpus.gpu.model}'s "
         f"{gpus.memory_gb:g} GB on {training.instance_type}{which}: trials fail with CUDA out of memory (each GPU "
         "holds a full copy, also with torchrun): choose an instance type with more GPU memory or a smaller model",

@@ -305,6 +305,22 @@ def test_a_model_too_large_for_one_gpu_is_refused_naming_the_instance_type() -> 
     )
 
 
+def test_lora_counts_the_frozen_weights_only() -> None:
+    assert bytes_per_parameter("adamw", mixed=True, lora=True) == 6
+    big = {"training.model": "mistralai/Mistral-7B-v0.1", "search_space.optimizer": ...}
+    # full fine-tuning: 7.24B x 18 bytes = 130 GB > 80 GB; LoRA in every trial: 7.24B x 6 = 43 GB fits
+    lora = {"training.hyperparameters.lora_r": 16}
+    assert not _at(
+        _findings(**big, **lora, **{"training.instance_type": "ml.p4de.24xlarge"}), "training.instance_type", "error"
+    )
+    errors = _at(
+        _findings(**big, **lora, **{"training.instance_type": "ml.g5.2xlarge"}), "training.instance_type", "error"
+    )
+    assert any("LoRA (lora_r > 0: the frozen weights)" in e and "6 bytes/parameter = 43.4 GB" in e for e in errors), (
+        errors
+    )
+
+
 def test_a_tuned_optimizer_that_fits_only_sometimes_is_a_warning() -> None:
     # gpt2-xl, 1.5B: Adafactor needs ~10 bytes/parameter = 15 GB (fits a 16 GB T4), AdamW 18 = 27 GB (does not).
     found = _findings(

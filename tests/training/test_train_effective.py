@@ -176,6 +176,47 @@ CASES: dict[str, Case] = {
     "torch_compile": Case(
         {"torch_compile": True}, lambda b, c: c["config"]["model"]["train_module"] == "OptimizedModule"
     ),
+    "gradient_checkpointing": Case(
+        {"gradient_checkpointing": True},
+        lambda b, c: (
+            (b["config"]["model"]["gradient_checkpointing"], c["config"]["model"]["gradient_checkpointing"])
+            == (False, True)
+        ),
+    ),
+    "lora_r": Case(
+        {"lora_r": 4},
+        # 2 layers x (query, value) x (A: 4x32 + B: 32x4) adapters, plus the 32x4+4 classifier head
+        lambda b, c: (
+            not b["config"]["model"]["lora"]["enabled"]
+            and b["config"]["model"]["lora"]["trainable_parameters"] == b["config"]["model"]["num_parameters"]
+            and c["config"]["model"]["lora"]["lora_parameters"] == 4 * (4 * 32 + 32 * 4)
+            and c["config"]["model"]["lora"]["trainable_parameters"] == 4 * (4 * 32 + 32 * 4) + 32 * 4 + 4
+        ),
+    ),
+    "lora_alpha": Case(
+        {"lora_alpha": 64},
+        lambda b, c: c["config"]["model"]["lora"]["alpha"] == 64 != b["config"]["model"]["lora"]["alpha"],
+        also={"lora_r": 2},
+    ),
+    "lora_dropout": Case(
+        {"lora_dropout": 0.25},
+        lambda b, c: (
+            c["config"]["model"]["lora"]["dropout"] == 0.25
+            and 0.25 in c["config"]["model"]["dropout"]["modules"]
+            and 0.25 not in b["config"]["model"]["dropout"]["modules"]
+        ),
+        also={"lora_r": 2},
+    ),
+    "lora_target_modules": Case(
+        {"lora_target_modules": "query,key,value"},
+        lambda b, c: (
+            (b["config"]["model"]["lora"]["target_modules"], c["config"]["model"]["lora"]["target_modules"])
+            == (["query", "value"], ["key", "query", "value"])
+            and c["config"]["model"]["lora"]["lora_parameters"]
+            == 3 * b["config"]["model"]["lora"]["lora_parameters"] // 2
+        ),
+        also={"lora_r": 2},
+    ),
     "train_max_samples": Case({"train_max_samples": 20}, lambda b, c: c["config"]["data"]["num_train_examples"] == 20),
     "eval_max_samples": Case({"eval_max_samples": 10}, lambda b, c: c["config"]["data"]["num_eval_examples"] == 10),
 }

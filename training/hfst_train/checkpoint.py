@@ -53,8 +53,13 @@ def save_pretrained(model: Any, folder: Path) -> None:
         save(str(folder))
 
 
+def best_is_complete(folder: Path) -> bool:
+    """``best/`` holds a whole model (``config.json``) or, under LoRA, its adapter (``adapter_config.json``)."""
+    return (folder / "config.json").is_file() or (folder / "adapter_config.json").is_file()
+
+
 def save_best(checkpoint_dir: Path, model: nn.Module) -> Path:
-    """Replace ``best/`` with this model (config + safetensors)."""
+    """Replace ``best/`` with this model (config + safetensors); a peft model saves its adapter and head only."""
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
     temporary = checkpoint_dir / (BEST_DIR + ".tmp")
     final = checkpoint_dir / BEST_DIR

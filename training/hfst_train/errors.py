@@ -21,3 +21,7 @@ class NonFiniteLossError(TrainingJobError, ArithmeticError):
 
 class CheckpointError(TrainingJobError):
     """A checkpoint exists but cannot be used for this run."""
+
+
+class ModelError(TrainingJobError, ValueError):
+    """The model or its tokenizer cannot be trained as a sequence classifier as they are."""

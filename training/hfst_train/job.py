@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from hfst_train import checkpoint, distributed
+from hfst_train import checkpoint, distributed, lora
 from hfst_train.data import Collator, TokenizedSplit, load_channel, to_device, train_batches
 from hfst_train.errors import CheckpointError, DataError, NonFiniteLossError
 from hfst_train.metrics import is_better, load_metric_declarations, print_line, select_saved
@@ -260,11 +260,15 @@ class Job:
         kept = select_saved(self.history, self.hps["metric_for_best_model"], self.hps["save_model"])
         best_dir = self.paths.checkpoint_dir / checkpoint.BEST_DIR
         if self.hps["save_model"] == "best" and kept != len(self.history) - 1:
-            if not (best_dir / "config.json").is_file():
+            if not checkpoint.best_is_complete(best_dir):
                 raise CheckpointError(f"the best model's folder {best_dir} is missing")
-            shutil.copytree(best_dir, model_dir, dirs_exist_ok=True)
+            if lora.is_lora(setup.model):  # best/ holds the adapter; serve the merged model
+                lora.load_adapter_weights(setup.model, best_dir)
+                checkpoint.save_pretrained(lora.merged(setup.model), model_dir)
+            else:
+                shutil.copytree(best_dir, model_dir, dirs_exist_ok=True)
         else:
-            checkpoint.save_pretrained(setup.model, model_dir)
+            checkpoint.save_pretrained(lora.merged(setup.model), model_dir)
         setup.tokenizer.save_pretrained(str(model_dir))
         code_dir = model_dir / "code"
         code_dir.mkdir(exist_ok=True)

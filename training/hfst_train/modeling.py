@@ -6,6 +6,8 @@ from typing import Any
 
 from torch import nn
 
+from hfst_train.errors import ModelError
+
 #: Config attributes that hold a dropout probability, across BERT, DistilBERT, RoBERTa, DeBERTa, ELECTRA...
 DROPOUT_ATTRIBUTES = (
     "hidden_dropout_prob",
@@ -47,7 +49,28 @@ def load_model_and_tokenizer(name_or_path: str, label_names: tuple[str, ...], dr
             if isinstance(module, nn.Dropout):
                 module.p = dropout
     tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
+    ensure_pad_token(model, tokenizer)
     return model, tokenizer
+
+
+def ensure_pad_token(model: nn.Module, tokenizer: Any) -> None:
+    """Give decoder models (Llama-, Qwen-, Mistral-style) the pad token a sequence classifier needs.
+
+    A decoder classifies from its last non-pad token, which it finds through ``config.pad_token_id``
+    (right or left padding both work once it is set). A tokenizer without a pad token pads with its
+    end-of-sequence token; the model's config gets the tokenizer's pad id when it has none. The saved
+    tokenizer and config carry both, so the serving handler pads the same way.
+    """
+    if tokenizer.pad_token is None:
+        if tokenizer.eos_token is None:
+            raise ModelError(
+                f"the tokenizer of {type(model).__name__} has neither a pad token nor an end-of-sequence token "
+                "to pad with; add a pad_token to its tokenizer_config.json"
+            )
+        tokenizer.pad_token = tokenizer.eos_token
+    config: Any = getattr(model, "config", None)
+    if config is not None and getattr(config, "pad_token_id", None) is None:
+        config.pad_token_id = tokenizer.pad_token_id
 
 
 def dropout_report(model: nn.Module) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from hfst_train import distributed
 from hfst_train.data import Collator, TokenizedSplit, load_channel, padding_ratio, sample_indices, train_batches
 from hfst_train.engine import StepEngine
 from hfst_train.errors import DataError
+from hfst_train.lora import apply_lora, checkpointing_is_on, enable_gradient_checkpointing, lora_report
 from hfst_train.modeling import dropout_report, load_model_and_tokenizer, max_sequence_length
 from hfst_train.optim import (
     Precision,
@@ -102,6 +103,8 @@ def build_setup(
     if device.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 matmuls
     model, tokenizer = load_model_and_tokenizer(hps["model_name_or_path"], train.label_names, hps["dropout"])
+    enable_gradient_checkpointing(model, hps["gradient_checkpointing"])
+    model = apply_lora(model, hps)  # after checkpointing: peft keeps the base model's setting
     model.to(device)
     model.train()
     wrapped = distributed.wrap(model, world, device)
@@ -220,6 +223,9 @@ def effective_config(setup: TrainingSetup) -> dict[str, Any]:
             "id2label": {str(k): v for k, v in model_config.id2label.items()},
             "dropout": dropout_report(setup.model),
             "max_sequence_length": collate.max_length,
+            "gradient_checkpointing": checkpointing_is_on(setup.model),
+            "pad_token_id": getattr(model_config, "pad_token_id", None),
+            "lora": lora_report(setup.model, hps),
         },
         "optimizer": {
             "class": f"{type(optimizer).__module__}.{type(optimizer).__name__}",

@@ -22,6 +22,7 @@ __all__ = [
     "ProcessRef",
     "cmdline",
     "environ_value",
+    "descendants",
     "find_by_environ",
     "group_of",
     "has_proc",
@@ -79,6 +80,31 @@ def group_of(pid: int) -> int | None:
         return int(fields[2])
     except ValueError:
         return None
+
+
+def descendants(pid: int) -> list[ProcessRef]:
+    """Every live descendant of ``pid`` (children, their children...), each with its start time.
+
+    What ``terminate_group`` also ends: a launcher such as torchrun starts its workers in
+    sessions of their own, out of reach of a signal to the trial's process group.
+    """
+    if not has_proc():
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is None or len(fields) < 2 or not fields[1].isdigit():
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[ProcessRef] = []
+    todo = list(children.get(int(pid), []))
+    while todo:
+        child = todo.pop()
+        found.append(ProcessRef(child, start_time(child)))
+        todo.extend(children.get(child, []))
+    return found
 
 
 def environ_value(pid: int, name: str) -> str | None:
@@ -195,6 +221,7 @@ def terminate_group(
     pgid = int(pid)
     if process is None and not is_alive(pgid, started):
         return False
+    workers = descendants(pgid)  # before the signal: workers in other sessions lose their parent soon
     try:
         os.killpg(pgid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
@@ -209,9 +236,13 @@ def terminate_group(
         elif not is_alive(pgid, started):
             break
         time.sleep(0.05)
-    # The leader may be gone while others in its group still run: SIGKILL the group either way.
+    workers += descendants(pgid)
+    # The leader may be gone while others in its group still run: SIGKILL the group either way,
+    # and every descendant in another session (torchrun's workers) that outlived the grace.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+    for worker in workers:
+        send_signal(worker.pid, worker.started, signal.SIGKILL)
     if process is not None:
         process.wait()
     return True

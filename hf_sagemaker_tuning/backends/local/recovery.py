@@ -206,6 +206,7 @@ def launch_of(folder: JobFolder, record: TrialRecord) -> Launch:
         dict(record.HyperParameters),
         cuda_devices=device,
         threads=record.Threads,
+        processes=record.Processes,
     )
 
 

@@ -21,8 +21,8 @@ from pathlib import Path
 __all__ = [
     "ProcessRef",
     "cmdline",
-    "environ_value",
     "descendants",
+    "environ_value",
     "find_by_environ",
     "group_of",
     "has_proc",

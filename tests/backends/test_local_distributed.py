@@ -142,3 +142,24 @@ def test_stopping_a_distributed_trial_leaves_no_process_behind(tmp_path: Path, m
     terminate(process, grace_seconds=1.0)
     _wait_for(lambda: not any(_process.is_alive(pid) for pid in ranks), timeout=15)
     assert _process.find_by_environ("SAGEMAKER_BASE_DIR", folder) == {}
+
+
+def test_stopping_a_distributed_job_ends_every_rank(tmp_path: Path, channels: Path) -> None:
+    """``hfst stop`` through the detached coordinator: every rank of the running trial ends too."""
+    spec = _spec(
+        local={"processes_per_trial": 2},
+        **{"tuning.max_jobs": 2, "tuning.max_parallel_jobs": 1, "training.hyperparameters.mode": "stubborn"},
+    )
+    request = compile_request(spec, target="local", job_name="fake-job", data_uri=channels.as_uri())
+    be = LocalBackend(tmp_path / "jobs", poll_seconds=0.05, grace_seconds=1, gpus=[])
+    job = be.submit(request, spec)
+    folder = be.folder(job)
+    _wait_for(lambda: len(folder.trial_records()) == 1)
+    data = folder.trial_dir(folder.trial_records()[0].TrainingJobName) / "output" / "data"
+    _wait_for(lambda: (data / "seen.json").is_file() and (data / "seen-rank1.json").is_file())
+    ranks = [json.loads((data / name).read_text())["pid"] for name in ("seen.json", "seen-rank1.json")]
+    be.stop(job)
+    _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
+    _wait_for(lambda: not any(_process.is_alive(pid) for pid in ranks), timeout=15)
+    assert _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir) == {}
+    assert [r.TrainingJobStatus for r in folder.trial_records()] == ["Stopped"]

@@ -87,9 +87,12 @@ class LocalBackend(Backend):
             if name != "gpus" and value < 1:
                 raise BackendError(f"{name} must be >= 1, got {value}")
         self.root = Path(root)
-        self._base = dict(
-            python=python, max_failed_trials=max_failed_trials, poll_seconds=poll_seconds, grace_seconds=grace_seconds
-        )
+        self._base = {
+            "python": python,
+            "max_failed_trials": max_failed_trials,
+            "poll_seconds": poll_seconds,
+            "grace_seconds": grace_seconds,
+        }
         self.options = self.options_for(None)
         self.on_metric = on_metric
 

@@ -163,3 +163,20 @@ def test_stopping_a_distributed_job_ends_every_rank(tmp_path: Path, channels: Pa
     _wait_for(lambda: not any(_process.is_alive(pid) for pid in ranks), timeout=15)
     assert _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir) == {}
     assert [r.TrainingJobStatus for r in folder.trial_records()] == ["Stopped"]
+
+
+def test_distributed_cli_flag_clashing_with_the_spec_is_one_line(tmp_path: Path) -> None:
+    """``--gpus-per-trial 2`` over a spec's ``trials_per_gpu: 3``: exit 2 naming both, before any data step."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from hf_sagemaker_tuning.cli import app
+
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(fake_spec(**DISTRIBUTED, local={"trials_per_gpu": 3})))
+    args = ["tune", str(path), "--jobs-dir", str(tmp_path / "jobs"), "--gpus-per-trial", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert "gpus_per_trial 2 and trials_per_gpu 3" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "jobs" / "fake").exists()

@@ -27,6 +27,7 @@ __all__ = [
     "group_of",
     "has_proc",
     "is_alive",
+    "parent_of",
     "send_signal",
     "start_time",
     "terminate_group",
@@ -80,6 +81,14 @@ def group_of(pid: int) -> int | None:
         return int(fields[2])
     except ValueError:
         return None
+
+
+def parent_of(pid: int) -> int | None:
+    """The parent pid of ``pid`` (field 4 of ``/proc/<pid>/stat``), or ``None`` when unknown."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 2 or not fields[1].isdigit():
+        return None
+    return int(fields[1])
 
 
 def descendants(pid: int) -> list[ProcessRef]:

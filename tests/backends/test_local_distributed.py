@@ -180,3 +180,33 @@ def test_distributed_cli_flag_clashing_with_the_spec_is_one_line(tmp_path: Path)
     assert "gpus_per_trial 2 and trials_per_gpu 3" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "jobs" / "fake").exists()
+
+
+def test_a_distributed_trial_outliving_its_coordinator_is_adopted_with_every_rank(
+    tmp_path: Path, channels: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torchrun's workers run in sessions of their own: a resume must count them as the adopted
+    trial's, not as orphans to end (which would fail the trial it adopted)."""
+    import os
+    import signal
+
+    monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "1.5")
+    spec = _spec(local={"processes_per_trial": 2}, **{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1})
+    request = compile_request(spec, target="local", job_name="fake-job", data_uri=channels.as_uri())
+    be = LocalBackend(tmp_path / "jobs", poll_seconds=0.05, grace_seconds=2, gpus=[])
+    job = be.submit(request, spec)
+    folder = be.folder(job)
+    _wait_for(lambda: bool(folder.trial_records()) and folder.trial_records()[0].Pid is not None)
+    data = folder.trial_dir(folder.trial_records()[0].TrainingJobName) / "output" / "data"
+    _wait_for(lambda: (data / "seen.json").is_file() and (data / "seen-rank1.json").is_file())
+    state = folder.state()
+    assert state.CoordinatorPid
+    os.kill(state.CoordinatorPid, signal.SIGKILL)
+    _wait_for(lambda: not _process.is_alive(state.CoordinatorPid, state.CoordinatorStarted))
+    groups = _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir)
+    assert len(groups) == 3  # the wrapper's (wrapper + torchrun) and one session per rank
+    be.resume(job, background=False)
+    records = folder.trial_records()
+    assert [(r.Superseded, r.TrainingJobStatus) for r in records] == [(False, "Completed")], records
+    assert (be.logs(job, records[0].TrainingJobName)).count("hfst_metric") == 3  # never started again
+    assert _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir) == {}

@@ -21,11 +21,13 @@ from pathlib import Path
 __all__ = [
     "ProcessRef",
     "cmdline",
+    "descendants",
     "environ_value",
     "find_by_environ",
     "group_of",
     "has_proc",
     "is_alive",
+    "parent_of",
     "send_signal",
     "start_time",
     "terminate_group",
@@ -79,6 +81,39 @@ def group_of(pid: int) -> int | None:
         return int(fields[2])
     except ValueError:
         return None
+
+
+def parent_of(pid: int) -> int | None:
+    """The parent pid of ``pid`` (field 4 of ``/proc/<pid>/stat``), or ``None`` when unknown."""
+    fields = _stat_fields(pid)
+    if fields is None or len(fields) < 2 or not fields[1].isdigit():
+        return None
+    return int(fields[1])
+
+
+def descendants(pid: int) -> list[ProcessRef]:
+    """Every live descendant of ``pid`` (children, their children...), each with its start time.
+
+    What ``terminate_group`` also ends: a launcher such as torchrun starts its workers in
+    sessions of their own, out of reach of a signal to the trial's process group.
+    """
+    if not has_proc():
+        return []
+    children: dict[int, list[int]] = {}
+    for entry in _PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat_fields(int(entry.name))
+        if fields is None or len(fields) < 2 or not fields[1].isdigit():
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: list[ProcessRef] = []
+    todo = list(children.get(int(pid), []))
+    while todo:
+        child = todo.pop()
+        found.append(ProcessRef(child, start_time(child)))
+        todo.extend(children.get(child, []))
+    return found
 
 
 def environ_value(pid: int, name: str) -> str | None:
@@ -195,6 +230,7 @@ def terminate_group(
     pgid = int(pid)
     if process is None and not is_alive(pgid, started):
         return False
+    workers = descendants(pgid)  # before the signal: workers in other sessions lose their parent soon
     try:
         os.killpg(pgid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
@@ -209,9 +245,13 @@ def terminate_group(
         elif not is_alive(pgid, started):
             break
         time.sleep(0.05)
-    # The leader may be gone while others in its group still run: SIGKILL the group either way.
+    workers += descendants(pgid)
+    # The leader may be gone while others in its group still run: SIGKILL the group either way,
+    # and every descendant in another session (torchrun's workers) that outlived the grace.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
+    for worker in workers:
+        send_signal(worker.pid, worker.started, signal.SIGKILL)
     if process is not None:
         process.wait()
     return True

@@ -75,3 +75,43 @@ def test_tiny_job_end_to_end_on_cpu(tmp_path: Path, tiny_model: Path, tweeteval:
         batch = endpoint.predict(["I am so angry", "what a lovely day"])
     assert single[0]["label"] in {"anger", "joy", "optimism", "sadness"}
     assert [len(answer) for answer in batch] == [1, 1]
+
+
+def test_tiny_job_with_processes_per_trial_runs_distributed_on_cpu(
+    tmp_path: Path, tiny_model: Path, tweeteval: Path
+) -> None:
+    """``local.processes_per_trial: 2``: each trial is torchrun + gloo, two ranks, rank 0's metric lines only."""
+    spec: dict[str, Any] = {
+        "name": "e2e-ddp",
+        "dataset": {
+            "source": str(tweeteval / "emotion"),
+            "max_length": 32,
+            "max_train_samples": 64,
+            "max_eval_samples": 31,
+        },
+        "training": {"model": str(tiny_model), "hyperparameters": {"epochs": 2, "per_device_train_batch_size": 8}},
+        "search_space": {"learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-2, "scaling": "logarithmic"}},
+        "objective": {"metric": "eval_macro_f1"},
+        "tuning": {"strategy": "random", "max_jobs": 2, "max_parallel_jobs": 1, "random_seed": 1},
+        "local": {"processes_per_trial": 2},
+    }
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    jobs = tmp_path / "jobs"
+    result = CliRunner().invoke(
+        app, ["tune", str(path), "--jobs-dir", str(jobs), "--data", str(tmp_path / "data"), "--job-name", "e2e-ddp-1"]
+    )
+    assert result.exit_code == 0, result.output
+
+    backend = LocalBackend(jobs)
+    assert backend.describe("e2e-ddp-1")["HyperParameterTuningJobStatus"] == "Completed"
+    trials = backend.list_trials("e2e-ddp-1")
+    assert len(trials) == 2
+    assert all(t.status == "Completed" for t in trials), [t.failure_reason for t in trials]
+    for trial in trials:
+        log = backend.logs("e2e-ddp-1", trial.name)
+        metric_lines = [line for line in log.splitlines() if line.startswith("hfst_metric")]
+        assert len(metric_lines) == 3, log  # two evaluations + the kept model's line, rank 0 only
+        assert len(backend.metric_history("e2e-ddp-1", trial.name)["eval_macro_f1"]) == 3
+        batch = [line for line in log.splitlines() if "hfst: global batch" in line]
+        assert len(batch) == 1 and "x 2 process(es)" in batch[0] and "backend gloo" in batch[0], batch

@@ -60,7 +60,16 @@ def tune_command(
     tokenizer: Annotated[
         str | None, typer.Option(help="Local: tokenize with this folder or hub id instead of the spec's model.")
     ] = None,
-    trials_per_gpu: Annotated[int, typer.Option(min=1, help="Local: trials packed on each GPU.")] = 1,
+    trials_per_gpu: Annotated[
+        int | None, typer.Option(min=1, help="Local: trials packed on each GPU (overrides the spec's local:).")
+    ] = None,
+    gpus_per_trial: Annotated[
+        int | None, typer.Option(min=1, help="Local: GPUs per trial, under torchrun (overrides the spec's local:).")
+    ] = None,
+    processes_per_trial: Annotated[
+        int | None,
+        typer.Option(min=1, help="Local, CPU: processes per trial, torchrun + gloo (overrides the spec's local:)."),
+    ] = None,
     max_failed_trials: Annotated[int | None, typer.Option(min=0, help="Local: failure budget.")] = None,
     detach: Annotated[bool, typer.Option(help="Start the job and return (follow it with hfst status).")] = False,
     region: RegionOpt = None,
@@ -101,7 +110,12 @@ def tune_command(
         notes: list[str] = []
         options: dict[str, Any] = {}
         if backend is BackendName.local:
-            options = {"trials_per_gpu": trials_per_gpu, "max_failed_trials": max_failed_trials}
+            options = {
+                "trials_per_gpu": trials_per_gpu,
+                "gpus_per_trial": gpus_per_trial,
+                "processes_per_trial": processes_per_trial,
+                "max_failed_trials": max_failed_trials,
+            }
         else:
             options = {"max_cost": max_cost, "price_per_hour": price_per_hour, "allow_over_budget": allow_over_budget}
         with err.status("[bold]Preparing and submitting[/bold]"):

@@ -4,6 +4,7 @@ from .budget import BudgetSpec
 from .dataset import CleaningSpec, DatasetSpec
 from .io import dump_yaml, json_schema, load_job_spec, parse_job_spec, spec_to_dict
 from .job import TuningJobSpec
+from .local import LocalSpec
 from .objective import MetricDefinitionSpec, ObjectiveSpec, check_metric_regex
 from .sagemaker import SageMakerSpec
 from .search_space import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace
@@ -19,6 +20,7 @@ __all__ = [
     "DatasetSpec",
     "HyperbandSpec",
     "IntegerParameter",
+    "LocalSpec",
     "MetricDefinitionSpec",
     "ObjectiveSpec",
     "SageMakerSpec",

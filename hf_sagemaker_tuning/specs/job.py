@@ -11,6 +11,7 @@ from ._base import Spec, SpecFieldError
 from ._errors import shorten
 from .budget import BudgetSpec
 from .dataset import DatasetSpec
+from .local import LocalSpec
 from .objective import ObjectiveSpec
 from .sagemaker import SageMakerSpec
 from .search_space import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace, categorical_text
@@ -31,6 +32,9 @@ class TuningJobSpec(Spec):
     tuning: TuningSpec
     sagemaker: SageMakerSpec | None = Field(None, description="Needed for the SageMaker backend only.")
     budget: BudgetSpec | None = Field(None, description="Spending ceiling checked before a SageMaker job is submitted.")
+    local: LocalSpec | None = Field(
+        None, description="Local backend only: GPUs and processes per trial, trials per GPU (CLI flags override)."
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> TuningJobSpec:
@@ -57,7 +61,21 @@ class TuningJobSpec(Spec):
         self._check_declared()
         self._check_objective()
         self._check_strategy()
+        self._check_local()
         return self
+
+    def _check_local(self) -> None:
+        local = self.local
+        if local is None or self.training.uses_bundled_package or self.training.distribution == "torch_distributed":
+            return
+        for name in ("gpus_per_trial", "processes_per_trial"):
+            value = getattr(local, name)
+            if value is not None and value > 1:
+                raise SpecFieldError(
+                    f"local.{name}",
+                    f"{value} processes per trial start your entry_point under torchrun; say that it supports it "
+                    f"with training.distribution: torch_distributed (or set local.{name} to 1)",
+                )
 
     def _check_declared(self) -> None:
         if not self.training.uses_bundled_package:

@@ -80,7 +80,8 @@ def tune(
         price_per_hour: SageMaker: the price of one instance-hour (default: the spec's ``budget.price_per_hour``).
         max_cost: SageMaker: the most the worst case may cost (default: the spec's ``budget.max_cost``).
         allow_over_budget: SageMaker: submit even when the worst case breaks the budget (or cannot be priced).
-        **local_options: ``LocalBackend`` options (``trials_per_gpu``, ``max_failed_trials``...).
+        **local_options: ``LocalBackend`` options (``trials_per_gpu``, ``gpus_per_trial``, ``processes_per_trial``,
+            ``max_failed_trials``...); those given (not ``None``) override the spec's ``local:`` section.
 
     Raises:
         SpecError: ``job_name`` breaks SageMaker's tuning-job name rule (pattern and length from botocore).
@@ -108,6 +109,9 @@ def tune(
     said = notes if notes is not None else []
     said.extend(f"note: {note}" for note in job.notes)
     runner.check_writable()  # before preparing data: a read-only jobs folder fails in seconds
+    options_for = getattr(runner, "options_for", None)  # the local backend: flags merged with local:
+    if options_for is not None:
+        options_for(job)  # a clash (gpus_per_trial and trials_per_gpu above 1) fails before the data step
     if runner.cloud is None:  # trials run on this machine: prepare the data here
         data_uri, summary = prepare_local(job, data, tokenizer)
         said.append(summary)

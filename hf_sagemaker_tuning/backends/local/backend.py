@@ -41,7 +41,13 @@ class LocalBackend(Backend):
         root: folder that holds one sub-folder per job (default ``./jobs``).
         trials_per_gpu: pack this many trials on each GPU (small models: 4 trials on one
             GPU train ~4x the samples/s of one).
+        gpus_per_trial: GPUs each trial trains on (more than one: under torchrun, data-parallel).
+        processes_per_trial: CPU only: processes each trial trains with (more than one: torchrun, gloo).
         gpus: GPU ids to use (default: all visible).
+
+    ``trials_per_gpu``, ``gpus_per_trial``, ``processes_per_trial`` and ``gpus`` left at ``None``
+    take the job spec's ``local:`` section, else their defaults (1, one GPU, 1, every visible GPU):
+    an argument given here (a ``hfst tune`` flag) always wins over the spec.
         max_failed_trials: the failure budget (default ``max(3, max_jobs // 2)``).
         python: the interpreter that runs trials (default: this one).
         poll_seconds: how often the coordinator polls its trials.
@@ -56,7 +62,9 @@ class LocalBackend(Backend):
         self,
         root: str | os.PathLike[str] = "jobs",
         *,
-        trials_per_gpu: int = 1,
+        trials_per_gpu: int | None = None,
+        gpus_per_trial: int | None = None,
+        processes_per_trial: int | None = None,
         gpus: list[str] | None = None,
         max_failed_trials: int | None = None,
         python: str = sys.executable,
@@ -64,17 +72,28 @@ class LocalBackend(Backend):
         grace_seconds: float = 10.0,
         on_metric: MetricCallback | None = None,
     ):
-        if trials_per_gpu < 1:
-            raise BackendError(f"trials_per_gpu must be >= 1, got {trials_per_gpu}")
+        #: The placement arguments given here (they override the spec's ``local:`` section).
+        self.placement: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("trials_per_gpu", trials_per_gpu),
+                ("gpus_per_trial", gpus_per_trial),
+                ("processes_per_trial", processes_per_trial),
+                ("gpus", gpus),
+            )
+            if value is not None
+        }
+        for name, value in self.placement.items():
+            if name != "gpus" and value < 1:
+                raise BackendError(f"{name} must be >= 1, got {value}")
         self.root = Path(root)
-        self.options = LocalOptions(
-            python=python,
-            trials_per_gpu=trials_per_gpu,
-            gpus=gpus,
-            max_failed_trials=max_failed_trials,
-            poll_seconds=poll_seconds,
-            grace_seconds=grace_seconds,
-        )
+        self._base = {
+            "python": python,
+            "max_failed_trials": max_failed_trials,
+            "poll_seconds": poll_seconds,
+            "grace_seconds": grace_seconds,
+        }
+        self.options = self.options_for(None)
         self.on_metric = on_metric
 
     def folder(self, job: str | os.PathLike[str]) -> JobFolder:
@@ -87,6 +106,23 @@ class LocalBackend(Backend):
         if not folder.exists():
             raise BackendError(f"no local tuning job {str(job)!r} (looked in {path})")
         return folder
+
+    def options_for(self, spec: TuningJobSpec | None) -> LocalOptions:
+        """This backend's options for a job of ``spec``: arguments given here, else the spec's ``local:``
+        section, else the defaults.
+
+        Raises:
+            BackendError: the merged placement asks for both ``gpus_per_trial`` and ``trials_per_gpu`` above 1.
+        """
+        placement = dict(spec.local.options()) if spec is not None and spec.local is not None else {}
+        placement.update(self.placement)
+        options = LocalOptions(**self._base, **placement)
+        if (options.gpus_per_trial or 1) > 1 and options.trials_per_gpu > 1:
+            raise BackendError(
+                f"gpus_per_trial {options.gpus_per_trial} and trials_per_gpu {options.trials_per_gpu} cannot both be "
+                "above 1: a distributed trial has its GPUs to itself"
+            )
+        return options
 
     def check_writable(self) -> None:
         """Make sure a job folder can be written under ``root`` (``tune`` asks before preparing data).
@@ -123,7 +159,7 @@ class LocalBackend(Backend):
                 from ...specs import dump_yaml
 
                 write_text(folder.spec_file, dump_yaml(spec))
-            folder.write_state(JobState(CreationTime=now(), Options=self.options))
+            folder.write_state(JobState(CreationTime=now(), Options=self.options_for(spec)))
         except OSError as exc:  # a read-only or full jobs folder: one line naming it
             raise BackendError(
                 f"cannot create the job folder {folder.path}: {exc.strerror or exc}; "
@@ -134,7 +170,7 @@ class LocalBackend(Backend):
     def run(self, request: TuningJobRequest, spec: TuningJobSpec | None = None) -> dict[str, Any]:
         """Create the job and run it in this process until it ends; return ``describe``."""
         folder = self.create(request, spec)
-        Coordinator(folder, self.options).run()
+        Coordinator(folder, folder.state().Options).run()
         return self.describe(str(folder.path))
 
     def resume(self, job: str | os.PathLike[str], *, background: bool = True) -> str:

@@ -43,7 +43,7 @@ from .lock import JobBusyError, JobLock
 from .recovery import end_group, ended_at, ensure_study, launch_of, orphan_groups, outcome_on_disk
 from .runner import Outcome, TrialRun, apply_outcome
 from .search import hyperband_max_resource, max_trials, to_hyperparameters
-from .slots import Slot, detect_gpus, plan_slots
+from .slots import Slot, detect_gpus, plan_slots, processes_of
 from .state import JobState, LocalOptions, Resumability, TrialRecord
 from .study import open_study, propose, reconcile, requeue, tell_record, trial_state
 from .trial import terminate
@@ -68,7 +68,13 @@ class Coordinator:
         self.rules = Rules.from_request(self.request, self.max_trials, self.options.max_failed_trials)
         parallel = self.request.HyperParameterTuningJobConfig.ResourceLimits.MaxParallelTrainingJobs
         gpus = self.options.gpus if self.options.gpus is not None else detect_gpus()
-        self.slots: list[Slot] = plan_slots(gpus, parallel, self.options.trials_per_gpu)
+        self.slots: list[Slot] = plan_slots(
+            gpus,
+            parallel,
+            self.options.trials_per_gpu,
+            gpus_per_trial=self.options.gpus_per_trial,
+            processes_per_trial=self.options.processes_per_trial,
+        )
         self.running: dict[str, Running] = {}
         self._signal: str | None = None
         self._stopping_reason: str | None = None
@@ -123,6 +129,7 @@ class Coordinator:
             TrainingStartTime=moment,
             Device=gpu or "cpu",
             Threads=threads,
+            Processes=processes_of(gpu, self.options),
         )
         self.folder.trial_dir(name).mkdir(parents=True, exist_ok=True)
         self.folder.write_trial(record)

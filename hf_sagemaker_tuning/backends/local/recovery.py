@@ -206,6 +206,7 @@ def launch_of(folder: JobFolder, record: TrialRecord) -> Launch:
         dict(record.HyperParameters),
         cuda_devices=device,
         threads=record.Threads,
+        processes=record.Processes,
     )
 
 
@@ -249,10 +250,32 @@ def ended_at(folder: JobFolder, record: TrialRecord) -> datetime | None:
 
 
 def orphan_groups(folder: JobFolder) -> dict[int, list[_process.ProcessRef]]:
-    """This job's trial processes that still run, by process group (see ``_process.find_by_environ``)."""
+    """This job's trial processes that still run, by process group (see ``_process.find_by_environ``).
+
+    A group whose leader descends from a process of another found group is folded into that
+    group: torchrun starts each worker of a distributed trial in a session of its own, and
+    those workers belong to their trial (watched, adopted or ended with it), not orphans.
+    """
     if not folder.trials_dir.is_dir():
         return {}
-    return _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir)
+    groups = _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir)
+    owner = {member.pid: group for group, members in groups.items() for member in members}
+    folded: dict[int, list[_process.ProcessRef]] = {}
+    for group, members in groups.items():
+        folded.setdefault(_root_group(group, owner), []).extend(members)
+    return folded
+
+
+def _root_group(group: int, owner: dict[int, int]) -> int:
+    """The group ``group``'s leader descends from (itself when none of ``owner``'s processes is an ancestor)."""
+    pid: int | None = group
+    for _ in range(64):  # a chain of launchers is short; the bound guards against a pid-reuse loop
+        pid = _process.parent_of(pid) if pid is not None else None
+        if pid is None or pid <= 1:
+            return group
+        if owner.get(pid, group) != group:  # an ancestor in another group: a tree has no cycle
+            return _root_group(owner[pid], owner)
+    return group
 
 
 def end_group(group: int, members: list[_process.ProcessRef], grace_seconds: float) -> None:

@@ -46,6 +46,9 @@ class LocalOptions(_State):
 
     python: str = sys.executable
     trials_per_gpu: int = Field(1, ge=1)
+    #: GPUs per trial under torchrun (``None``: one GPU, no torchrun); CPU runs use ``processes_per_trial``.
+    gpus_per_trial: int | None = Field(None, ge=1)
+    processes_per_trial: int = Field(1, ge=1)
     gpus: list[str] | None = None
     max_failed_trials: int | None = Field(None, ge=0)
     poll_seconds: float = Field(0.2, gt=0)
@@ -90,6 +93,8 @@ class TrialRecord(_State):
     Metrics: dict[str, list[float]] = Field(default_factory=dict)
     Device: str = "cpu"
     Threads: int | None = None
+    #: Processes of the trial: more than one runs the entry point under torchrun.
+    Processes: int = Field(1, ge=1)
     Pid: int | None = None
     PidStarted: int | None = None
     Superseded: bool = False

@@ -20,7 +20,7 @@ from ..base import ModelArtifact, merge_channels
 from .jobs import TRIAL_FILE, JobFolder, now
 from .runner import MetricCallback, Outcome, TrialRun, apply_outcome
 from .search import parameters
-from .slots import detect_gpus
+from .slots import detect_gpus, plan_slots, processes_of
 from .state import LocalOptions, TrialRecord, write_model
 from .status import ARN, list_trials
 from .trial import Launch
@@ -78,7 +78,12 @@ def start_training(
     if run_dir.exists():
         raise BackendError(f"a training job named {name!r} already exists in {run_dir}")
     gpus = options.gpus if options.gpus is not None else detect_gpus()
-    launch = Launch(name, run_dir, dict(hyperparameters), cuda_devices=gpus[0] if gpus else None)
+    # placed like one trial of the job: its GPUs (or processes on CPU), the whole machine's cores
+    device, threads = plan_slots(
+        gpus, 1, gpus_per_trial=options.gpus_per_trial, processes_per_trial=options.processes_per_trial
+    )[0]
+    processes = processes_of(device, options)
+    launch = Launch(name, run_dir, dict(hyperparameters), cuda_devices=device, threads=threads, processes=processes)
     tuned_names = {p.name for p in parameters(request)}
     moment = now()
     record = TrialRecord(
@@ -89,6 +94,8 @@ def start_training(
         CreationTime=moment,
         TrainingStartTime=moment,
         Device=launch.cuda_devices or "cpu",
+        Threads=threads,
+        Processes=processes,
     )
     run_dir.mkdir(parents=True)
     write_model(_record_file(folder, name), record)

@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlparse
 from ... import _process
 from ...compile.request import TuningJobRequest
 from ...errors import BackendError
+from .slots import threads_per_process
 
 #: Variables a trial inherits from the coordinator (everything else is dropped, credentials included).
 PASS_THROUGH = (
@@ -59,6 +60,8 @@ PASS_THROUGH = (
 )
 #: Test hooks of the bundled training package and of test fakes travel too.
 PASS_THROUGH_PREFIXES = ("HFST_TEST_",)
+#: torchrun as a module of the trial's Python (the venv's torch), one node, its own rendezvous.
+TORCHRUN = ("-m", "torch.distributed.run", "--standalone", "--nnodes", "1")
 #: Written by the wrapper when the entry point exits (see the module docstring).
 EXIT_FILE = "exit.json"
 #: ``python -c WRAPPER EXIT_FILE ENTRY_COMMAND...``: run the entry point, record how it exited,
@@ -126,6 +129,8 @@ class Launch:
     hyperparameters: dict[str, str]
     cuda_devices: str | None = None
     threads: int | None = None
+    #: More than one: the entry point runs under torchrun, one process per GPU (gloo on CPU).
+    processes: int = 1
 
 
 def _user_hyperparameters(all_hps: dict[str, str]) -> dict[str, str]:
@@ -193,20 +198,28 @@ def environment(request: TuningJobRequest, launch: Launch) -> dict[str, str]:
         env["CUDA_VISIBLE_DEVICES"] = launch.cuda_devices
     else:
         env["CUDA_VISIBLE_DEVICES"] = ""
-    if launch.threads is not None:
+    threads = threads_per_process(launch.threads, launch.processes)
+    if threads is not None:  # per process: torchrun's children each get this many
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-            env[var] = str(launch.threads)
+            env[var] = str(threads)
     return env
 
 
 def command(request: TuningJobRequest, launch: Launch, python: str = sys.executable) -> tuple[list[str], Path]:
-    """``python <entry> --name value ...`` and the folder to run it in (the source dir)."""
+    """``python <entry> --name value ...`` and the folder to run it in (the source dir).
+
+    A trial of several processes runs under torchrun, the trial's own Python's
+    (``python -m torch.distributed.run --standalone --nnodes 1 --nproc_per_node N <entry> ...``):
+    ``--standalone`` rendezvous on a free local port, so parallel trials never collide.
+    """
     hps = launch.hyperparameters
     source = local_path(hps.get("sagemaker_submit_directory", ".")).resolve()
     entry = hps.get("sagemaker_program", "train.py")
     if not (source / entry).is_file():
         raise BackendError(f"entry point {entry!r} not found in {source}")
     args = [python, str(source / entry)]
+    if launch.processes > 1:
+        args[1:1] = [*TORCHRUN, "--nproc_per_node", str(launch.processes)]
     for key, value in _user_hyperparameters(hps).items():
         args += [f"--{key}", value]
     return args, source

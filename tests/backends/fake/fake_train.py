@@ -3,7 +3,9 @@
 It reads hyperparameters like the real entry point (``--name value``), computes an
 objective from them plus seeded noise, and prints one metric line per epoch in the
 training package's format. ``mode`` selects a behaviour: ok, crash, failure_file, kill,
-hang, silent, nan. It also records the environment it saw (names only) for contract checks.
+hang, stubborn (hangs and ignores SIGTERM), silent, nan. It also records the environment it saw
+(names only) for contract checks. Under torchrun (``RANK`` set) rank 0 alone prints metric lines,
+as the training package does, and each other rank records what it saw in ``seen-rank<N>.json``.
 """
 
 import json
@@ -25,9 +27,10 @@ def parse(argv):
 
 def main() -> int:
     hps = parse(sys.argv[1:])
+    rank = int(os.environ.get("RANK", "0"))
     out_dir = Path(os.environ["SM_OUTPUT_DATA_DIR"])
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "seen.json").write_text(
+    (out_dir / ("seen.json" if rank == 0 else f"seen-rank{rank}.json")).write_text(
         json.dumps(
             {
                 "env": sorted(os.environ),
@@ -37,6 +40,9 @@ def main() -> int:
                 "cwd": os.getcwd(),
                 "threads": os.environ.get("OMP_NUM_THREADS"),
                 "cuda": os.environ.get("CUDA_VISIBLE_DEVICES"),
+                "rank": rank,
+                "world_size": os.environ.get("WORLD_SIZE"),
+                "pid": os.getpid(),
             }
         )
     )
@@ -57,15 +63,21 @@ def main() -> int:
         os.kill(os.getpid(), signal.SIGKILL)
     if mode == "hang":
         time.sleep(3600)
+    if mode == "stubborn":
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        time.sleep(3600)
     for epoch in range(1, epochs + 1):
         time.sleep(delay)
         value = final - 0.3 / epoch
+        if rank != 0:
+            continue
         if mode == "silent":
             print(f"epoch {epoch} done", flush=True)
             continue
         shown = "nan" if mode == "nan" else repr(value)
         print(f"hfst_metric epoch={epoch} step={epoch * 10} score={shown} eval_loss={math.exp(-value)!r}", flush=True)
-    Path(os.environ["SM_MODEL_DIR"], "config.json").write_text(json.dumps({"score": final}))
+    if rank == 0:
+        Path(os.environ["SM_MODEL_DIR"], "config.json").write_text(json.dumps({"score": final}))
     return 0
 
 

@@ -255,7 +255,8 @@ class AmtBridge:
             lines.append(outcome.failure_reason)
         now = int(time.time() * 1000)
         events = [{"timestamp": now + i, "message": message} for i, message in enumerate(lines)]
-        self._logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
+        if events:  # CloudWatch refuses an empty batch; a trial that printed nothing keeps an empty stream
+            self._logs.put_log_events(logGroupName=LOG_GROUP, logStreamName=stream, logEvents=events)
         return written
 
     def _summary(self, job: _Job, trial: str) -> dict[str, Any]:

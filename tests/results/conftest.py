@@ -150,7 +150,8 @@ def sagemaker_twin(
                 logs.create_log_stream(logGroupName=group, logStreamName=stream)
                 lines = local.logs(str(job), trial["TrainingJobName"]).splitlines()
                 events = [{"timestamp": now_ms + i, "message": line} for i, line in enumerate(lines)]
-                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+                if events:  # a trial that printed nothing (a crash before its first line) has an empty stream
+                    logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
         yield session, calls
 
 

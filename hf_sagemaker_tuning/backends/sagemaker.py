@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +19,8 @@ from ..compile.request import TuningJobRequest
 from ..contract import training_package_dir
 from ..errors import BackendError, translate_client_error
 from ..trials import Trial
+from ._cloudwatch import metric_series, trial_log
+from ._s3_evaluations import put_evaluation, read_evaluations
 from .base import Backend, CloudContext, ModelArtifact, merge_channels
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -212,17 +213,7 @@ class SageMakerBackend(Backend):
     def _metric_history(self, job: str, trial: str) -> dict[str, list[float]]:
         """The trial's metric definitions applied to its CloudWatch log lines, in order (as AMT reads them)."""
         definitions = self.describe(job)["TrainingJobDefinition"]["AlgorithmSpecification"].get("MetricDefinitions", [])
-        regexes = {d["Name"]: re.compile(d["Regex"]) for d in definitions}
-        series: dict[str, list[float]] = {}
-        for line in self.logs(job, trial).splitlines():
-            for name, regex in regexes.items():
-                match = regex.search(line)
-                if match is not None:
-                    try:
-                        series.setdefault(name, []).append(float(match.group(1)))
-                    except (ValueError, IndexError):
-                        continue
-        return series
+        return metric_series(definitions, self.logs(job, trial))
 
     def _spec(self, job: str) -> TuningJobSpec | None:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -371,70 +362,18 @@ class SageMakerBackend(Backend):
         return _split_s3(f"{output.rstrip('/')}/{job}/evaluations/") if output.startswith("s3://") else None
 
     def _save_evaluation(self, job: str, key: str, document: str) -> None:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         where = self._evaluations_prefix(job)
         if where is None:
             raise BackendError(f"tuning job {job!r} has no S3 output path to keep evaluations in")
-        bucket, prefix = where
-        try:
-            self._s3().put_object(Bucket=bucket, Key=f"{prefix}{key}.json", Body=document.encode("utf-8"))
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_client_error(exc, "PutObject (evaluation)") from exc
+        put_evaluation(self._s3(), *where, key, document)
 
     def _evaluations(self, job: str) -> dict[str, str]:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         where = self._evaluations_prefix(job)
-        if where is None:
-            return {}
-        bucket, prefix = where
-        s3 = self._s3()
-        found: dict[str, str] = {}
-        try:
-            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-                for item in page.get("Contents") or []:
-                    key = str(item["Key"])
-                    if key.endswith(".json") and "/" not in key[len(prefix) :]:
-                        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-                        found[key[len(prefix) : -len(".json")]] = body.decode("utf-8", errors="replace")
-        except ClientError as exc:
-            if (exc.response.get("Error") or {}).get("Code") == "NoSuchBucket":
-                return {}
-            raise translate_client_error(exc, "ListObjectsV2 (evaluations)") from exc
-        except BotoCoreError as exc:
-            raise translate_client_error(exc, "ListObjectsV2 (evaluations)") from exc
-        return found
+        return {} if where is None else read_evaluations(self._s3(), *where)
 
     def _logs(self, job: str, trial: str) -> str:
-        from botocore.exceptions import BotoCoreError, ClientError
-
         self.describe(job)  # an unknown job is an error, not an empty log
-        logs = self.session.client("logs", region_name=self.region)
-        group = "/aws/sagemaker/TrainingJobs"
-        lines: list[str] = []
-        try:
-            streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{trial}/").get(
-                "logStreams", []
-            )
-            for stream in streams:
-                token: str | None = None
-                while True:
-                    kwargs: dict[str, Any] = {
-                        "logGroupName": group,
-                        "logStreamName": stream["logStreamName"],
-                        "startFromHead": True,
-                    }
-                    if token:
-                        kwargs["nextToken"] = token
-                    page = logs.get_log_events(**kwargs)
-                    lines.extend(event["message"] for event in page.get("events", []))
-                    if page.get("nextForwardToken") in (None, token):
-                        break
-                    token = page["nextForwardToken"]
-        except (ClientError, BotoCoreError) as exc:
-            raise translate_client_error(exc, "GetLogEvents") from exc
-        return os.linesep.join(lines)
+        return trial_log(self.session.client("logs", region_name=self.region), trial)
 
 
 def _retrain_prefix(job: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -115,6 +116,26 @@ def test_a_failed_training_is_described_and_not_served(backend: LocalBackend, ma
     assert backend.best_model("fake-job").training_job_name == best["TrainingJobName"]
     with pytest.raises(BackendError, match="no training job"):
         backend.describe_training("fake-job", "nope")
+
+
+def test_two_retrains_started_in_one_second_get_their_own_names_and_folders(
+    backend: LocalBackend, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
+    described = backend.describe("fake-job")
+    hps = {**described["TrainingJobDefinition"]["StaticHyperParameters"], "epochs": "1"}
+    # Both runs start within the same second: the wall clock reads the same time for both.
+    monkeypatch.setattr(time, "strftime", lambda _format, *_: "101500")
+    first = backend.start_training("fake-job", hps)
+    second = backend.start_training("fake-job", hps)
+    assert first != second and first.startswith("fake-job-retrain-") and second.startswith("fake-job-retrain-")
+    retrain = Path(described["LocalJobDir"]) / "retrain"
+    assert sorted(p.name for p in retrain.iterdir()) == sorted([first, second])
+    for name in (first, second):
+        assert backend.describe_training("fake-job", name)["TrainingJobStatus"] == "Completed"
+    with pytest.raises(BackendError, match="already exists"):  # a chosen name is never reused
+        backend.start_training("fake-job", hps, name=first)
+    assert backend.describe_training("fake-job", first)["TrainingJobStatus"] == "Completed"
 
 
 def test_best_model_without_a_completed_trial_is_an_error(backend: LocalBackend, make_request: MakeRequest) -> None:

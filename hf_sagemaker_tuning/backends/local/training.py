@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
+from ...compile.naming import unique_job_name
 from ...compile.request import TuningJobRequest
 from ...errors import BackendError
 from ...trials import best_trial
@@ -73,7 +73,9 @@ def start_training(
         definition = body["TrainingJobDefinition"]
         definition["InputDataConfig"] = merge_channels(definition["InputDataConfig"], channels)
         request = TuningJobRequest.from_api(body)
-    name = name or f"{folder.name}-retrain-{time.strftime('%H%M%S')}"
+    # A time stamp alone repeats when two runs start within its resolution: add a random part.
+    # ``unique_job_name`` keeps 19 characters of its base; the job's first 11 leave room for "-retrain".
+    name = name or unique_job_name(f"{folder.name[:11].rstrip('-')}-retrain")
     run_dir = folder.run_dir(name)
     if run_dir.exists():
         raise BackendError(f"a training job named {name!r} already exists in {run_dir}")
@@ -97,7 +99,11 @@ def start_training(
         Threads=threads,
         Processes=processes,
     )
-    run_dir.mkdir(parents=True)
+    run_dir.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir()  # atomic: a run started meanwhile under the same name keeps its folder
+    except FileExistsError:
+        raise BackendError(f"a training job named {name!r} already exists in {run_dir}") from None
     write_model(_record_file(folder, name), record)
     try:
         run = TrialRun.start(

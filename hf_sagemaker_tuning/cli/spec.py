@@ -114,6 +114,7 @@ def _preflight(
         max_cost=cost["max_cost"],
         train_examples=cost.get("train_examples"),
         throughput=cost.get("throughput"),
+        price_options=("--price-per-hour", "--price-table", "--online"),
     )
     for problem in estimate.over_budget:
         findings.add("budget", f"the worst case is over budget: {problem}", "warning")

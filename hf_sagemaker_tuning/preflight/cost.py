@@ -11,6 +11,7 @@ Two figures, in instance-hours and GPU-hours (and in money once a price per hour
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,6 +245,7 @@ def estimate_cost(
     max_instance_hours: float | None = None,
     train_examples: int | None = None,
     throughput: float | None = None,
+    price_options: Sequence[str] = (),
 ) -> CostEstimate:
     """Bound what the tuning job can bill, offline.
 
@@ -256,6 +258,9 @@ def estimate_cost(
         train_examples: Training examples per epoch, when known (default: ``dataset.max_train_samples`` or the
             prepared data's manifest in ``./prepared/<name>``).
         throughput: Training samples/s of one instance, instead of the assumed table.
+        price_options: Where the caller takes a price from (e.g. ``"--price-per-hour"``), named when a
+            money budget has no price, so a message names only options of the command that shows it;
+            the spec's ``budget.price_per_hour`` is always named.
     """
     budget = spec.budget
     if price_per_hour is None and budget is not None and budget.price_per_hour is not None:
@@ -286,10 +291,9 @@ def estimate_cost(
     currency = budget.currency if budget else "USD"
     if max_cost is not None:
         if worst_cost is None:
-            unchecked = (
-                f"a budget of {max_cost:,.2f} {currency} needs a price per hour "
-                "(--price-per-hour, --price-table, --online or budget.price_per_hour)"
-            )
+            sources = [*price_options, "budget.price_per_hour"]
+            where = ", ".join(sources[:-1]) + f" or {sources[-1]}" if len(sources) > 1 else sources[0]
+            unchecked = f"a budget of {max_cost:,.2f} {currency} needs a price per hour ({where})"
         elif worst_cost > max_cost:
             over.append(f"worst case {worst_cost:,.2f} {currency} > max_cost {max_cost:,.2f} {currency}")
     if max_instance_hours is not None and worst > max_instance_hours:

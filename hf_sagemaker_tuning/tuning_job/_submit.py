@@ -119,7 +119,10 @@ def tune(
     else:
         from ..preflight import check_budget, estimate_cost
 
-        estimate = estimate_cost(job, price_per_hour=price_per_hour, max_cost=max_cost)
+        # Named as ``check_budget`` names --allow-over-budget: the option of ``hfst tune`` and the argument here.
+        estimate = estimate_cost(
+            job, price_per_hour=price_per_hour, max_cost=max_cost, price_options=("--price-per-hour / price_per_hour=",)
+        )
         said.extend(check_budget(estimate, allow_over_budget=allow_over_budget))
         request = compile_request(
             job, target="sagemaker", job_name=job_name, data_uri=None if data is None else str(data)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,29 @@ def test_the_cli_refuses_then_goes_ahead_when_told(
     went_on = hfst(*args, "--allow-over-budget")
     assert went_on.exit_code == 2  # past the budget, it stops at the next check: the data was never prepared
     assert "no prepared dataset" in went_on.output and "not submitted" not in went_on.output
+
+
+def _options(command: str) -> set[str]:
+    """Every option ``hfst COMMAND`` takes, as spelled on the command line."""
+    import typer.main
+
+    from hf_sagemaker_tuning.cli import app
+
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    return {opt for param in group.commands[command].params for opt in param.opts if opt.startswith("--")}
+
+
+@pytest.mark.parametrize("command", ["tune", "validate"])
+def test_a_budget_without_a_price_names_only_options_the_command_has(
+    command: str, moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    path = write_spec(tmp_path, spec_with(**{"name": "no-price", "sagemaker.output_path": "s3://budget-bucket/hpo"}))
+    args = ["--backend", "sagemaker"] + (["--detach"] if command == "tune" else [])
+    result = hfst(command, str(path), *args, "--max-cost", "100")
+    assert "needs a price per hour" in result.output
+    if command == "tune":
+        assert result.exit_code == 2 and "not submitted" in result.output
+    named = set(re.findall(r"(?<![\w-])--[a-z][a-z-]*", result.output))
+    assert named and named <= _options(command), f"{named - _options(command)} are not options of hfst {command}"

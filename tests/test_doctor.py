@@ -6,6 +6,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +16,9 @@ from typer.testing import CliRunner
 
 from hf_sagemaker_tuning import _process
 from hf_sagemaker_tuning.backends.local import LocalBackend
+from hf_sagemaker_tuning.backends.local.jobs import JobFolder
+from hf_sagemaker_tuning.backends.local.lock import JobBusyError, JobLock, recorded_holder
+from hf_sagemaker_tuning.backends.local.state import JobState
 from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
@@ -143,3 +148,52 @@ def test_a_running_job_is_checked_but_never_repaired(
     assert code == 2 and "stop it first" in out
     be.stop(job)
     wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
+
+
+def test_a_repair_is_refused_while_another_process_holds_the_job(job: Path) -> None:
+    (job / "job.json").unlink()  # a repair would write a new one
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_THE_LOCK, str(job)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        code, out = doctor(str(job), "--repair")
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()  # the holder lets go and exits
+        holder.wait(timeout=60)
+        assert holder.stdout is not None
+        holder.stdout.close()
+    assert code == 2, out
+    assert len(out.strip().splitlines()) == 1 and f"process {holder.pid}" in out and "stop it first" in out
+    assert not (job / "job.json").exists()  # nothing was written
+
+
+def test_a_repair_holds_the_job_while_it_writes(job: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (job / "job.json").unlink()
+    held_while_writing: list[bool] = []
+    write_state = JobFolder.write_state
+
+    def watched(folder: JobFolder, state: JobState) -> None:
+        try:
+            JobLock.acquire(folder.path, wait_seconds=0).release()
+            held_while_writing.append(False)
+        except JobBusyError:
+            held_while_writing.append(True)
+        write_state(folder, state)
+
+    monkeypatch.setattr(JobFolder, "write_state", watched)
+    code, out = doctor(str(job), "--repair")
+    assert code == 0, out
+    assert held_while_writing and all(held_while_writing)
+    assert recorded_holder(job) is None  # let go (and the file emptied) once the repair is done
+
+
+_HOLD_THE_LOCK = """
+import sys
+from pathlib import Path
+from hf_sagemaker_tuning.backends.local.lock import JobLock
+with JobLock.acquire(Path(sys.argv[1])):
+    print("held", flush=True)
+    sys.stdin.read()
+"""

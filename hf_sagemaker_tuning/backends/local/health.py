@@ -2,7 +2,7 @@
 
 ``diagnose`` reads everything a crash, a full disk or a careless hand can damage and never
 raises on a damaged file: each problem is named with its file and, when it has one, the safe
-repair. ``repair`` makes those repairs (only while no coordinator runs: one writer per job):
+repair. ``repair`` makes those repairs holding the job's lock (only while no coordinator runs: one writer per job):
 end orphaned trial processes (their trials are re-run on resume), rewrite a missing or invalid
 ``job.json``, mark a job whose coordinator died as stopped and resumable, record trial folders
 ``job.json`` does not list, empty a stale lock file, and rebuild ``study.db`` from the trial folders.
@@ -25,7 +25,7 @@ from ... import _process
 from ...errors import BackendError, TuningError
 from .agreement import LOG_FILE, disagreements, log_missing
 from .jobs import JOB_FILE, REQUEST_FILE, TRIAL_FILE, JobFolder, inside, now, trial_folders
-from .lock import clear_stale, lock_path, stale_holder
+from .lock import JobBusyError, JobLock, lock_path, stale_holder
 from .recovery import end_group, missing_trials, orphan_groups, rebuild_study, study_problem
 from .state import JobState, Resumability, TrialRecord, read_model
 
@@ -203,15 +203,33 @@ def diagnose(folder: JobFolder) -> Diagnosis:
 def repair(folder: JobFolder, grace_seconds: float = 5.0) -> list[str]:
     """Make every safe repair ``diagnose`` proposes; return what was done.
 
+    The repairs are made holding the job's lock (one writer per job): a coordinator, or a
+    resume starting one, that holds it makes this refuse before anything is written.
+
     Raises:
+        JobBusyError: another process holds the job's lock (its pid is named); nothing was written.
         BackendError: the job's coordinator runs (stop it first), or a repair could not write
             (a read-only or full folder: names the file and the folder).
     """
-    found = diagnose(folder)
-    if found.running_pid is not None:
-        raise BackendError(f"job {folder.name!r} is running (coordinator pid {found.running_pid}); stop it first")
+    stale = stale_holder(folder.path)  # before taking the lock: taking it names this process in the file
     try:
-        return _repair(folder, found, grace_seconds)
+        try:
+            lock = JobLock.acquire(folder.path)
+        except JobBusyError as exc:
+            who = f"process {exc.pid}" if exc.pid is not None else "another process"
+            raise JobBusyError(
+                f"job {folder.name!r} is held by {who} ({lock_path(folder.path)}); stop it first", exc.pid
+            ) from None
+        with lock:
+            found = diagnose(folder)
+            if found.running_pid is not None:
+                raise BackendError(
+                    f"job {folder.name!r} is running (coordinator pid {found.running_pid}); stop it first"
+                )
+            done = _repair(folder, found, grace_seconds)
+        if stale is not None:  # taking and letting go of the lock emptied the file
+            done.append(f"emptied the stale {lock_path(folder.path)}")
+        return done
     except OSError as exc:
         where = exc.filename or folder.path
         raise BackendError(
@@ -239,8 +257,6 @@ def _repair(folder: JobFolder, found: Diagnosis, grace_seconds: float) -> list[s
         state.Trials = known + [r.TrainingJobName for r in folder.trial_records() if r.TrainingJobName not in known]
         folder.write_state(state)
         done.append("recorded every trial folder in job.json")
-    if "lock" in kinds and clear_stale(folder.path):
-        done.append(f"emptied the stale {lock_path(folder.path)}")
     if "study" in kinds:
         count = rebuild_study(folder, folder.request())
         done.append(f"rebuilt study.db from the trial folders ({count} trial(s)); the damaged file is study.db.corrupt")

@@ -1,13 +1,14 @@
 """One coordinator per job: an OS lock (``flock``) on ``coordinator.lock`` in the job folder.
 
-Whoever writes a job's state holds the lock: the coordinator for its whole life (taken before
-it touches any file), and ``LocalBackend.resume`` while it checks and repairs the folder and
-starts a detached coordinator. The kernel releases it when its holder exits, SIGKILL
-included, so a killed coordinator never blocks a resume. The file holds the holder's pid and
-start time (to name it in the refusal); it is emptied, never deleted, when the lock is let go
-(deleting a lock file others may have open would let two holders lock two different files).
-A file that still names a holder while nobody holds the lock was left by a killed process: it
-is stale and harmless (``hfst doctor`` reports it and empties it).
+Whoever writes a job's state holds the lock: the coordinator for its whole life (taken before it
+touches any file), ``LocalBackend.resume`` while it checks and repairs the folder and starts a
+detached coordinator, and ``hfst doctor --repair`` while it repairs. The kernel releases it when
+its holder exits, SIGKILL included, so a killed coordinator never blocks a resume. The file
+holds the holder's pid and start time (to name it in the refusal); it is emptied, never deleted,
+when the lock is let go (deleting a lock file others may have open would let two holders lock
+two different files). A file that still names a holder while nobody holds the lock was left by a
+killed process: it is stale and harmless (``hfst doctor`` reports it; ``--repair`` empties it by
+taking the lock and letting go).
 
 ``fcntl`` is POSIX-only; elsewhere the lock is a no-op (the local backend's process handling
 already needs Linux or macOS).
@@ -142,11 +143,3 @@ def stale_holder(job_dir: Path) -> _process.ProcessRef | None:
         os.close(fd)
     return holder
 
-
-def clear_stale(job_dir: Path) -> bool:
-    """Empty a stale lock file (nobody holds the lock); ``False`` when someone holds it now."""
-    try:
-        with JobLock.acquire(job_dir, wait_seconds=0):
-            return True
-    except JobBusyError:
-        return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request
-from hf_sagemaker_tuning.errors import TuningError
+from hf_sagemaker_tuning.errors import BackendError, TuningError
 from hf_sagemaker_tuning.refine import narrow_spec, retrain, retrain_hyperparameters
 from hf_sagemaker_tuning.specs import dump_yaml, load_job_spec, parse_job_spec
 from hf_sagemaker_tuning.trials import Trial
@@ -79,6 +80,24 @@ def test_narrowed_job_warm_starts_from_its_parent_locally(
     assert "warm start: " in log and "trials from parent" in log
     seeded = int(log.split("warm start: ")[1].split(" ")[0])
     assert seeded >= 2
+
+
+def test_a_warm_start_refuses_a_parent_whose_trial_json_disagrees_with_its_log(
+    tmp_path: Path, make_request: MakeRequest, channels: Path
+) -> None:
+    backend, folder = _finished_job(tmp_path, make_request)
+    new = narrow_spec(load_job_spec(folder / "spec.yaml"), backend.list_trials("parent"), parent_job="parent")
+    request = compile_request(new, target="local", job_name="child", data_uri=channels.as_uri())
+    record_file = next(p for p in sorted((folder / "trials").glob("*/trial.json")) if '"Completed"' in p.read_text())
+    record = json.loads(record_file.read_text())
+    logged = record["FinalObjectiveValue"]
+    record["FinalObjectiveValue"] = 99.5  # edited by hand: the log still says otherwise
+    record_file.write_text(json.dumps(record))
+    with pytest.raises(BackendError, match="warm start") as refused:
+        backend.run(request)
+    message = str(refused.value)
+    assert record["TrainingJobName"] in message and "99.5" in message and f"{logged:g}" in message
+    assert "parent" in message
 
 
 def test_retrain_local_runs_the_best_configuration_longer(tmp_path: Path, make_request: MakeRequest) -> None:

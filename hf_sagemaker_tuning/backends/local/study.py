@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ...errors import BackendError
+from .agreement import check_agreement
 from .jobs import STUDY_FILE, JobFolder, inside
 from .search import (
     distributions,
@@ -232,7 +233,12 @@ def warm_start(study: optuna.Study, folder: JobFolder, request: TuningJobRequest
     """Seed the search with the parents' finished trials that fit this job's ranges.
 
     Parents are looked up beside this job's folder. Seeded trials inform the sampler but are
-    not this job's trials (they do not count towards MaxNumberOfTrainingJobs).
+    not this job's trials (they do not count towards MaxNumberOfTrainingJobs). A parent's
+    records are checked as status and results check them (``agreement.py``).
+
+    Raises:
+        BackendError: a parent is missing, or one of its finished trials' records disagree
+            (names the trial, its files and both values).
     """
     import optuna
 
@@ -246,10 +252,15 @@ def warm_start(study: optuna.Study, folder: JobFolder, request: TuningJobRequest
             raise BackendError(
                 f"warm start: parent job {parent.HyperParameterTuningJobName!r} is not in {parent_folder.path.parent}"
             )
+        records = [r for r in parent_folder.trial_records() if not r.Superseded]
+        try:  # the check status and results make: a value its log contradicts never seeds the search
+            check_agreement(parent_folder, parent_folder.request(), records)
+        except BackendError as exc:
+            raise BackendError(f"warm start from parent job {parent.HyperParameterTuningJobName!r}: {exc}") from None
         added = 0
-        for record in parent_folder.trial_records():
+        for record in records:
             value = record.FinalObjectiveValue
-            if record.Superseded or record.TrainingJobStatus != "Completed" or value is None:
+            if record.TrainingJobStatus != "Completed" or value is None:
                 continue
             try:
                 params = from_hyperparameters(request, record.TunedHyperParameters)

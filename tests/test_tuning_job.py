@@ -55,6 +55,20 @@ def test_the_job_object_reads_everything_through_its_backend(
     assert narrowed.tuning.warm_start is not None and narrowed.tuning.warm_start.parents == ["obj"]
 
 
+def test_plots_skip_the_importance_plot_with_a_note_when_it_cannot_be_computed(
+    tmp_path: Path, make_request: MakeRequest, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
+    one = {"tuning": {"strategy": "random", "max_jobs": 1, "max_parallel_jobs": 1, "random_seed": 5}}
+    backend.run(make_request("single", **one))  # one completed trial: nothing to rank parameters by
+    job = TuningJob.attach("single", backend)
+    with caplog.at_level("WARNING", logger="hf_sagemaker_tuning"):
+        plots = job.plots()
+    assert set(plots) == {"objective", "parameters", "parallel_coordinates", "learning_curves"}
+    notes = [r.getMessage() for r in caplog.records]
+    assert any("importance" in note and "at least 2 finished trials" in note for note in notes), notes
+
+
 def test_narrow_needs_a_kept_spec(tmp_path: Path, make_request: MakeRequest) -> None:
     backend = _submit(tmp_path, make_request, "nospec", keep_spec=False)
     job = TuningJob.attach("nospec", backend).wait(progress=False, timeout=100)

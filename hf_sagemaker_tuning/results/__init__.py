@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._importance import parameter_importance
 from ._plots import (
     DPI,
+    draw_plots,
     plot_importance,
     plot_learning_curves,
     plot_objective,
@@ -27,6 +28,7 @@ __all__ = [
     "JobResults",
     "TunedParameter",
     "best_trial",
+    "draw_plots",
     "load",
     "parameter_importance",
     "plot_importance",

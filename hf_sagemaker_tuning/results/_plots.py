@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BackendError
+from ..errors import BackendError, TuningError
 from ..ranges import ParameterRange
 from ._importance import parameter_importance
 from ._source import JobLike, JobResults, load
@@ -253,3 +254,34 @@ def plot_learning_curves(
         ax.legend(loc="best")
     fig.colorbar(mappable, ax=ax, label=f"final {results.objective_metric}")
     return _finish(fig, out)
+
+
+#: Every plot of a job, in the report's order: name (``TuningJob.plots``' key), title, function.
+PLOTS: tuple[tuple[str, str, Callable[..., Figure]], ...] = (
+    ("objective", "Objective by trial", plot_objective),
+    ("parameters", "Parameters vs objective", plot_parameters),
+    ("parallel_coordinates", "Parallel coordinates", plot_parallel_coordinates),
+    ("importance", "Parameter importance", plot_importance),
+    ("learning_curves", "Learning curves", plot_learning_curves),
+)
+
+
+def draw_plots(
+    results: JobResults, *, skip: type[TuningError] = BackendError
+) -> tuple[dict[str, Figure], dict[str, str]]:
+    """Every plot of ``PLOTS`` that can be drawn, by name, and why each other one was skipped (name -> reason).
+
+    A plot the job's trials cannot make (e.g. parameter importance of a single completed trial,
+    learning curves of a SageMaker job) is skipped; ``skip`` says which errors mean that.
+
+    Raises:
+        TuningError: drawing a plot failed for another reason (e.g. matplotlib is not installed).
+    """
+    drawn: dict[str, Figure] = {}
+    skipped: dict[str, str] = {}
+    for name, _title, plot in PLOTS:
+        try:
+            drawn[name] = plot(results)
+        except skip as exc:
+            skipped[name] = str(exc)
+    return drawn, skipped

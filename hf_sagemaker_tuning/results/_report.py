@@ -10,13 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TuningError
-from ._plots import (
-    plot_importance,
-    plot_learning_curves,
-    plot_objective,
-    plot_parallel_coordinates,
-    plot_parameters,
-)
+from ._plots import PLOTS, draw_plots
 from ._source import JobLike, JobResults, load
 from ._table import best_hyperparameters, format_value, newest_evaluations, summary
 
@@ -32,14 +26,6 @@ table { border-collapse: collapse; font-size: 0.85em; } td, th { border: 1px sol
 th { background: #f3f3f3; text-align: left; } pre { background: #f7f7f7; padding: 0.8em; }
 img { max-width: 100%; } .note { color: #777; font-style: italic; } .gap { color: #b00; font-weight: bold; }
 """
-
-_PLOTS = (
-    ("Objective by trial", plot_objective),
-    ("Parameters vs objective", plot_parameters),
-    ("Parallel coordinates", plot_parallel_coordinates),
-    ("Parameter importance", plot_importance),
-    ("Learning curves", plot_learning_curves),
-)
 
 
 def png_data_uri(fig: Figure) -> str:
@@ -80,14 +66,13 @@ def write_report(
         else '<p class="note">No trial has an objective value yet.</p>'
     )
     parts.extend(_test_score_section(results))
-    for title, plot in _PLOTS:
+    drawn, skipped = draw_plots(results, skip=TuningError)
+    for name, title, _plot in PLOTS:
         parts.append(f"<h2>{_e(title)}</h2>")
-        try:
-            fig = plot(results)
-        except TuningError as exc:
-            parts.append(f'<p class="note">Not available: {_e(str(exc))}</p>')
-            continue
-        parts.append(f'<img alt="{_e(title)}" src="{png_data_uri(fig)}">')
+        if name in skipped:
+            parts.append(f'<p class="note">Not available: {_e(skipped[name])}</p>')
+        else:
+            parts.append(f'<img alt="{_e(title)}" src="{png_data_uri(drawn[name])}">')
     table = results.table()
     for column in table.columns:
         if table[column].dtype == "string":

@@ -7,6 +7,7 @@ through the job's ``Backend`` and the free functions underneath (results, refine
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..results import JobResults
     from ..specs import TuningJobSpec
     from ..trials import Trial
+
+log = logging.getLogger("hf_sagemaker_tuning")
 
 
 class TuningJob:
@@ -138,23 +141,18 @@ class TuningJob:
         return best_trial(self.results())
 
     def plots(self) -> dict[str, Figure]:
-        """The report's figures by name: objective, parameters, parallel coordinates, importance, learning curves."""
-        from ..results import (
-            plot_importance,
-            plot_learning_curves,
-            plot_objective,
-            plot_parallel_coordinates,
-            plot_parameters,
-        )
+        """The report's figures by name: objective, parameters, parallel coordinates, importance, learning curves.
 
-        results = self.results()
-        return {
-            "objective": plot_objective(results),
-            "parameters": plot_parameters(results),
-            "parallel_coordinates": plot_parallel_coordinates(results),
-            "importance": plot_importance(results),
-            "learning_curves": plot_learning_curves(results),
-        }
+        A figure the trials cannot make (e.g. parameter importance with one completed trial, or
+        all trials with the same value; learning curves of a SageMaker job) is left out, with a
+        note logged as a warning saying why; the others are returned.
+        """
+        from ..results import draw_plots
+
+        drawn, skipped = draw_plots(self.results())
+        for name, reason in skipped.items():
+            log.warning("note: the %s plot is skipped: %s", name.replace("_", " "), reason)
+        return drawn
 
     def report(self, path: str | os.PathLike[str] = "report.html") -> Path:
         """Write the self-contained HTML report; return its path."""

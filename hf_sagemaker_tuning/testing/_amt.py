@@ -72,7 +72,10 @@ class AmtBridge(TrialSimulation):
 
     # ------------------------------------------------------------------ what a test sets up
     def hold(self, job: str) -> None:
-        """Keep ``job`` (not yet submitted) ``InProgress`` with one trial launched, until it is stopped."""
+        """Keep ``job`` (not yet submitted) ``InProgress`` with one trial launched, until it is stopped.
+
+        The trial reads ``InProgress`` while the job does (``_Job.running``).
+        """
         self.held.add(job)
 
     def plan(self, job: str, outcomes: Iterable[TrialOutcome | float]) -> None:
@@ -207,7 +210,10 @@ class AmtBridge(TrialSimulation):
         if self._metric_definitions.get(name):
             algorithm["MetricDefinitions"] = self._metric_definitions[name]
         job = next((j for j in self.jobs.values() if name in j.outcomes), None)
-        if job is not None:
+        if job is not None and job.running:  # its tuning job is held: it trains until the job is stopped
+            body["TrainingJobStatus"], body["SecondaryStatus"] = "InProgress", "Training"
+            body.pop("TrainingEndTime", None)
+        elif job is not None:
             outcome = job.outcomes[name]
             body["TrainingJobStatus"] = body["SecondaryStatus"] = outcome.status
             when = body.get("TrainingEndTime") or body.get("CreationTime")

@@ -66,6 +66,16 @@ class _Job:
     outcomes: dict[str, TrialOutcome] = field(default_factory=dict)
     tuned_names: list[str] = field(default_factory=list)
 
+    @property
+    def running(self) -> bool:
+        """The job is held and not yet stopped: its trials run (``InProgress``) until it is released.
+
+        A trial of a tuning job that is still ``InProgress`` has not ended: it reads
+        ``InProgress`` in the listing and in ``DescribeTrainingJob``, without a final objective.
+        Once the job is stopped, each trial reads how it ended (``TrialOutcome``).
+        """
+        return self.status in ("InProgress", "Stopping")
+
 
 class TrialSimulation:
     """The trials of the tuning jobs moto holds: launched on first sight, summarized as AMT does.
@@ -195,19 +205,22 @@ class TrialSimulation:
         """A ``HyperParameterTrainingJobSummary``, read from moto's ``DescribeTrainingJob``."""
         described = self._moto.describe_training_job(TrainingJobName=trial)
         outcome = job.outcomes[trial]
+        running = job.running
         summary: dict[str, Any] = {
             "TrainingJobName": trial,
             "TrainingJobArn": described["TrainingJobArn"],
             "TuningJobName": job.name,
             "CreationTime": epoch_seconds(described["CreationTime"]),
-            "TrainingJobStatus": outcome.status,
+            "TrainingJobStatus": "InProgress" if running else outcome.status,
             "TunedHyperParameters": {k: v for k, v in described["HyperParameters"].items() if k in job.tuned_names},
         }
-        for key in ("TrainingStartTime", "TrainingEndTime"):
+        for key in ("TrainingStartTime", *(() if running else ("TrainingEndTime",))):
             if key in described:
                 summary[key] = epoch_seconds(described[key])
         final = job.finals[trial]
-        if final is not None:
+        if running:  # no final objective yet
+            summary["ObjectiveStatus"] = "Pending"
+        elif final is not None:
             summary["FinalHyperParameterTuningJobObjectiveMetric"] = {
                 "Type": "Maximize" if job.maximize else "Minimize",
                 "MetricName": job.objective,

@@ -62,7 +62,10 @@ class FakeSageMaker:
     bridge: AmtBridge
 
     def hold(self, job: str) -> None:
-        """Keep tuning job ``job`` ``InProgress`` (one trial launched) until it is stopped; call before submitting."""
+        """Keep tuning job ``job`` ``InProgress`` (one trial launched) until it is stopped; call before submitting.
+
+        Its trial reads ``InProgress`` while the job does; once the job is stopped, how it ended (``plan``).
+        """
         self.bridge.hold(job)
 
     def plan(self, job: str, outcomes: Iterable[TrialOutcome | float]) -> None:

@@ -129,6 +129,39 @@ def test_a_warm_started_job_names_the_best_of_its_family(fake: FakeSageMaker) ->
     assert answer["OverallBestTrainingJob"]["TrainingJobName"].startswith(f"{parent}-001-")
 
 
+def test_a_held_jobs_trial_runs_until_the_job_is_stopped(fake: FakeSageMaker) -> None:
+    fake.hold("held")
+    job = _submit(fake, "held", [0.8])
+    client = fake.session.client("sagemaker")
+    (running,) = client.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=job)[
+        "TrainingJobSummaries"
+    ]
+    # InProgress while its tuning job is: no final objective, no end time, objective pending
+    assert running["TrainingJobStatus"] == "InProgress" and running["ObjectiveStatus"] == "Pending"
+    assert "FinalHyperParameterTuningJobObjectiveMetric" not in running and "TrainingEndTime" not in running
+    training = client.describe_training_job(TrainingJobName=running["TrainingJobName"])
+    assert training["TrainingJobStatus"] == "InProgress" and training["SecondaryStatus"] == "Training"
+    assert "TrainingEndTime" not in training and "FinalMetricDataList" not in training
+    answer = _described(fake, job)
+    assert answer["HyperParameterTuningJobStatus"] == "InProgress" and "BestTrainingJob" not in answer
+    assert answer["TrainingJobStatusCounters"]["InProgress"] == 1 and answer["ObjectiveStatusCounters"]["Pending"] == 1
+    assert (
+        client.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=job, StatusEquals="Completed"
+        )["TrainingJobSummaries"]
+        == []
+    )
+    backend = SageMakerBackend()
+    backend.stop(job)
+    backend.wait(job, poll_seconds=0.01, timeout=10)
+    (ended,) = client.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=job)[
+        "TrainingJobSummaries"
+    ]  # released: it reads how it ended
+    assert ended["TrainingJobStatus"] == "Completed"
+    assert ended["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == 0.8
+    assert client.describe_training_job(TrainingJobName=ended["TrainingJobName"])["TrainingJobStatus"] == "Completed"
+
+
 # ---------------------------------------------------------------------- the trials, as the API shows them
 def test_the_listing_sorts_filters_and_pages_as_documented(fake: FakeSageMaker) -> None:
     plan = [0.5, TrialOutcome(status="Failed"), *[0.1 * i for i in range(1, 11)]]

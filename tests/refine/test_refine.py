@@ -67,12 +67,20 @@ def test_narrow_needs_two_completed_trials() -> None:
         narrow_spec(parse_job_spec(fake_spec()), [_summary({"x": "0.3", "y": "0.1", "opt": "a"}, 1.0)], parent_job="p")
 
 
-def test_narrowed_job_warm_starts_from_its_parent_locally(
+def _parent_and_narrowed_child(
     tmp_path: Path, make_request: MakeRequest, channels: Path
-) -> None:
+) -> tuple[LocalBackend, Path, TuningJobRequest]:
+    """A finished job ``parent``, and the request of ``child``: narrowed from it, warm-starting from it."""
     backend, folder = _finished_job(tmp_path, make_request)
     new = narrow_spec(load_job_spec(folder / "spec.yaml"), backend.list_trials("parent"), parent_job="parent")
     request = compile_request(new, target="local", job_name="child", data_uri=channels.as_uri())
+    return backend, folder, request
+
+
+def test_narrowed_job_warm_starts_from_its_parent_locally(
+    tmp_path: Path, make_request: MakeRequest, channels: Path
+) -> None:
+    backend, _, request = _parent_and_narrowed_child(tmp_path, make_request, channels)
     answer = backend.run(request)
     assert answer["HyperParameterTuningJobStatus"] == "Completed"
     assert len(backend.list_trials("child")) == 10
@@ -85,9 +93,7 @@ def test_narrowed_job_warm_starts_from_its_parent_locally(
 def test_a_warm_start_refuses_a_parent_whose_trial_json_disagrees_with_its_log(
     tmp_path: Path, make_request: MakeRequest, channels: Path
 ) -> None:
-    backend, folder = _finished_job(tmp_path, make_request)
-    new = narrow_spec(load_job_spec(folder / "spec.yaml"), backend.list_trials("parent"), parent_job="parent")
-    request = compile_request(new, target="local", job_name="child", data_uri=channels.as_uri())
+    backend, folder, request = _parent_and_narrowed_child(tmp_path, make_request, channels)
     record_file = next(p for p in sorted((folder / "trials").glob("*/trial.json")) if '"Completed"' in p.read_text())
     record = json.loads(record_file.read_text())
     logged = record["FinalObjectiveValue"]

@@ -142,4 +142,3 @@ def stale_holder(job_dir: Path) -> _process.ProcessRef | None:
     finally:
         os.close(fd)
     return holder
-

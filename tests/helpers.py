@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,11 @@ def tiny_decoder(
     )
     LlamaForSequenceClassification(config).save_pretrained(str(folder))
     tokenizer.save_pretrained(str(folder))
+    # transformers 5 writes its own class name (TokenizersBackend), which 4.x cannot load; the name real
+    # Llama-3 checkpoints carry loads in both (the fidelity tier trains under transformers 4.56 and 5.3)
+    settings = folder / "tokenizer_config.json"
+    written = json.loads(settings.read_text(encoding="utf-8"))
+    settings.write_text(json.dumps({**written, "tokenizer_class": "PreTrainedTokenizerFast"}), encoding="utf-8")
     assert AutoTokenizer.from_pretrained(str(folder)).pad_token is None
     return folder
 

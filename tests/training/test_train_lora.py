@@ -167,6 +167,9 @@ def test_lora_decoder_job_trains_saves_a_merged_model_and_serves(
     model_dir = base / "model"
     assert (model_dir / "model.safetensors").is_file()
     assert not (model_dir / "adapter_config.json").exists()
+    # a tokenizer class the inference images' transformers 4.x loads too (5.x would write TokenizersBackend)
+    tokenizer_config = json.loads((model_dir / "tokenizer_config.json").read_text())
+    assert tokenizer_config["tokenizer_class"] == "PreTrainedTokenizerFast"
 
     # the saved (merged) model serves through the real handler, unchanged, with the dataset's labels
     sys.path.insert(0, str(model_dir / "code"))

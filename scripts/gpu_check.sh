@@ -8,7 +8,8 @@
 #   scripts/gpu_check.sh run       # there: carry .gpu/, run from the repository root
 #
 # On the lent machine (device tool): carry [".gpu"], command `bash scripts/gpu_check.sh run`, timeout_s 600
-# (the steps' limits add up to 540 s; the results come back from $OUT: summary.txt, machine.txt, *.log, *.json).
+# (the steps' limits add up to 540 s; what comes back from $OUT, at most 8 files: summary.txt with the machine,
+# and a .log per step, a .json per benchmark).
 # PYTHON picks the interpreter (default: .venv/bin/python when it imports torch, else python3).
 # HFST_GPU_CHECK_QUICK=1 shrinks every step (a syntax and skip-path check on a machine without a GPU).
 set -uo pipefail
@@ -86,15 +87,14 @@ run() {
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 || echo "no nvidia-smi"
     "$python" -c "import torch, transformers; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), \
 torch.cuda.device_count(), 'transformers', transformers.__version__)"
-  } | tee "$OUT/machine.txt"
+  } | tee -a "$OUT/summary.txt"
 
   # the limits add up to under 10 minutes, one device call (gpu-tests 180 + 3 x 120 s)
   local steps=200 scaling_steps=100 size=base limit=120
   if [ "$quick" = 1 ]; then steps=3 scaling_steps=2 size=tiny limit=300; fi
 
   # 1. the GPU tests (fast path, torch.compile, DDP on 2 GPUs when there are 2, LoRA in bf16)
-  step gpu-tests 180 "$python" -m pytest tests/training/test_train_gpu.py -q -p no:cacheprovider -rs \
-    --junitxml="$OUT/gpu-tests.xml"
+  step gpu-tests 180 "$python" -m pytest tests/training/test_train_gpu.py -q -p no:cacheprovider -rs
   # 2. throughput: this loop vs transformers.Trainer vs the article's setup
   step throughput "$limit" "$python" benchmarks/training/bench_train_throughput.py --model-size "$size" \
     --steps "$steps" --data "$data" --json "$OUT/throughput.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,46 @@ def tiny_classifier(folder: Path, labels: list[str] | None = None, *, num_labels
     )
     BertForSequenceClassification(config).save_pretrained(str(folder), safe_serialization=True)
     tokenizer.save_pretrained(str(folder))
+    return folder
+
+
+def tiny_decoder(
+    folder: Path, minilm_path: Path, labels: list[str] | None = None, *, num_labels: int = 4, seed: int = 0
+) -> Path:
+    """A random 2-layer, 32-wide Llama classifier; its tokenizer (the MiniLM vocabulary, so MiniLM-tokenized
+    channels fit) has an end-of-sequence token and no pad token, as Llama-style tokenizers do."""
+    import torch
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification, PreTrainedTokenizerFast
+
+    backend = Tokenizer.from_file(str(minilm_path / "tokenizer.json"))
+    backend.no_padding()  # the MiniLM file pads with [PAD]; a Llama-style tokenizer does not pad
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="[SEP]", unk_token="[UNK]")
+    torch.manual_seed(seed)
+    names: dict[str, Any] = {}
+    if labels is not None:
+        num_labels = len(labels)
+        names = {"id2label": dict(enumerate(labels)), "label2id": {name: i for i, name in enumerate(labels)}}
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        num_labels=num_labels,
+        pad_token_id=None,
+        **names,
+    )
+    LlamaForSequenceClassification(config).save_pretrained(str(folder))
+    tokenizer.save_pretrained(str(folder))
+    # transformers 5 writes its own class name (TokenizersBackend), which 4.x cannot load; the name real
+    # Llama-3 checkpoints carry loads in both (the fidelity tier trains under transformers 4.56 and 5.3)
+    settings = folder / "tokenizer_config.json"
+    written = json.loads(settings.read_text(encoding="utf-8"))
+    settings.write_text(json.dumps({**written, "tokenizer_class": "PreTrainedTokenizerFast"}), encoding="utf-8")
+    assert AutoTokenizer.from_pretrained(str(folder)).pad_token is None
     return folder
 
 

@@ -5,7 +5,10 @@ What SageMaker does before the toolkit starts, done here by hand under a tempora
 ``input/config/`` gets ``hyperparameters.json`` (static and tuned values as strings, plus AMT's
 ``_tuning_objective_metric``), ``inputdataconfig.json`` and ``resourceconfig.json`` (a host that
 resolves here: the toolkit waits for every host to resolve). Then the container's command,
-sagemaker-training's ``train`` console script, runs in the environment under test.
+sagemaker-training's ``train`` console script, runs in the environment under test, with the image's
+``python`` first on ``PATH`` (the toolkit starts ``torchrun`` by name). ``framework=True`` sets what the
+PyTorch base image sets, ``SAGEMAKER_TRAINING_MODULE=sagemaker_pytorch_container.training:main``, so the
+toolkit hands over to sagemaker-pytorch-training, which picks the runner (torch-distributed among them).
 """
 
 from __future__ import annotations
@@ -38,13 +41,17 @@ SAGEMAKER = {
     "output_path": "s3://my-bucket/hpo",
 }
 HOST = "localhost"  # resolves on every machine; the toolkit waits until each host in resourceconfig.json does
+#: What the Hugging Face training images' PyTorch base sets (aws/deep-learning-containers
+#: pytorch/training/docker/2.8/py3/cu129/Dockerfile.gpu: ``ENV SAGEMAKER_TRAINING_MODULE=...``).
+FRAMEWORK_MODULE = "sagemaker_pytorch_container.training:main"
 
 
-def job_spec(which: str) -> TuningJobSpec:
+def job_spec(which: str, overrides: dict[str, dict[str, Any]] | None = None) -> TuningJobSpec:
     """The quickstart or the article's job, cut to a few dozen examples, compiled for SageMaker.
 
     The model stays a hub id in the spec (the SageMaker target refuses local folders); the trial's
-    ``model_name_or_path`` is swapped for the local tiny model afterwards (:func:`trial_hyperparameters`).
+    ``model_name_or_path`` is swapped for the local tiny model afterwards (:func:`prepare_trial`).
+    ``overrides`` updates the spec's sections (``{"training": {"instance_type": ...}}``).
     """
     raw: dict[str, Any] = yaml.safe_load((QUICKSTART if which == "quickstart" else ARTICLE).read_text("utf-8"))
     raw["dataset"].update(max_length=48, max_train_samples=96, max_eval_samples=48)
@@ -59,6 +66,8 @@ def job_spec(which: str) -> TuningJobSpec:
             label_names=LABELS,
         )
         raw["training"]["hyperparameters"]["group_by_length"] = False  # a bool crosses the toolkit too
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
     return TuningJobSpec.model_validate(raw)
 
 
@@ -94,10 +103,21 @@ class Trial:
 
 
 def prepare_trial(
-    which: str, base: Path, tiny_model: Path, data_cache: Path, *, extra: dict[str, str] | None = None
+    which: str,
+    base: Path,
+    tiny_model: Path,
+    data_cache: Path,
+    *,
+    extra: dict[str, str] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    hosts: tuple[str, ...] = (HOST,),
 ) -> Trial:
-    """Compile the job, prepare its channels with the library, upload the code to (moto) S3, lay out ``base``."""
-    spec = job_spec(which)
+    """Compile the job, prepare its channels with the library, upload the code to (moto) S3, lay out ``base``.
+
+    ``hosts`` is the trial's instances (``resourceconfig.json``); ``base`` is the first one's container, and
+    :func:`other_host` lays out the others'.
+    """
+    spec = job_spec(which, overrides)
     request = compile_request(spec, job_name=f"fidelity-{which}")
     prepared = data_cache / which
     prepare_for_job(spec, prepared, tokenizer=tiny_model)
@@ -127,26 +147,51 @@ def prepare_trial(
         ),
         encoding="utf-8",
     )
-    (config / "resourceconfig.json").write_text(
-        json.dumps({"current_host": HOST, "hosts": [HOST], "network_interface_name": "lo"}), encoding="utf-8"
-    )
+    _write_resource_config(base, hosts, hosts[0])
     for name in channels:  # SageMaker downloads each channel before the container starts
         shutil.copytree(prepared / name, base / "input" / "data" / name)
     return Trial(base, request, hps)
 
 
-def run_toolkit(env_name: str, trial: Trial, s3_endpoint: str, timeout: float = 420, **env: str) -> tuple[int, str]:
+def _write_resource_config(base: Path, hosts: tuple[str, ...], current: str) -> None:
+    config = {"current_host": current, "hosts": list(hosts), "network_interface_name": "lo"}
+    (base / "input" / "config" / "resourceconfig.json").write_text(json.dumps(config), encoding="utf-8")
+
+
+def other_host(trial: Trial, base: Path, host: str) -> Trial:
+    """The same trial on another instance of its cluster: a copy of the container's files naming ``host`` current."""
+    shutil.copytree(trial.base / "input", base / "input")
+    hosts = tuple(json.loads((trial.base / "input" / "config" / "resourceconfig.json").read_text("utf-8"))["hosts"])
+    _write_resource_config(base, hosts, host)
+    return Trial(base, trial.request, trial.hyperparameters)
+
+
+def toolkit_process(
+    env_name: str, trial: Trial, s3_endpoint: str, *, framework: bool = False, **env: str
+) -> tuple[list[str], dict[str, str]]:
+    """The container's command, ``train``, and its environment (``framework``: the PyTorch image's module)."""
+    extra = {"SAGEMAKER_TRAINING_MODULE": FRAMEWORK_MODULE} if framework else {}
+    variables = clean_env(
+        SAGEMAKER_BASE_DIR=str(trial.base),
+        S3_ENDPOINT_URL=s3_endpoint,
+        AWS_REGION="us-east-1",
+        SM_NUM_GPUS="0",
+        **extra,
+        **env,
+    )
+    variables["PATH"] = f"{env_bin(env_name, 'train').parent}:{variables['PATH']}"  # the image's python first
+    return [str(env_bin(env_name, "train"))], variables
+
+
+def run_toolkit(
+    env_name: str, trial: Trial, s3_endpoint: str, timeout: float = 420, *, framework: bool = False, **env: str
+) -> tuple[int, str]:
     """The container's command, ``train``; returns its exit status and its whole output (what CloudWatch gets)."""
+    command, variables = toolkit_process(env_name, trial, s3_endpoint, framework=framework, **env)
     result = subprocess.run(
-        [str(env_bin(env_name, "train"))],
+        command,
         cwd=trial.base,
-        env=clean_env(
-            SAGEMAKER_BASE_DIR=str(trial.base),
-            S3_ENDPOINT_URL=s3_endpoint,
-            AWS_REGION="us-east-1",
-            SM_NUM_GPUS="0",
-            **env,
-        ),
+        env=variables,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -21,44 +21,19 @@ from hfst_train.hparams import resolve
 from hfst_train.paths import ContainerPaths
 from hfst_train.setup import build_setup, effective_config, load_splits
 
+from tests.helpers import tiny_decoder
 from tests.training.conftest import container_env
 
 pytest.importorskip("peft")
 
 BASE = {"epochs": 1, "per_device_train_batch_size": 16, "per_device_eval_batch_size": 32, "learning_rate": 1e-3}
-HIDDEN = 32
+HIDDEN = 32  # tiny_decoder's (and the conftest BERT's) width
 LABELS = 4
-
-
-def tiny_decoder(folder: Path, minilm_path: Path, seed: int = 0) -> Path:
-    """A random 2-layer, 32-wide Llama classifier; its tokenizer has an end-of-sequence token and no pad token."""
-    from tokenizers import Tokenizer
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification, PreTrainedTokenizerFast
-
-    backend = Tokenizer.from_file(str(minilm_path / "tokenizer.json"))
-    backend.no_padding()  # the MiniLM file pads with [PAD]; a Llama-style tokenizer does not pad
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, eos_token="[SEP]", unk_token="[UNK]")
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=HIDDEN,
-        intermediate_size=2 * HIDDEN,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        num_key_value_heads=2,
-        max_position_embeddings=128,
-        num_labels=LABELS,
-        pad_token_id=None,
-    )
-    LlamaForSequenceClassification(config).save_pretrained(str(folder))
-    tokenizer.save_pretrained(str(folder))
-    assert AutoTokenizer.from_pretrained(str(folder)).pad_token is None
-    return folder
 
 
 @pytest.fixture(scope="module")
 def decoder_model(tmp_path_factory: pytest.TempPathFactory, minilm_path: Path) -> Path:
-    return tiny_decoder(tmp_path_factory.mktemp("tiny-llama"), minilm_path)
+    return tiny_decoder(tmp_path_factory.mktemp("tiny-llama"), minilm_path, num_labels=LABELS)
 
 
 @pytest.fixture(scope="module")
@@ -192,6 +167,9 @@ def test_lora_decoder_job_trains_saves_a_merged_model_and_serves(
     model_dir = base / "model"
     assert (model_dir / "model.safetensors").is_file()
     assert not (model_dir / "adapter_config.json").exists()
+    # a tokenizer class the inference images' transformers 4.x loads too (5.x would write TokenizersBackend)
+    tokenizer_config = json.loads((model_dir / "tokenizer_config.json").read_text())
+    assert tokenizer_config["tokenizer_class"] == "PreTrainedTokenizerFast"
 
     # the saved (merged) model serves through the real handler, unchanged, with the dataset's labels
     sys.path.insert(0, str(model_dir / "code"))

@@ -8,6 +8,7 @@ atomically, so a job killed mid-write resumes from the previous checkpoint.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -51,6 +52,24 @@ def save_pretrained(model: Any, folder: Path) -> None:
         save(str(folder), safe_serialization=True)
     else:
         save(str(folder))
+
+
+#: transformers 5 saves a tokenizer without a model-specific class (Llama-3-, Qwen-style ``tokenizer.json``
+#: only) under its 5.x name, which transformers 4.x (the default inference image has 4.51) cannot load;
+#: ``PreTrainedTokenizerFast``, the name such checkpoints carry on the hub, loads in both.
+PORTABLE_TOKENIZER_CLASSES = {"TokenizersBackend": "PreTrainedTokenizerFast"}
+
+
+def save_tokenizer(tokenizer: Any, folder: Path) -> None:
+    """``save_pretrained`` of the tokenizer, with a ``tokenizer_class`` every serving image's transformers loads."""
+    tokenizer.save_pretrained(str(folder))
+    settings = folder / "tokenizer_config.json"
+    if not settings.is_file():
+        return
+    written = json.loads(settings.read_text(encoding="utf-8"))
+    portable = PORTABLE_TOKENIZER_CLASSES.get(written.get("tokenizer_class"))
+    if portable is not None:
+        settings.write_text(json.dumps({**written, "tokenizer_class": portable}, indent=2), encoding="utf-8")
 
 
 def best_is_complete(folder: Path) -> bool:

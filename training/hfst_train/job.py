@@ -269,7 +269,7 @@ class Job:
                 shutil.copytree(best_dir, model_dir, dirs_exist_ok=True)
         else:
             checkpoint.save_pretrained(lora.merged(setup.model), model_dir)
-        setup.tokenizer.save_pretrained(str(model_dir))
+        checkpoint.save_tokenizer(setup.tokenizer, model_dir)
         code_dir = model_dir / "code"
         code_dir.mkdir(exist_ok=True)
         for source, target in SERVING_FILES.items():

@@ -2,9 +2,9 @@
 
 Hooks of the Hugging Face inference toolkit: ``model_fn``, ``input_fn``,
 ``predict_fn``, ``output_fn``. Request: ``{"inputs": str | [str], "parameters":
-{"top_k": int}}``. The answer for one string has the shape of the Hugging Face
-pipeline for the model's problem type (``code/serving.json``'s ``problem_type``;
-a list of strings gets a list of such answers):
+{"top_k": int, "aggregation_strategy": "simple" | "first"}}``. The answer for one
+string has the shape of the Hugging Face pipeline for the model's problem type
+(``code/serving.json``'s ``problem_type``; a list of strings gets a list of such answers):
 
 - ``single_label_classification`` (the default): ``[{"label": "positive", "score": 0.98}]``,
   softmax scores, the ``top_k`` best (1 by default), best first;
@@ -14,7 +14,8 @@ a list of strings gets a list of such answers):
 - ``regression``: ``[{"label": <the config's first label>, "score": <value>}]``, the value
   in the original scale (``serving.json``'s ``target_scale``: ``raw * std + mean``);
 - ``token_classification``: ``[{"entity_group", "score", "word", "start", "end"}, ...]``,
-  the ``token-classification`` pipeline with ``aggregation_strategy="simple"``.
+  the ``token-classification`` pipeline with ``aggregation_strategy="simple"`` (or ``"first"``
+  when the request asks: one tag per word, its first sub-token's, as the model was trained).
 
 Bad requests raise ``InvalidRequestError`` (a ``ValueError``), which the server answers
 with a 4xx and the message. Texts are truncated at the length the model was trained with
@@ -28,14 +29,16 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 MAX_INPUTS = 64
 MAX_CHARACTERS = 20_000
 DEFAULT_MAX_LENGTH = 512
 SERVING_FILE = "serving.json"  # in code/: max_length, problem_type, threshold, target_scale (module docstring)
 JSON_TYPE = "application/json"
-KNOWN_PARAMETERS = frozenset({"top_k"})
+KNOWN_PARAMETERS = frozenset({"top_k", "aggregation_strategy"})
+#: Token classification: the pipeline's strategies this handler implements (``simple`` by default).
+AGGREGATION_STRATEGIES = ("simple", "first")
 SINGLE_LABEL, MULTI_LABEL = "single_label_classification", "multi_label_classification"
 REGRESSION, TOKEN_CLASSIFICATION = "regression", "token_classification"
 PROBLEM_TYPES = (SINGLE_LABEL, MULTI_LABEL, REGRESSION, TOKEN_CLASSIFICATION)
@@ -68,11 +71,12 @@ class LoadedModel:
 
 @dataclass(frozen=True)
 class Request:
-    """A validated request (``top_k`` is ``None`` when not sent)."""
+    """A validated request (a parameter is ``None`` when not sent)."""
 
     texts: tuple[str, ...]
     single: bool
     top_k: int | None
+    aggregation_strategy: str | None = None
 
 
 def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
@@ -195,7 +199,8 @@ def input_fn(input_data: str | bytes | bytearray, content_type: str, context: An
     if "inputs" not in payload:
         raise InvalidRequestError('the request has no "inputs" (a string or a list of strings)')
     texts, single = _texts(payload["inputs"])
-    return Request(texts=texts, single=single, top_k=_top_k(payload.get("parameters")))
+    parameters = payload.get("parameters")
+    return Request(texts=texts, single=single, top_k=_top_k(parameters), aggregation_strategy=_aggregation(parameters))
 
 
 def _texts(inputs: Any) -> tuple[tuple[str, ...], bool]:
@@ -238,12 +243,28 @@ def _top_k(parameters: Any) -> int | None:
     return top_k
 
 
+def _aggregation(parameters: Any) -> str | None:
+    """``aggregation_strategy``, when sent (``_top_k`` has checked ``parameters`` already)."""
+    if parameters is None or "aggregation_strategy" not in parameters:
+        return None
+    strategy = parameters["aggregation_strategy"]
+    if strategy not in AGGREGATION_STRATEGIES:
+        raise InvalidRequestError(
+            f'"aggregation_strategy" must be one of {list(AGGREGATION_STRATEGIES)}, not {strategy!r}'
+        )
+    return str(strategy)
+
+
 def predict_fn(data: Request, model: LoadedModel, context: Any = None) -> list[Any]:
     """Each text's answer in the shape of the Hugging Face pipeline for the model's problem type."""
     if model.problem_type in (REGRESSION, TOKEN_CLASSIFICATION) and data.top_k is not None:
         raise InvalidRequestError(f'"top_k" applies to classification; this model answers {model.problem_type}')
+    if model.problem_type != TOKEN_CLASSIFICATION and data.aggregation_strategy is not None:
+        raise InvalidRequestError(
+            f'"aggregation_strategy" applies to token classification; this model answers {model.problem_type}'
+        )
     if model.problem_type == TOKEN_CLASSIFICATION:
-        answers = _entities(data.texts, model)
+        answers = _entities(data.texts, model, data.aggregation_strategy or "simple")
     else:
         answers = _sequence_answers(data, model)
     return answers[0] if data.single else answers
@@ -278,17 +299,30 @@ def _sequence_answers(data: Request, model: LoadedModel) -> list[list[dict[str, 
     return answers
 
 
-def _entities(texts: tuple[str, ...], model: LoadedModel) -> list[list[dict[str, Any]]]:
-    """The ``token-classification`` pipeline's ``aggregation_strategy="simple"`` answer, for a batch at once.
+class _Piece(NamedTuple):
+    """A token (or, under ``first``, a word) with its best tag: the pipeline's pre-entity."""
+
+    tag: str
+    score: float
+    word: str
+    start: int
+    end: int
+    is_subword: bool
+
+
+def _entities(texts: tuple[str, ...], model: LoadedModel, strategy: str) -> list[list[dict[str, Any]]]:
+    """The ``token-classification`` pipeline's answer with ``aggregation_strategy`` ``simple`` or ``first``.
 
     Written out rather than calling ``transformers.pipeline``: the pipeline truncates at the
     tokenizer's ``model_max_length`` (not the length the model was trained with) and runs one
     text per forward pass. The rules are the pipeline's (``gather_pre_entities``,
-    ``group_entities``, ``group_sub_entities``, the same in transformers 4.51 to 5.x): each
-    non-special token takes its softmax-best tag; consecutive tokens of one type join unless
-    a token's tag starts with ``B-``; a group's score is the mean of its tokens', its word the
-    tokenizer's rendering of its tokens, its span from the first token's start to the last
-    one's end; groups tagged ``O`` are dropped. tests/deploy compares it with the pipeline.
+    ``aggregate_words``, ``group_entities``, ``group_sub_entities``, the same in transformers
+    4.51 to 5.x): each non-special token takes its softmax-best tag (``first``: each word takes
+    its first sub-token's, which is the sub-token the training package labels); consecutive
+    pieces of one type join unless a piece's tag starts with ``B-``; a group's score is the mean
+    of its pieces', its word the tokenizer's rendering of its pieces, its span from the first
+    piece's start to the last one's end; groups tagged ``O`` are dropped. tests/deploy compares
+    both strategies with the pipeline.
     """
     import torch
 
@@ -309,32 +343,54 @@ def _entities(texts: tuple[str, ...], model: LoadedModel) -> list[list[dict[str,
         probabilities = torch.softmax(model.model(**inputs).logits.float(), dim=-1).cpu()
     best_scores, best_tags = probabilities.max(dim=-1)
     ids, mask = encoded["input_ids"].tolist(), encoded["attention_mask"].tolist()
+    prefix = getattr(getattr(getattr(tokenizer, "_tokenizer", None), "model", None), "continuing_subword_prefix", None)
     answers = []
     for row, text in enumerate(texts):
-        tokens = [
-            (model.labels[tag], score, token_id, start, end)
-            for token_id, tag, score, (start, end), is_special, attended in zip(
-                ids[row],
-                best_tags[row].tolist(),
-                best_scores[row].tolist(),
-                offsets[row],
-                special[row],
-                mask[row],
-                strict=True,
-            )
-            if attended and not is_special
-        ]
-        groups: list[list[tuple[str, float, int, int, int]]] = []
-        for token in tokens:
-            position, kind = _bio(token[0])
-            if groups and position != "B" and kind == _bio(groups[-1][-1][0])[1]:
-                groups[-1].append(token)
+        pieces = []
+        for token_id, tag, score, (start, end), is_special, attended in zip(
+            ids[row],
+            best_tags[row].tolist(),
+            best_scores[row].tolist(),
+            offsets[row],
+            special[row],
+            mask[row],
+            strict=True,
+        ):
+            if not attended or is_special:
+                continue
+            word, reference = tokenizer.convert_ids_to_tokens(token_id), text[start:end]
+            # the pipeline's test: a word-aware tokenizer marks continuations (WordPiece's "##"); else no space before
+            is_subword = len(word) != len(reference) if prefix else start > 0 and " " not in text[start - 1 : start + 1]
+            if token_id == tokenizer.unk_token_id:
+                word, is_subword = reference, False
+            pieces.append(_Piece(model.labels[tag], score, word, start, end, is_subword))
+        if strategy == "first":
+            pieces = _first_of_each_word(pieces, tokenizer)
+        groups: list[list[_Piece]] = []
+        for piece in pieces:
+            position, kind = _bio(piece.tag)
+            if groups and position != "B" and kind == _bio(groups[-1][-1].tag)[1]:
+                groups[-1].append(piece)
             else:
-                groups.append([token])
-        answers.append(
-            [_entity(group, text, tokenizer) for group in groups if _bio(group[0][0])[1] not in IGNORED_TAGS]
-        )
+                groups.append([piece])
+        answers.append([_entity(group, tokenizer) for group in groups if _bio(group[0].tag)[1] not in IGNORED_TAGS])
     return answers
+
+
+def _first_of_each_word(pieces: list[_Piece], tokenizer: Any) -> list[_Piece]:
+    """One piece per word (a token and the sub-tokens after it): the first sub-token's tag and score."""
+    words: list[list[_Piece]] = []
+    for piece in pieces:
+        if words and piece.is_subword:
+            words[-1].append(piece)
+        else:
+            words.append([piece])
+    return [
+        _Piece(
+            w[0].tag, w[0].score, tokenizer.convert_tokens_to_string([p.word for p in w]), w[0].start, w[-1].end, False
+        )
+        for w in words
+    ]
 
 
 def _bio(tag: str) -> tuple[str, str]:
@@ -344,17 +400,13 @@ def _bio(tag: str) -> tuple[str, str]:
     return "I", tag
 
 
-def _entity(group: list[tuple[str, float, int, int, int]], text: str, tokenizer: Any) -> dict[str, Any]:
-    words = [
-        text[start:end] if token_id == tokenizer.unk_token_id else tokenizer.convert_ids_to_tokens(token_id)
-        for _, _, token_id, start, end in group
-    ]
+def _entity(group: list[_Piece], tokenizer: Any) -> dict[str, Any]:
     return {
-        "entity_group": _bio(group[0][0])[1],
-        "score": sum(score for _, score, *_ in group) / len(group),
-        "word": tokenizer.convert_tokens_to_string(words),
-        "start": group[0][3],
-        "end": group[-1][4],
+        "entity_group": _bio(group[0].tag)[1],
+        "score": sum(piece.score for piece in group) / len(group),
+        "word": tokenizer.convert_tokens_to_string([piece.word for piece in group]),
+        "start": group[0].start,
+        "end": group[-1].end,
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -119,13 +119,25 @@ def predict_command(
         int | None,
         typer.Option(help="Labels per text (default 1; multi-label: every label over the threshold).", min=1),
     ] = None,
+    aggregation_strategy: Annotated[
+        str | None,
+        typer.Option(
+            help="Token classification: simple (default; each sub-token's tag) or first (each word's first "
+            "sub-token's tag, as the model was trained).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
 ) -> None:
     """Ask a deployed endpoint about texts; print labels and scores, values, or entities (by the model's type)."""
     from ..deploy import Predictor
 
     def run() -> list[list[dict[str, Any]]]:
-        return Predictor.for_endpoint(endpoint).predict(list(texts), top_k=top_k)
+        predictor = Predictor.for_endpoint(endpoint)
+        if aggregation_strategy is None:
+            return predictor.predict(list(texts), top_k=top_k)
+        payload = {"inputs": list(texts), "parameters": {"aggregation_strategy": aggregation_strategy}}
+        return cast("list[list[dict[str, Any]]]", predictor.predict(payload, top_k=top_k))  # a list: one per text
 
     answers = user_errors(run)
     if as_json:

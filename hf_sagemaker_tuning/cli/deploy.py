@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import typer
 
@@ -114,28 +114,75 @@ def _deploy_sagemaker(
 
 def predict_command(
     endpoint: EndpointArg,
-    texts: Annotated[list[str], typer.Argument(metavar="TEXT...", help="Texts to classify.", show_default=False)],
-    top_k: Annotated[int | None, typer.Option(help="Labels per text (default 1).", min=1)] = None,
+    texts: Annotated[list[str], typer.Argument(metavar="TEXT...", help="Texts to send.", show_default=False)],
+    top_k: Annotated[
+        int | None,
+        typer.Option(help="Labels per text (default 1; multi-label: every label over the threshold).", min=1),
+    ] = None,
+    aggregation_strategy: Annotated[
+        str | None,
+        typer.Option(
+            help="Token classification: simple (default; each sub-token's tag) or first (each word's first "
+            "sub-token's tag, as the model was trained).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
 ) -> None:
-    """Classify texts with a deployed endpoint; print labels and scores."""
+    """Ask a deployed endpoint about texts; print labels and scores, values, or entities (by the model's type)."""
     from ..deploy import Predictor
 
     def run() -> list[list[dict[str, Any]]]:
-        return Predictor.for_endpoint(endpoint).predict(list(texts), top_k=top_k)
+        predictor = Predictor.for_endpoint(endpoint)
+        if aggregation_strategy is None:
+            return predictor.predict(list(texts), top_k=top_k)
+        payload = {"inputs": list(texts), "parameters": {"aggregation_strategy": aggregation_strategy}}
+        return cast("list[list[dict[str, Any]]]", predictor.predict(payload, top_k=top_k))  # a list: one per text
 
     answers = user_errors(run)
     if as_json:
         typer.echo(json.dumps(answers[0] if len(texts) == 1 else answers))
         return
+    console().print(answer_table(texts, answers, every_label=top_k is not None))
+
+
+def answer_table(texts: list[str], answers: list[list[dict[str, Any]]], every_label: bool = False) -> Any:
+    """A rich table of the answers, in the view of the answers' shape.
+
+    Entities: type, words, character span and score. Multi-label (labels with ``predicted``): the
+    labels over the threshold (every label returned with ``every_label``), or the best one marked
+    as under it when none is over. Otherwise (single-label, regression): label and score.
+    """
     from rich.table import Table
 
-    table = Table("text", "label", "score")
-    for text, labels in zip(texts, answers, strict=True):
-        for rank, item in enumerate(labels):
-            shown = text if len(text) <= 60 else text[:57] + "..."
-            table.add_row(shown if rank == 0 else "", str(item["label"]), f"{item['score']:.4f}")
-    console().print(table)
+    items = [item for answer in answers for item in answer]
+    entities = any("entity_group" in item for item in items)
+    multi = any("predicted" in item for item in items)
+    if entities:
+        table = Table("text", "entity", "words", "span", "score")
+    elif multi:
+        table = Table("text", "label", "score", "over threshold")
+    else:
+        table = Table("text", "label", "score")
+    for text, answer in zip(texts, answers, strict=True):
+        shown = text if len(text) <= 60 else text[:57] + "..."
+        rows: list[list[str]]
+        if entities:
+            rows = [
+                [str(e["entity_group"]), str(e["word"]), f"{e['start']}-{e['end']}", f"{e['score']:.4f}"]
+                for e in answer
+            ] or [["(no entity)", "", "", ""]]
+        elif multi:
+            chosen = answer if every_label else [item for item in answer if item.get("predicted")] or answer[:1]
+            rows = [
+                [str(item["label"]), f"{item['score']:.4f}", "yes" if item.get("predicted") else "no"]
+                for item in chosen
+            ]
+        else:
+            rows = [[str(item["label"]), f"{item['score']:.4f}"] for item in answer]
+        for rank, row in enumerate(rows):
+            table.add_row(shown if rank == 0 else "", *row)
+    return table
 
 
 def undeploy_command(endpoint: EndpointArg) -> None:

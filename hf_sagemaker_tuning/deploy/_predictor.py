@@ -1,4 +1,10 @@
-"""``Predictor``: send texts to an endpoint (local or SageMaker), get plain lists of ``{"label", "score"}``."""
+"""``Predictor``: send texts to an endpoint (local or SageMaker), get plain lists of dicts.
+
+The answers have the shape of the Hugging Face pipeline for the model's problem type:
+``{"label", "score"}`` (single-label; regression, the score being the value), the same with
+``"predicted"`` (multi-label), or ``{"entity_group", "score", "word", "start", "end"}`` (token
+classification).
+"""
 
 from __future__ import annotations
 
@@ -71,24 +77,40 @@ def unpack(inputs: str | Sequence[str] | Mapping[str, Any]) -> tuple[str | list[
 
 
 def _labels(value: Any, where: str) -> list[Label]:
+    """One text's answer: labels (``{"label", "score"}``, with ``"predicted"`` for multi-label) or entities."""
     if not isinstance(value, list):
         raise DeployError(f"unexpected response from the endpoint: {where} is not a list of labels")
-    out: list[Label] = []
-    for item in value:
-        label = item.get("label") if isinstance(item, dict) else None
-        score = item.get("score") if isinstance(item, dict) else None
-        if not isinstance(label, str) or isinstance(score, bool) or not isinstance(score, (int, float)):
-            raise DeployError(
-                f'unexpected response from the endpoint: {where} holds {item!r}, not {{"label", "score"}}'
-            )
-        if not math.isfinite(score):
-            raise DeployError(f"unexpected response from the endpoint: score {score!r} in {where}")
-        out.append({"label": label, "score": float(score)})
+    return [_item(item, where) for item in value]
+
+
+def _item(item: Any, where: str) -> Label:
+    expected = '{"label", "score"} or {"entity_group", "score", "word", "start", "end"}'
+    if not isinstance(item, dict):
+        raise DeployError(f"unexpected response from the endpoint: {where} holds {item!r}, not {expected}")
+    score = item.get("score")
+    if isinstance(score, bool) or not isinstance(score, (int, float)):
+        raise DeployError(f"unexpected response from the endpoint: {where} holds {item!r}, not {expected}")
+    if not math.isfinite(score):
+        raise DeployError(f"unexpected response from the endpoint: score {score!r} in {where}")
+    if "entity_group" in item:  # the token-classification pipeline's aggregated entity
+        group, word, start, end = (item.get(key) for key in ("entity_group", "word", "start", "end"))
+        spans = [v for v in (start, end) if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
+        if not isinstance(group, str) or not isinstance(word, str) or len(spans) != 2:
+            raise DeployError(f"unexpected response from the endpoint: {where} holds {item!r}, not {expected}")
+        return {"entity_group": group, "score": float(score), "word": word, "start": spans[0], "end": spans[1]}
+    label = item.get("label")
+    if not isinstance(label, str):
+        raise DeployError(f"unexpected response from the endpoint: {where} holds {item!r}, not {expected}")
+    out: Label = {"label": label, "score": float(score)}
+    if "predicted" in item:  # multi-label: the label is over the model's threshold
+        if not isinstance(item["predicted"], bool):
+            raise DeployError(f"unexpected response from the endpoint: {where} holds {item!r}: predicted is no bool")
+        out["predicted"] = item["predicted"]
     return out
 
 
 def parse_response(raw: bytes | str, inputs: str | Sequence[str]) -> list[Label] | list[list[Label]]:
-    """Check and normalise a response: a list of labels for one text, a list of such lists for several.
+    """Check and normalise a response: a list of labels (or entities) for one text, a list of such lists for several.
 
     A flat list with one label per text (the inference toolkit's default pipeline answers
     batches so) is accepted for a batch and returned as one-label lists.
@@ -107,7 +129,12 @@ def parse_response(raw: bytes | str, inputs: str | Sequence[str]) -> list[Label]
 
 
 class Predictor(ABC):
-    """Calls one endpoint. ``predict("text")`` -> ``[{"label": "positive", "score": 0.98}]``."""
+    """Calls one endpoint. ``predict("text")`` -> ``[{"label": "positive", "score": 0.98}]``.
+
+    Multi-label models add ``"predicted"`` to each label, regression models answer one
+    ``{"label", "score"}`` whose score is the value, token classifiers answer entities
+    (``{"entity_group", "score", "word", "start", "end"}``).
+    """
 
     name: str
     #: The model behind the endpoint, when known (``TuningJob.deploy`` sets it: retrain or trial, and which).
@@ -134,12 +161,13 @@ class Predictor(ABC):
     def predict(
         self, inputs: str | Sequence[str] | Mapping[str, Any], top_k: int | None = None
     ) -> list[Label] | list[list[Label]]:
-        """Labels and scores, best first: a list for one text, a list of lists for a list of texts.
+        """Labels and scores, best first (or entities): a list for one text, a list of lists for a list of texts.
 
         Args:
             inputs: one text, a list of texts (at most 64 per request with the bundled handler), or
                 the SageMaker Hugging Face payload ``{"inputs": ..., "parameters": {"top_k": 2}}``.
-            top_k: how many labels per text (default: the handler's, 1).
+            top_k: how many labels per text (default: the handler's: 1, every label for multi-label;
+                refused by regression and token-classification models).
 
         Raises:
             PredictError: the endpoint refused the request (4xx, e.g. a parameter its handler does

@@ -5,18 +5,48 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from ..errors import BackendError
+from ._problem_types import MULTI_LABEL, REGRESSION, SINGLE_LABEL, TOKEN_CLASSIFICATION
 
 #: The tag of the evaluation run's one log line that carries everything as JSON (training/hfst_train/evaluation.py).
 EVALUATION_PREFIX = "hfst_evaluation"
-#: The metrics compared between validation and test (the metric line's keys).
-COMPARED = ("eval_official", "eval_macro_f1", "eval_macro_recall", "eval_accuracy", "eval_weighted_f1", "eval_loss")
-#: A validation-test difference of at least this much (absolute, on a score in [0, 1]) is flagged.
+#: The metrics compared between validation and test, per problem type (the metric line's keys).
+COMPARED_BY_TYPE: dict[str, tuple[str, ...]] = {
+    SINGLE_LABEL: (
+        "eval_official",
+        "eval_macro_f1",
+        "eval_macro_recall",
+        "eval_accuracy",
+        "eval_weighted_f1",
+        "eval_loss",
+    ),
+    MULTI_LABEL: ("eval_official", "eval_macro_f1", "eval_micro_f1", "eval_jaccard", "eval_loss"),
+    REGRESSION: ("eval_official", "eval_pearson", "eval_spearman", "eval_rmse", "eval_mae", "eval_mse", "eval_loss"),
+    TOKEN_CLASSIFICATION: ("eval_official", "eval_f1", "eval_precision", "eval_recall", "eval_loss"),
+}
+COMPARED = COMPARED_BY_TYPE[SINGLE_LABEL]
+#: The headline figure when the task names no official metric: (shown name, metric), per problem type.
+HEADLINE: dict[str, tuple[str, str]] = {
+    SINGLE_LABEL: ("macro-F1", "eval_macro_f1"),
+    MULTI_LABEL: ("macro-F1", "eval_macro_f1"),
+    REGRESSION: ("Pearson", "eval_pearson"),
+    TOKEN_CLASSIFICATION: ("entity F1", "eval_f1"),
+}
+#: A validation-test difference of at least this much (absolute) on a score (F1, recall, accuracy,
+#: Jaccard in [0, 1]; Pearson, Spearman in [-1, 1]) is flagged.
 LARGE_GAP = 0.05
+#: Error metrics in the target's own unit (regression): no absolute difference means the same on
+#: every scale, so they are flagged when the test error differs from validation's by this share of
+#: validation's or more (either way: a test error far below validation's is as suspicious).
+LARGE_RELATIVE_GAP = 0.2
+ERROR_METRICS = ("eval_mse", "eval_rmse", "eval_mae")
+
+
+NOT_REPRESENTATIVE = "the validation split may not represent the test data"
 
 
 @dataclass(frozen=True)
@@ -40,6 +70,12 @@ class Evaluation:
         validation: the same model's figures on the validation split (the run's kept evaluation), when known.
         created: when it was scored (UTC, ISO 8601).
         device: where the evaluation ran (``cpu``/``cuda``).
+        problem_type: ``single_label_classification`` (evaluations saved before it existed),
+            ``multi_label_classification``, ``regression`` or ``token_classification``.
+        details: the type's own view: multi-label ``per_label`` and ``cooccurrence``; regression
+            ``points`` (``true`` and ``predicted``, original scale); token classification ``per_type``
+            and ``mistakes`` (``tokens``, ``true`` and ``predicted`` tags). ``per_class`` and
+            ``confusion_matrix`` are empty for these types.
     """
 
     job: str
@@ -57,30 +93,49 @@ class Evaluation:
     validation: Mapping[str, float] | None = None
     created: str = ""
     device: str = ""
+    problem_type: str = SINGLE_LABEL
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def score(self) -> tuple[str, float]:
-        """The headline figure: the official metric when the task names one, else macro-F1."""
+        """The headline figure: the official metric when the task names one, else the type's main metric.
+
+        Single- and multi-label: macro-F1; regression: Pearson; token classification: entity F1.
+        """
         if self.official_metric is not None and "eval_official" in self.metrics:
             return str(self.official_metric.get("name") or "official"), float(self.metrics["eval_official"])
-        return "macro-F1", float(self.metrics["eval_macro_f1"])
+        name, metric = HEADLINE.get(self.problem_type, HEADLINE[SINGLE_LABEL])
+        return name, float(self.metrics[metric])
 
     def comparison(self) -> list[tuple[str, float | None, float, float | None, bool]]:
-        """Validation vs this split, per metric: ``(metric, validation, test, test - validation, large gap)``."""
+        """Validation vs this split, per metric: ``(metric, validation, test, test - validation, large gap)``.
+
+        The flag (``large gap``): a score differs by ``LARGE_GAP`` or more (absolute); an error
+        metric (``ERROR_METRICS``) by ``LARGE_RELATIVE_GAP`` of its validation value or more; a loss
+        is compared, never flagged (its scale is the training objective's, e.g. the standardised target).
+        """
         rows = []
-        for name in COMPARED:
+        for name in COMPARED_BY_TYPE.get(self.problem_type, COMPARED):
             if name not in self.metrics:
                 continue
             test = float(self.metrics[name])
             valid = None if self.validation is None else self.validation.get(name)
             gap = None if valid is None else test - float(valid)
-            flagged = gap is not None and name != "eval_loss" and abs(gap) >= LARGE_GAP
+            flagged = gap is not None and valid is not None and self._is_large(name, float(valid), gap)
             rows.append((name, None if valid is None else float(valid), test, gap, flagged))
         return rows
 
+    def _is_large(self, name: str, valid: float, gap: float) -> bool:
+        if name == "eval_loss":
+            return False
+        official_score = str((self.official_metric or {}).get("score", ""))
+        if name in ERROR_METRICS or (name == "eval_official" and f"eval_{official_score}" in ERROR_METRICS):
+            return abs(gap) >= LARGE_RELATIVE_GAP * abs(valid) if valid != 0 else gap != 0
+        return abs(gap) >= LARGE_GAP
+
     @property
     def large_gap(self) -> bool:
-        """Whether any score differs by ``LARGE_GAP`` or more between validation and this split."""
+        """Whether any metric is flagged between validation and this split (``comparison``'s rule)."""
         return any(row[4] for row in self.comparison())
 
     def summary(self) -> str:
@@ -98,14 +153,24 @@ class Evaluation:
                 flag = "  <- large gap" if flagged else ""
                 lines.append(f"  {shown:<14} validation {valid:.4f}  {self.split} {test:.4f}  ({gap:+.4f}){flag}")
         if self.large_gap:
-            lines.append(
-                f"  warning: validation and {self.split} differ by {LARGE_GAP} or more: "
-                "the validation split may not represent the test data"
-            )
+            lines.append(f"  warning: validation and {self.split} differ by {self.gap_rule()}: {NOT_REPRESENTATIVE}")
         return "\n".join(lines)
 
+    def gap_rule(self) -> str:
+        """The flag's rule in words, for the metrics this evaluation compares."""
+        absolute = f"{LARGE_GAP} or more"
+        if any(name in ERROR_METRICS for name, *_ in self.comparison()):
+            return f"{absolute} (errors: {LARGE_RELATIVE_GAP:.0%} or more of the validation error)"
+        return absolute
+
     def details_text(self) -> str:
-        """The per-class table and the confusion matrix, as fixed-width text."""
+        """The type's own view as fixed-width text: per-class table and confusion matrix (single-label),
+        per-label table and co-occurring labels (multi-label), error summary (regression), per-type table
+        and mistakes with their tokens (token classification)."""
+        if self.problem_type != SINGLE_LABEL:
+            from ._views import details_text
+
+            return details_text(self)
         width = max(8, *(len(name) for name in self.label_names))
         lines = [f"  {'class':<{width}}  precision  recall     f1  support"]
         for row in self.per_class:
@@ -125,6 +190,7 @@ class Evaluation:
         out["label_names"] = list(self.label_names)
         out["per_class"] = [dict(row) for row in self.per_class]
         out["confusion_matrix"] = [list(row) for row in self.confusion_matrix]
+        out["details"] = json.loads(json.dumps(self.details))  # plain lists and dicts
         return out
 
     @classmethod
@@ -134,6 +200,8 @@ class Evaluation:
         values["label_names"] = tuple(values["label_names"])
         values["per_class"] = tuple(dict(row) for row in values["per_class"])
         values["confusion_matrix"] = tuple(tuple(int(v) for v in row) for row in values["confusion_matrix"])
+        values["details"] = dict(values.get("details") or {})
+        values["problem_type"] = str(values.get("problem_type") or SINGLE_LABEL)  # older evaluations: single-label
         return cls(**values)
 
     def save(self, path: Path) -> None:
@@ -172,4 +240,5 @@ def read_log(log: str) -> tuple[dict[str, float], dict[str, Any]]:
                 metrics[name] = float(match.group(1))
     if payload is None:
         raise BackendError("the evaluation run's log holds no hfst_evaluation line (did it finish?)")
-    return metrics or dict(payload["metrics"]), payload
+    # the JSON line's figures fill in what the declared regexes do not read (e.g. eval_f1_<type>)
+    return {**{k: float(v) for k, v in dict(payload.get("metrics") or {}).items()}, **metrics}, payload

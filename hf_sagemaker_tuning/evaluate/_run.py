@@ -97,12 +97,14 @@ def evaluate(
         examples=int(payload["examples"]),
         label_names=tuple(payload["label_names"]),
         metrics=metrics,
-        per_class=tuple(payload["per_class"]),
-        confusion_matrix=tuple(tuple(int(v) for v in row) for row in payload["confusion_matrix"]),
+        per_class=tuple(payload.get("per_class") or ()),
+        confusion_matrix=tuple(tuple(int(v) for v in row) for row in payload.get("confusion_matrix") or ()),
         official_metric=payload.get("official_metric"),
         validation=_validation(runner, job_id, model_job) if split != "validation" else None,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         device=str(payload.get("device", "")),
+        problem_type=str(payload.get("problem_type") or "single_label_classification"),
+        details=dict(payload.get("details") or {}),
     )
     save_evaluation(runner, job_id, evaluation)
     return evaluation

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import TuningError
+from ._evaluation_html import test_score_section
+from ._html import png_data_uri
 from ._plots import PLOTS, draw_plots
 from ._source import JobLike, JobResults, load
-from ._table import best_hyperparameters, format_value, newest_evaluations, summary
+from ._table import best_hyperparameters, format_value, summary
 
 if TYPE_CHECKING:  # pragma: no cover
-    from matplotlib.figure import Figure
-
     from ..backends.base import Backend
 
 _STYLE = """
@@ -26,13 +24,6 @@ table { border-collapse: collapse; font-size: 0.85em; } td, th { border: 1px sol
 th { background: #f3f3f3; text-align: left; } pre { background: #f7f7f7; padding: 0.8em; }
 img { max-width: 100%; } .note { color: #777; font-style: italic; } .gap { color: #b00; font-weight: bold; }
 """
-
-
-def png_data_uri(fig: Figure) -> str:
-    """A figure as a ``data:image/png;base64,...`` URI."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=fig.dpi)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def write_report(
@@ -48,8 +39,10 @@ def write_report(
 
     The page holds the summary, the job's settings (strategy, limits, objective, ranges), the
     best hyperparameters, the test score when one was saved (``hfst evaluate``: validation and
-    test side by side with large gaps flagged, the test split's size, per-class figures and a
-    confusion-matrix plot), every plot as an embedded PNG (a plot that cannot be drawn, e.g.
+    test side by side with large gaps flagged, the test split's size, and the problem type's
+    own view: per-class figures and a confusion matrix, per-label figures and a label
+    co-occurrence heatmap, predicted-vs-true and residual plots, or per-entity-type figures and
+    mistakes with their tokens), every plot as an embedded PNG (a plot that cannot be drawn, e.g.
     learning curves of a SageMaker job, is replaced by a note) and the results table.
     """
     results = load(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session)
@@ -65,7 +58,7 @@ def write_report(
         if best
         else '<p class="note">No trial has an objective value yet.</p>'
     )
-    parts.extend(_test_score_section(results))
+    parts.extend(test_score_section(results))
     drawn, skipped = draw_plots(results, skip=TuningError)
     for name, title, _plot in PLOTS:
         parts.append(f"<h2>{_e(title)}</h2>")
@@ -89,54 +82,6 @@ def write_report(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
-
-
-def _test_score_section(results: JobResults) -> list[str]:
-    """Validation vs test side by side (large gaps flagged), the split's size, per-class table, confusion matrix."""
-    from ..evaluate import LARGE_GAP, plot_confusion_matrix
-
-    parts = ["<h2>Test score</h2>"]
-    evaluations = newest_evaluations(results)
-    if not evaluations:
-        parts.append('<p class="note">Not scored on the test split yet: run <code>hfst evaluate JOB</code>.</p>')
-        return parts
-    for evaluation in evaluations:
-        name, value = evaluation.score
-        parts.append(
-            f"<p><b>{_e(evaluation.split)}</b>: {_e(name)} <b>{value:.4f}</b> on "
-            f"<b>{evaluation.examples:,}</b> {_e(evaluation.split)} examples; model "
-            f"{_e(evaluation.model_job or evaluation.model)} ({_e(evaluation.model_source)}), "
-            f"scored {_e(evaluation.created)} by {_e(evaluation.evaluation_job)}.</p>"
-        )
-        rows = []
-        for metric, valid, test, gap, flagged in evaluation.comparison():
-            flag = '<td class="gap">large gap</td>' if flagged else "<td></td>"
-            cells = [
-                metric,
-                "" if valid is None else f"{valid:.4f}",
-                f"{test:.4f}",
-                "" if gap is None else f"{gap:+.4f}",
-            ]
-            rows.append("<tr>" + "".join(f"<td>{_e(c)}</td>" for c in cells) + flag + "</tr>")
-        head = f"<tr><th>metric</th><th>validation</th><th>{_e(evaluation.split)}</th><th>difference</th><th></th></tr>"
-        parts.append(f"<table>{head}{''.join(rows)}</table>")
-        if evaluation.large_gap:
-            parts.append(
-                f'<p class="gap">Validation and {_e(evaluation.split)} differ by {LARGE_GAP} or more: the '
-                "validation split may not represent the test data.</p>"
-            )
-        per_class = "".join(
-            f"<tr><td>{_e(str(r['label']))}</td><td>{r['precision']:.4f}</td><td>{r['recall']:.4f}</td>"
-            f"<td>{r['f1']:.4f}</td><td>{int(r['support']):,}</td></tr>"
-            for r in evaluation.per_class
-        )
-        parts.append(
-            "<table><tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>"
-            f"{per_class}</table>"
-        )
-        picture = png_data_uri(plot_confusion_matrix(evaluation))
-        parts.append(f'<img alt="Confusion matrix ({_e(evaluation.split)})" src="{picture}">')
-    return parts
 
 
 def settings(results: JobResults) -> dict[str, str]:

@@ -45,6 +45,17 @@ def test_responses_are_parsed_into_plain_lists_of_dicts() -> None:
     ]
 
 
+def test_multi_label_regression_and_entity_answers_are_parsed() -> None:
+    multi = [{"label": "joy", "score": 0.9, "predicted": True}, {"label": "anger", "score": 0.1, "predicted": False}]
+    assert parse_response(json.dumps(multi), "text") == multi
+    value = [{"label": "valence", "score": -3.25}]  # regression: the value, any real number
+    assert parse_response(json.dumps([value, value]), ["a", "b"]) == [value, value]
+    entity = {"entity_group": "person", "score": 0.8, "word": "jane doe", "start": 0, "end": 8}
+    assert parse_response(json.dumps([entity]), "Jane Doe is here") == [entity]
+    assert parse_response(json.dumps([[entity], []]), ["Jane Doe is here", "nothing"]) == [[entity], []]
+    assert parse_response("[]", "nothing") == []
+
+
 @pytest.mark.parametrize(
     ("raw", "inputs", "message"),
     [
@@ -54,6 +65,9 @@ def test_responses_are_parsed_into_plain_lists_of_dicts() -> None:
         ('[{"label": "x", "score": "high"}]', "a", "not {"),
         ('[{"label": "x", "score": NaN}]', "a", "score"),
         ('[[{"label": "x", "score": 1}]]', ["a", "b"], "expected 2 answers"),
+        ('[{"label": "x", "score": 1, "predicted": "yes"}]', "a", "predicted is no bool"),
+        ('[{"entity_group": "person", "score": 1, "word": "x", "start": -1, "end": 2}]', "a", "not {"),
+        ('[{"entity_group": "person", "score": 1, "word": "x"}]', "a", "not {"),
     ],
 )
 def test_unexpected_responses_are_errors(raw: str, inputs: str | list[str], message: str) -> None:

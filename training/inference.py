@@ -2,7 +2,7 @@
 
 Hooks of the Hugging Face inference toolkit: ``model_fn``, ``input_fn``,
 ``predict_fn``, ``output_fn``. Request: ``{"inputs": str | [str], "parameters":
-{"top_k": int, "aggregation_strategy": "simple" | "first"}}``. The answer for one
+{"top_k": int, "aggregation_strategy": "first" | "simple"}}``. The answer for one
 string has the shape of the Hugging Face pipeline for the model's problem type
 (``code/serving.json``'s ``problem_type``; a list of strings gets a list of such answers):
 
@@ -14,8 +14,9 @@ string has the shape of the Hugging Face pipeline for the model's problem type
 - ``regression``: ``[{"label": <the config's first label>, "score": <value>}]``, the value
   in the original scale (``serving.json``'s ``target_scale``: ``raw * std + mean``);
 - ``token_classification``: ``[{"entity_group", "score", "word", "start", "end"}, ...]``,
-  the ``token-classification`` pipeline with ``aggregation_strategy="simple"`` (or ``"first"``
-  when the request asks: one tag per word, its first sub-token's, as the model was trained).
+  the ``token-classification`` pipeline with ``aggregation_strategy="first"`` (one tag per
+  word, its first sub-token's: the sub-token the training package labels), or ``"simple"``
+  when the request asks (every sub-token's own tag; untrained on the later sub-tokens).
 
 Bad requests raise ``InvalidRequestError`` (a ``ValueError``), which the server answers
 with a 4xx and the message. Texts are truncated at the length the model was trained with
@@ -37,7 +38,7 @@ DEFAULT_MAX_LENGTH = 512
 SERVING_FILE = "serving.json"  # in code/: max_length, problem_type, threshold, target_scale (module docstring)
 JSON_TYPE = "application/json"
 KNOWN_PARAMETERS = frozenset({"top_k", "aggregation_strategy"})
-#: Token classification: the pipeline's strategies this handler implements (``simple`` by default).
+#: Token classification: the pipeline's strategies this handler implements (``first`` by default: the sub-token training labels).
 AGGREGATION_STRATEGIES = ("simple", "first")
 SINGLE_LABEL, MULTI_LABEL = "single_label_classification", "multi_label_classification"
 REGRESSION, TOKEN_CLASSIFICATION = "regression", "token_classification"
@@ -264,7 +265,7 @@ def predict_fn(data: Request, model: LoadedModel, context: Any = None) -> list[A
             f'"aggregation_strategy" applies to token classification; this model answers {model.problem_type}'
         )
     if model.problem_type == TOKEN_CLASSIFICATION:
-        answers = _entities(data.texts, model, data.aggregation_strategy or "simple")
+        answers = _entities(data.texts, model, data.aggregation_strategy or "first")
     else:
         answers = _sequence_answers(data, model)
     return answers[0] if data.single else answers

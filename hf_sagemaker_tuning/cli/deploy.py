@@ -122,8 +122,8 @@ def predict_command(
     aggregation_strategy: Annotated[
         str | None,
         typer.Option(
-            help="Token classification: simple (default; each sub-token's tag) or first (each word's first "
-            "sub-token's tag, as the model was trained).",
+            help="Token classification: first (default; each word's first sub-token's tag, as the model was "
+            "trained) or simple (each sub-token's own tag).",
             show_default=False,
         ),
     ] = None,

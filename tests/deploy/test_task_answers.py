@@ -116,7 +116,8 @@ def test_token_classification_answers_aggregated_entities_as_the_pipeline_does(
     models: dict[str, tuple[types.ModuleType, Any, Path]],
 ) -> None:
     handler, loaded, folder = models["token_classification"]
-    answers = _ask(handler, loaded, {"inputs": TEXTS})
+    simple = {"aggregation_strategy": "simple"}
+    answers = _ask(handler, loaded, {"inputs": TEXTS, "parameters": simple})
     reference = _pipeline("token-classification", folder, aggregation_strategy="simple")(TEXTS)
     types_seen = {entity["entity_group"] for answer in answers for entity in answer}
     assert types_seen and types_seen <= {"person", "location", "corporation"}
@@ -128,7 +129,7 @@ def test_token_classification_answers_aggregated_entities_as_the_pipeline_does(
         for entity, wanted in zip(answer, expected, strict=True):
             assert entity["score"] == pytest.approx(float(wanted["score"]), abs=1e-5)
             assert 0 <= entity["start"] < entity["end"] <= len(text)  # the span in the text as sent
-    assert _same(_ask(handler, loaded, {"inputs": TEXTS[0]}), answers[0])
+    assert _same(_ask(handler, loaded, {"inputs": TEXTS[0], "parameters": simple}), answers[0])
 
 
 def test_the_first_strategy_tags_whole_words_as_the_pipeline_does(
@@ -149,9 +150,9 @@ def test_the_first_strategy_tags_whole_words_as_the_pipeline_does(
             start, end = entity["start"], entity["end"]  # never inside a run of letters
             assert start == 0 or not (text[start - 1].isalnum() and text[start].isalnum()), (text, entity)
             assert end == len(text) or not (text[end - 1].isalnum() and text[end].isalnum()), (text, entity)
-    simple = _ask(handler, loaded, {"inputs": texts[-1]})
+    assert _same(_ask(handler, loaded, {"inputs": texts[-1]}), answers[-1])  # first is the default
+    simple = _ask(handler, loaded, {"inputs": texts[-1], "parameters": {"aggregation_strategy": "simple"}})
     assert any(e["word"].startswith("##") for e in simple)  # simple splits words where sub-tokens disagree
-    assert _same(_ask(handler, loaded, {"inputs": texts[-1], "parameters": {"aggregation_strategy": "simple"}}), simple)
 
 
 def test_an_aggregation_strategy_is_refused_where_it_has_no_meaning_or_is_not_implemented(

@@ -106,6 +106,8 @@ class Evaluation:
 
     def details_text(self) -> str:
         """The per-class table and the confusion matrix, as fixed-width text."""
+        if not self.per_class and not self.confusion_matrix:  # not single-label: no per-class table here
+            return ""
         width = max(8, *(len(name) for name in self.label_names))
         lines = [f"  {'class':<{width}}  precision  recall     f1  support"]
         for row in self.per_class:

@@ -143,7 +143,7 @@ def channel_features(spec: DatasetSpec, names: list[str]) -> dict[str, Any]:
     if kind == "multi_label_classification":
         features["label"] = datasets.List(datasets.ClassLabel(names=names))
     elif kind == "regression":
-        features["label"] = datasets.Value("float32")
+        features["label"] = datasets.Value("float64")
     else:
         features["label"] = datasets.ClassLabel(names=names)
     return features

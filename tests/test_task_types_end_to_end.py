@@ -66,6 +66,10 @@ CASES: dict[str, tuple[dict[str, Any], str, set[str], set[str], set[str]]] = {
             "source": str(SHARED / "ner" / "wnut17"),
             "problem_type": "token_classification",
             "task": "wnut_17",
+            # the tag names in the spec: the compiler then records eval_f1_<type> for each entity type
+            "label_names": json.loads((SHARED / "ner" / "wnut17" / "labels.json").read_text())
+            if (SHARED / "ner" / "wnut17" / "labels.json").is_file()
+            else None,
         },
         "eval_f1",
         {"eval_precision", "eval_recall", "eval_f1", "eval_f1_person", "eval_f1_creative_work"},

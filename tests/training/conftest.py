@@ -188,3 +188,36 @@ def run_inprocess(
         return status, base
 
     return run
+
+
+def multilabel_split(source: Path, names: list[str], count: int, tokenizer: Any, folder: Path) -> Path:
+    """The first ``count`` GoEmotions rows as a multi-label channel (``label``: a list of ClassLabel)."""
+    import datasets
+
+    rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()[:count]]
+    encoded = tokenizer([row["text"] for row in rows], truncation=True, max_length=64)
+    features = datasets.Features(
+        {
+            "input_ids": datasets.List(datasets.Value("int32")),
+            "attention_mask": datasets.List(datasets.Value("int8")),
+            "label": datasets.List(datasets.ClassLabel(names=names)),
+        }
+    )
+    labels = [[names.index(name) for name in row["labels"]] for row in rows]
+    data = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"], "label": labels}
+    datasets.Dataset.from_dict(data, features=features).save_to_disk(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def multilabel_channels(tmp_path_factory: pytest.TempPathFactory, tweeteval: Path, tokenizer: Any) -> dict[str, Path]:
+    """Small GoEmotions multi-label channels: 64 train, 32 validation examples."""
+    goemotions = tweeteval.parent / "multilabel" / "goemotions"
+    if not goemotions.is_dir():
+        pytest.skip(f"shared data {goemotions} is not here")
+    names: list[str] = json.loads((goemotions / "labels.json").read_text(encoding="utf-8"))
+    root = tmp_path_factory.mktemp("multilabel-channels")
+    return {
+        "train": multilabel_split(goemotions / "train.jsonl", names, 64, tokenizer, root / "train"),
+        "validation": multilabel_split(goemotions / "validation.jsonl", names, 32, tokenizer, root / "validation"),
+    }

@@ -343,7 +343,11 @@ def prepare_dataset(
             problem_type=spec.problem_type,
             target_scale=scale,
         )
-        task_info = {"task": task, "official_metric": metric, "problem_type": spec.problem_type, "target_scale": scale}
+        task_info: dict[str, Any] = {"task": task, "official_metric": metric}
+        if spec.problem_type != "single_label_classification":
+            task_info["problem_type"] = spec.problem_type
+        if scale is not None:
+            task_info["target_scale"] = scale
         task_file = None if task is None and scale is None else json.dumps(task_info, indent=2)
 
         def save(dataset: Any, where: str) -> None:

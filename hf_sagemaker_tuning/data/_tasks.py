@@ -115,8 +115,10 @@ def check_train(spec: DatasetSpec, names: list[str], labels: Sequence[Any], orig
     else:
         present = sorted({names[i] for row in labels for i in row})
     if len(present) < 2:
+        word = "class" if kind == "single_label_classification" else "label"
+        shown = repr(present[0]) if present else "none"
         raise DataError(
-            f"split 'train' ({origin}) holds a single label ({present[0] if present else 'none'!r}) "
+            f"split 'train' ({origin}) holds a single {word} ({shown}) "
             f"after cleaning and sampling; at least two of {', '.join(names)} are needed"
         )
 

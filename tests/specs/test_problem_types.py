@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from hf_sagemaker_tuning import contract
 from hf_sagemaker_tuning.compile import compile_request
 from hf_sagemaker_tuning.errors import SpecError
-from hf_sagemaker_tuning.specs import parse_job_spec
+from hf_sagemaker_tuning.specs import load_job_spec, parse_job_spec
 
 from ._base_spec import spec_with
 
@@ -164,3 +165,25 @@ def test_single_label_metric_definitions_are_unchanged() -> None:
     names = [d.Name for d in request.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions]
     assert set(names) == set(contract.problem_type_metrics("single_label_classification"))
     assert "eval_pearson" not in names
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+TYPE_EXAMPLES = {
+    "goemotions-multilabel.yaml": "multi_label_classification",
+    "stsb-regression.yaml": "regression",
+    "emobank-regression.yaml": "regression",
+    "wnut17-ner.yaml": "token_classification",
+}
+
+
+@pytest.mark.parametrize(("name", "kind"), list(TYPE_EXAMPLES.items()))
+def test_each_type_example_validates_and_compiles_with_its_metrics(name: str, kind: str) -> None:
+    spec = load_job_spec(EXAMPLES / name)
+    assert spec.dataset.problem_type == kind
+    assert spec.dataset.source.startswith("../shared/data/")  # read in place, never copied into the repository
+    assert spec.dataset.resolved_task is not None  # eval_official: the dataset's official metric
+    request = compile_request(spec, target="local")
+    names = {d.Name for d in request.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions}
+    assert set(contract.problem_type_metrics(kind)) <= names
+    if kind == "token_classification":
+        assert {"eval_f1_person", "eval_f1_creative_work", "eval_f1_product"} <= names

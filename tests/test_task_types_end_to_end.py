@@ -92,7 +92,13 @@ def test_shared_dataset_validate_prepare_tune_evaluate(name: str, tmp_path: Path
         pytest.skip(f"shared data {dataset['source']} is not here")
     spec: dict[str, Any] = {
         "name": f"types-{name}",
-        "dataset": {**dataset, "max_length": 48, "max_train_samples": 64, "max_eval_samples": 32, "max_test_samples": 32},
+        "dataset": {
+            **dataset,
+            "max_length": 48,
+            "max_train_samples": 64,
+            "max_eval_samples": 32,
+            "max_test_samples": 32,
+        },
         "training": {
             "model": str(tiny_model),
             "hyperparameters": {"epochs": 1, "per_device_train_batch_size": 16},

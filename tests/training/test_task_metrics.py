@@ -11,13 +11,12 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
-
 from hfst_train.tasks.bio import entities, entity_scores, metric_key
 from hfst_train.tasks.multilabel import multilabel_metrics, per_label_scores
 from hfst_train.tasks.regression import rank, regression_metrics
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 TAGS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-creative-work", "I-creative-work"]
 

@@ -40,6 +40,27 @@ SAGEMAKER = {
 HOST = "localhost"  # resolves on every machine; the toolkit waits until each host in resourceconfig.json does
 
 
+#: One example spec per problem type (issue 20), over the shared data.
+TYPE_EXAMPLES = {
+    "goemotions": "goemotions-multilabel.yaml",
+    "stsb": "stsb-regression.yaml",
+    "emobank": "emobank-regression.yaml",
+    "wnut17": "wnut17-ner.yaml",
+}
+
+
+def type_job_spec(which: str) -> TuningJobSpec:
+    """A problem type's example job, cut to a few dozen examples, the shared data read in place, for SageMaker."""
+    raw: dict[str, Any] = yaml.safe_load((REPO / "examples" / TYPE_EXAMPLES[which]).read_text("utf-8"))
+    source = str(raw["dataset"]["source"]).removeprefix("../shared/data/")
+    raw["dataset"].update(
+        source=str(SHARED_DATA.parent / source), max_length=48, max_train_samples=48, max_eval_samples=24
+    )
+    raw["training"]["hyperparameters"].update(epochs=1, per_device_train_batch_size=16)
+    raw["sagemaker"] = dict(SAGEMAKER)
+    return TuningJobSpec.model_validate(raw)
+
+
 def job_spec(which: str) -> TuningJobSpec:
     """The quickstart or the article's job, cut to a few dozen examples, compiled for SageMaker.
 
@@ -97,7 +118,7 @@ def prepare_trial(
     which: str, base: Path, tiny_model: Path, data_cache: Path, *, extra: dict[str, str] | None = None
 ) -> Trial:
     """Compile the job, prepare its channels with the library, upload the code to (moto) S3, lay out ``base``."""
-    spec = job_spec(which)
+    spec = type_job_spec(which) if which in TYPE_EXAMPLES else job_spec(which)
     request = compile_request(spec, job_name=f"fidelity-{which}")
     prepared = data_cache / which
     prepare_for_job(spec, prepared, tokenizer=tiny_model)

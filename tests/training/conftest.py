@@ -221,3 +221,26 @@ def multilabel_channels(tmp_path_factory: pytest.TempPathFactory, tweeteval: Pat
         "train": multilabel_split(goemotions / "train.jsonl", names, 64, tokenizer, root / "train"),
         "validation": multilabel_split(goemotions / "validation.jsonl", names, 32, tokenizer, root / "validation"),
     }
+
+
+@pytest.fixture(scope="session")
+def ner_channels(tmp_path_factory: pytest.TempPathFactory, tweeteval: Path, minilm_path: Path) -> dict[str, Path]:
+    """WNUT-17 token-classification channels prepared by the library: 64 train, 31 validation texts."""
+    from hf_sagemaker_tuning.data import prepare_dataset
+    from hf_sagemaker_tuning.specs.dataset import DatasetSpec
+
+    wnut = tweeteval.parent / "ner" / "wnut17"
+    if not wnut.is_dir():
+        pytest.skip(f"shared data {wnut} is not here")
+    spec = DatasetSpec(
+        source=str(wnut),
+        problem_type="token_classification",
+        task="wnut_17",
+        max_length=48,
+        max_train_samples=64,
+        max_eval_samples=31,
+        max_test_samples=16,
+    )
+    out = tmp_path_factory.mktemp("ner-channels")
+    prepared = prepare_dataset(spec, tokenizer=minilm_path, output=out)
+    return {name: Path(location) for name, location in prepared.channels.items()}

@@ -111,6 +111,47 @@ def declared_metrics() -> dict[str, DeclaredMetric]:
     }
 
 
+#: Hugging Face's problem-type names, the bundled package's default first.
+PROBLEM_TYPES = (
+    "single_label_classification",
+    "multi_label_classification",
+    "regression",
+    "token_classification",
+)
+
+
+def problem_type_metrics(problem_type: str) -> tuple[str, ...]:
+    """The metrics the bundled package prints for a problem type (``metrics.json``'s ``problem_types``)."""
+    return tuple(_metrics_file()["problem_types"][problem_type]["metrics"])
+
+
+def primary_metric(problem_type: str) -> str:
+    """The metric that ``metric_for_best_model``'s default stands for with this problem type."""
+    return str(_metrics_file()["problem_types"][problem_type]["primary"])
+
+
+def metric_family(name: str) -> tuple[str, DeclaredMetric] | None:
+    """``(problem type, declaration)`` of a metric built from the data (``eval_f1_<entity type>``), if it is one."""
+    for prefix, family in _metrics_file().get("families", {}).items():
+        if name.startswith(prefix) and re.fullmatch(r"[a-z0-9_]+", name[len(prefix) :]):
+            return str(family["problem_type"]), DeclaredMetric(name, family["direction"], family.get("help", ""))
+    return None
+
+
+def metric_declaration(name: str) -> DeclaredMetric | None:
+    """The declaration of a metric the package prints: a declared one or a family member; else ``None``."""
+    declared = declared_metrics().get(name)
+    if declared is not None:
+        return declared
+    family = metric_family(name)
+    return None if family is None else family[1]
+
+
+def entity_metric_name(entity_type: str) -> str:
+    """``eval_f1_<type>``: the type lower-cased, every character outside ``[a-z0-9]`` as ``_`` (as the package does)."""
+    return "eval_f1_" + "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in entity_type.lower())
+
+
 def metric_regex(name: str) -> str:
     """The regex (exactly one group) that reads metric ``name`` from the package's metric line.
 
@@ -129,6 +170,6 @@ def format_metric_line(values: dict[str, float | int]) -> str:
 
 @lru_cache(maxsize=1)
 def official_metrics() -> dict[str, dict[str, Any]]:
-    """Task name (e.g. ``tweet_eval/emotion``) -> its official metric ``{"name", "score", "classes"}``."""
+    """Task name (e.g. ``tweet_eval/emotion``) -> its official metric (name, score, classes, problem_type)."""
     raw = json.loads((training_package_dir() / "official_metrics.json").read_text(encoding="utf-8"))
     return {str(task): dict(metric) for task, metric in raw["tasks"].items()}

@@ -38,7 +38,8 @@ DEFAULT_MAX_LENGTH = 512
 SERVING_FILE = "serving.json"  # in code/: max_length, problem_type, threshold, target_scale (module docstring)
 JSON_TYPE = "application/json"
 KNOWN_PARAMETERS = frozenset({"top_k", "aggregation_strategy"})
-#: Token classification: the pipeline's strategies this handler implements (``first`` by default: the sub-token training labels).
+#: Token classification: the pipeline's strategies this handler implements (``first`` by default:
+#: the sub-token training labels).
 AGGREGATION_STRATEGIES = ("simple", "first")
 SINGLE_LABEL, MULTI_LABEL = "single_label_classification", "multi_label_classification"
 REGRESSION, TOKEN_CLASSIFICATION = "regression", "token_classification"
@@ -78,6 +79,8 @@ class Request:
     single: bool
     top_k: int | None
     aggregation_strategy: str | None = None
+    #: The second text of each pair (``{"text": ..., "text_pair": ...}`` inputs), for models trained on pairs.
+    pairs: tuple[str, ...] | None = None
 
 
 def model_fn(model_dir: str, context: Any = None) -> LoadedModel:
@@ -199,33 +202,64 @@ def input_fn(input_data: str | bytes | bytearray, content_type: str, context: An
         raise InvalidRequestError(f"unknown request fields {extra}; allowed: inputs, parameters")
     if "inputs" not in payload:
         raise InvalidRequestError('the request has no "inputs" (a string or a list of strings)')
-    texts, single = _texts(payload["inputs"])
+    texts, pairs, single = _texts(payload["inputs"])
     parameters = payload.get("parameters")
-    return Request(texts=texts, single=single, top_k=_top_k(parameters), aggregation_strategy=_aggregation(parameters))
+    return Request(
+        texts=texts,
+        single=single,
+        top_k=_top_k(parameters),
+        aggregation_strategy=_aggregation(parameters),
+        pairs=pairs,
+    )
 
 
-def _texts(inputs: Any) -> tuple[tuple[str, ...], bool]:
-    single = isinstance(inputs, str)
+def _texts(inputs: Any) -> tuple[tuple[str, ...], tuple[str, ...] | None, bool]:
+    """The texts, the second texts of pairs (``None`` without pairs) and whether one input was sent.
+
+    An input is a string or, for a model trained on text pairs, the text-classification
+    pipeline's ``{"text": ..., "text_pair": ...}``; one request holds one kind.
+    """
+    single = isinstance(inputs, (str, dict))
     items = [inputs] if single else inputs
     if not isinstance(items, list):
-        raise InvalidRequestError(f'"inputs" must be a string or a list of strings, not {type(inputs).__name__}')
+        raise InvalidRequestError(
+            f'"inputs" must be a string, a {{"text", "text_pair"}} object or a list of them, '
+            f"not {type(inputs).__name__}"
+        )
     if not items:
         raise InvalidRequestError('"inputs" is an empty list')
     if len(items) > MAX_INPUTS:
         raise InvalidRequestError(f'"inputs" has {len(items)} texts; at most {MAX_INPUTS} per request')
+    paired = isinstance(items[0], dict)
+    firsts, seconds = [], []
     for position, item in enumerate(items):
         where = '"inputs"' if single else f'"inputs"[{position}]'
-        if not isinstance(item, str):
-            raise InvalidRequestError(f"{where} must be a string, not {type(item).__name__}")
-        if not item.strip():
-            raise InvalidRequestError(f"{where} is an empty string")
-        if len(item) > MAX_CHARACTERS:
-            raise InvalidRequestError(f"{where} has {len(item)} characters; at most {MAX_CHARACTERS}")
-        try:
-            item.encode("utf-8")
-        except UnicodeEncodeError:
-            raise InvalidRequestError(f"{where} holds invalid Unicode (a lone surrogate)") from None
-    return tuple(items), single
+        if paired != isinstance(item, dict):
+            raise InvalidRequestError(f"{where}: send only strings or only text pairs in one request")
+        if paired:
+            if set(item) != {"text", "text_pair"}:
+                raise InvalidRequestError(
+                    f'{where} must have exactly the keys "text" and "text_pair", not {sorted(item)}'
+                )
+            firsts.append(_checked_text(item["text"], f"{where}.text"))
+            seconds.append(_checked_text(item["text_pair"], f"{where}.text_pair"))
+        else:
+            firsts.append(_checked_text(item, where))
+    return tuple(firsts), (tuple(seconds) if paired else None), single
+
+
+def _checked_text(item: Any, where: str) -> str:
+    if not isinstance(item, str):
+        raise InvalidRequestError(f"{where} must be a string, not {type(item).__name__}")
+    if not item.strip():
+        raise InvalidRequestError(f"{where} is an empty string")
+    if len(item) > MAX_CHARACTERS:
+        raise InvalidRequestError(f"{where} has {len(item)} characters; at most {MAX_CHARACTERS}")
+    try:
+        item.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(f"{where} holds invalid Unicode (a lone surrogate)") from None
+    return item
 
 
 def _top_k(parameters: Any) -> int | None:
@@ -264,6 +298,8 @@ def predict_fn(data: Request, model: LoadedModel, context: Any = None) -> list[A
         raise InvalidRequestError(
             f'"aggregation_strategy" applies to token classification; this model answers {model.problem_type}'
         )
+    if model.problem_type == TOKEN_CLASSIFICATION and data.pairs is not None:
+        raise InvalidRequestError("text pairs apply to sequence models; this model tags the tokens of one text")
     if model.problem_type == TOKEN_CLASSIFICATION:
         answers = _entities(data.texts, model, data.aggregation_strategy or "first")
     else:
@@ -275,7 +311,12 @@ def _sequence_answers(data: Request, model: LoadedModel) -> list[list[dict[str, 
     import torch
 
     encoded = model.tokenizer(
-        list(data.texts), truncation=True, max_length=model.max_length, padding=True, return_tensors="pt"
+        list(data.texts),
+        None if data.pairs is None else list(data.pairs),
+        truncation=True,
+        max_length=model.max_length,
+        padding=True,
+        return_tensors="pt",
     )
     encoded = {name: tensor.to(model.device) for name, tensor in encoded.items() if name != "token_type_ids"}
     with torch.inference_mode():

@@ -1,7 +1,7 @@
 """Entry point of the bundled training package (SageMaker runs ``python train.py --name value ...``).
 
 Reads hyperparameters as declared in ``hyperparameters.json`` (command line, ``SM_HPS``,
-``input/config/hyperparameters.json``), trains a sequence classifier on the ``train``
+``input/config/hyperparameters.json``), trains a model for the channel's problem type on the ``train``
 channel, evaluates on ``validation``, prints one ``hfst_metric`` line per evaluation
 (the kept model's line last) and saves the model with its serving code to ``SM_MODEL_DIR``.
 A failure writes its reason to ``SM_OUTPUT_DIR/failure`` and exits non-zero.

@@ -37,6 +37,20 @@ TUNING_CHANNELS = ("train", "validation")
 TORCH_DISTRIBUTED_HYPERPARAMETER = "sagemaker_torch_distributed_enabled"
 
 
+def printed_metrics(spec: TuningJobSpec) -> list[str]:
+    """The metrics the bundled package prints for the dataset's problem type, in ``metrics.json``'s order.
+
+    Token classification adds ``eval_f1_<type>`` for each entity type of ``dataset.label_names`` (BIO tags),
+    when the spec names them (otherwise they are printed but not recorded).
+    """
+    kind = spec.dataset.problem_type
+    names = list(contract.problem_type_metrics(kind))
+    if kind == "token_classification" and spec.dataset.label_names is not None:
+        types = sorted({tag[2:] for tag in spec.dataset.label_names if tag[:2] in ("B-", "I-")})
+        names += [contract.entity_metric_name(t) for t in types]
+    return names
+
+
 def metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
     """Every metric the trials print, with generated regexes (the objective first)."""
     objective = spec.objective
@@ -46,7 +60,7 @@ def metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
         defs = [rq.MetricDefinition(Name=objective.metric, Regex=contract.metric_regex(objective.metric))]
         defs += [
             rq.MetricDefinition(Name=name, Regex=contract.metric_regex(name))
-            for name in contract.declared_metrics()
+            for name in printed_metrics(spec)
             if name != objective.metric
         ]
     defs += [rq.MetricDefinition(Name=m.name, Regex=m.regex) for m in objective.extra_metrics]

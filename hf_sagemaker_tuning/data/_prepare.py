@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import DataError
 from ..packaged import resolve_model
-from ._clean import OVER_CAP, CleanSplit, clean, encode, label_names
+from ._clean import OVER_CAP, CleanSplit, clean
+from ._ner import clean_tokens, tokenize_words
 from ._result import MANIFEST, TRUNCATION_WARN_FRACTION, PreparedDataset, SplitReport
 from ._sources import Located, content_hashes, folder_label_names, locate, read_split
 from ._splits import carve_size, stratified_pick
 from ._store import CHANNELS, Store
+from ._tasks import channel_features, check_train, encode_for, label_statistics, names_for, strata, target_scale
 from ._tokenize import load_tokenizer, tokenize, tokenizer_identity
 
 if TYPE_CHECKING:
@@ -183,7 +185,9 @@ def _arrange(
             raise DataError(
                 f"split 'train' ({train.raw.origin}) has {len(train)} row(s): too few to carve a validation split from"
             )
-        picked, rest = stratified_pick(ids["train"], carve_size(len(train), spec.validation_size), spec.seed)
+        picked, rest = stratified_pick(
+            strata(spec, ids["train"]), carve_size(len(train), spec.validation_size), spec.seed
+        )
         cleaned["validation"], ids["validation"] = _select(train, ids["train"], picked)
         cleaned["validation"].dropped = {}
         cleaned["train"], ids["train"] = _select(train, ids["train"], rest)
@@ -193,7 +197,7 @@ def _arrange(
         cap = caps[ours]
         if ours in cleaned and cap is not None and len(cleaned[ours]) > cap:
             over = len(cleaned[ours]) - cap
-            picked, _ = stratified_pick(ids[ours], cap, spec.seed)
+            picked, _ = stratified_pick(strata(spec, ids[ours]), cap, spec.seed)
             cleaned[ours], ids[ours] = _select(cleaned[ours], ids[ours], picked)
             cleaned[ours].dropped[OVER_CAP] = over
     return sources
@@ -248,23 +252,22 @@ def prepare_dataset(
             return dataclasses.replace(found, cache_hit=True)
 
     # The test split keeps every row unless asked: a test score compares with published ones only on the whole split.
+    cleaner = clean_tokens if spec.problem_type == "token_classification" else clean
     cleaned = {
-        ours: clean(read_split(located, theirs, spec), spec, keep_rows=ours == "test" and not spec.cleaning.clean_test)
+        ours: cleaner(
+            read_split(located, theirs, spec), spec, keep_rows=ours == "test" and not spec.cleaning.clean_test
+        )
         for ours, theirs in used.items()
     }
-    names = label_names(spec, list(cleaned.values()), folder_label_names(located))
-    ids = {ours: encode(split, names, spec.label_column) for ours, split in cleaned.items()}
+    names = names_for(spec, list(cleaned.values()), folder_label_names(located))
+    ids = {ours: encode_for(split, names, spec) for ours, split in cleaned.items()}
     sources = _arrange(spec, cleaned, ids, used)
     task, metric = official_metric(spec, names)
     notes, unused_warnings = split_notes(located, used)
     for message in unused_warnings:
         logger.warning(message)
-    present = sorted({names[i] for i in ids["train"]})
-    if len(present) < 2:
-        raise DataError(
-            f"split 'train' ({cleaned['train'].raw.origin}) holds a single class ({present[0]!r}) "
-            f"after cleaning and sampling; at least two of {', '.join(names)} are needed"
-        )
+    check_train(spec, names, ids["train"], cleaned["train"].raw.origin)
+    scale = target_scale(spec, ids["train"])
 
     logger.info("Tokenizing with %s (max_length %d)", tokenizer, spec.max_length)
     loaded_tokenizer = load_tokenizer(local_tokenizer)
@@ -276,31 +279,40 @@ def prepare_dataset(
         )
     import datasets
 
-    features: dict[str, Any] = {"text": datasets.Value("string")}
-    if len(spec.text_columns) == 2:
-        features["text_pair"] = datasets.Value("string")
-    features["label"] = datasets.ClassLabel(names=names)
+    features = channel_features(spec, names)
     channels: dict[str, Any] = {}
     reports: dict[str, SplitReport] = {}
     with _progress_bars(progress):
         for ours in (c for c in CHANNELS if c in cleaned):
             split = cleaned[ours]
-            columns = dict(zip(["text", "text_pair"][: len(split.texts)], split.texts, strict=True))
-            dataset = datasets.Dataset.from_dict({**columns, "label": ids[ours]}, features=datasets.Features(features))
-            channels[ours], lengths, truncated = tokenize(
-                dataset, loaded_tokenizer, spec.max_length, len(split.texts) == 2, f"Tokenizing {ours}"
-            )
-            counts = [0] * len(names)
-            for i in ids[ours]:
-                counts[i] += 1
+            label_counts, stats = label_statistics(spec, names, ids[ours])
+            if spec.problem_type == "token_classification":
+                rows = {"tokens": split.texts[0], "ner_tags": [list(tags) for tags in ids[ours]]}
+                dataset = datasets.Dataset.from_dict(rows, features=datasets.Features(features))
+                channels[ours], lengths, truncated, cut = tokenize_words(
+                    dataset, loaded_tokenizer, spec.max_length, f"Tokenizing {ours}"
+                )
+                stats.update(cut)
+            else:
+                columns = dict(zip(["text", "text_pair"][: len(split.texts)], split.texts, strict=True))
+                labels: list[Any] = ids[ours]
+                if spec.problem_type == "multi_label_classification":
+                    labels = [list(row) for row in labels]
+                elif scale is not None:
+                    labels = [(value - scale["mean"]) / scale["std"] for value in labels]
+                dataset = datasets.Dataset.from_dict({**columns, "label": labels}, features=datasets.Features(features))
+                channels[ours], lengths, truncated = tokenize(
+                    dataset, loaded_tokenizer, spec.max_length, len(split.texts) == 2, f"Tokenizing {ours}"
+                )
             reports[ours] = SplitReport(
                 len(split),
                 sources[ours],
-                dict(zip(names, counts, strict=True)),
+                label_counts,
                 lengths,
                 truncated,
                 dict(split.dropped),
                 dict(split.kept),
+                stats,
             )
         warnings = list(unused_warnings)
         for ours, report in reports.items():
@@ -328,8 +340,15 @@ def prepare_dataset(
             task=task,
             official_metric=metric,
             notes=tuple(notes),
+            problem_type=spec.problem_type,
+            target_scale=scale,
         )
-        task_file = None if task is None else json.dumps({"task": task, "official_metric": metric}, indent=2)
+        task_info: dict[str, Any] = {"task": task, "official_metric": metric}
+        if spec.problem_type != "single_label_classification":
+            task_info["problem_type"] = spec.problem_type
+        if scale is not None:
+            task_info["target_scale"] = scale
+        task_file = None if task is None and scale is None else json.dumps(task_info, indent=2)
 
         def save(dataset: Any, where: str) -> None:
             dataset.save_to_disk(where, storage_options=store.options)

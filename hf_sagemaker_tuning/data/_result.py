@@ -32,6 +32,10 @@ class SplitReport:
     truncated: int
     dropped: Mapping[str, int] = field(default_factory=dict)
     kept: Mapping[str, int] = field(default_factory=dict)
+    #: The problem type's statistics: multi-label ``label_cardinality`` and ``labels_per_text``; regression
+    #: ``min``, ``max``, ``mean``, ``std`` (original scale); token classification ``entities``, ``entities_cut``
+    #: and ``texts_with_entities_cut`` (``label_counts`` then counts entities per type).
+    stats: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def truncated_fraction(self) -> float:
@@ -60,6 +64,9 @@ class PreparedDataset:
         task: The task the dataset names (e.g. ``tweet_eval/emotion``), when it names one.
         official_metric: That task's official metric (``name``, ``score``, ``classes``).
         notes: What the summary should say (e.g. a ``val`` split read as validation).
+        problem_type: Hugging Face's name of what is predicted (``single_label_classification``, ...).
+        target_scale: Regression with ``standardize_target``: the train split's ``mean`` and ``std``
+            (channels hold ``(y - mean) / std``; the model's predictions are mapped back).
     """
 
     output: str
@@ -78,6 +85,8 @@ class PreparedDataset:
     task: str | None = None
     official_metric: Mapping[str, Any] | None = None
     notes: tuple[str, ...] = ()
+    problem_type: str = "single_label_classification"
+    target_scale: Mapping[str, float] | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -132,6 +141,8 @@ class PreparedDataset:
             "task": self.task,
             "official_metric": None if self.official_metric is None else dict(self.official_metric),
             "notes": list(self.notes),
+            "problem_type": self.problem_type,
+            "target_scale": None if self.target_scale is None else dict(self.target_scale),
         }
 
     @classmethod
@@ -152,6 +163,7 @@ class PreparedDataset:
                     truncated=int(s["truncated"]),
                     dropped={str(k): int(v) for k, v in s["dropped"].items()},
                     kept={str(k): int(v) for k, v in s.get("kept", {}).items()},
+                    stats=dict(s.get("stats", {})),
                 )
                 for name, s in manifest["splits"].items()
             }
@@ -173,6 +185,8 @@ class PreparedDataset:
                 task=manifest.get("task"),
                 official_metric=manifest.get("official_metric"),
                 notes=tuple(manifest.get("notes", ())),
+                problem_type=str(manifest.get("problem_type", "single_label_classification")),
+                target_scale=manifest.get("target_scale"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DataError(f"{where} is incomplete or malformed ({type(error).__name__}: {error})") from None
@@ -183,6 +197,12 @@ class PreparedDataset:
         lines = [
             f"Dataset {self.source} -> {self.output}: {state}",
             f"  fingerprint {self.fingerprint[:16]}  tokenizer {self.tokenizer}  max_length {self.max_length}",
+            f"  problem type: {self.problem_type}"
+            + (
+                f" (target standardised: mean {self.target_scale['mean']:.4g}, std {self.target_scale['std']:.4g})"
+                if self.target_scale
+                else ""
+            ),
             f"  labels ({len(self.label_names)}): {', '.join(self.label_names)}",
             f"  columns: {', '.join(self.columns)}",
         ]
@@ -199,8 +219,26 @@ class PreparedDataset:
                 f"  {name:<11}{r.rows:>8}  {r.source_split:<16}{lengths:>20}{r.truncated_fraction:>10.1%}"
                 f"  dropped: {dropped}" + (f"; kept (whole split): {kept}" if kept else "")
             )
-            balance = ", ".join(f"{k} {v} ({v / r.rows:.0%})" for k, v in r.label_counts.items()) if r.rows else ""
-            lines.append(f"  {'':<11}{'':>8}  labels: {balance}")
+            lines.extend(f"  {'':<11}{'':>8}  {line}" for line in _type_lines(self.problem_type, r))
         lines.extend(f"  note: {n}" for n in self.notes)
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)
+
+
+def _type_lines(problem_type: str, r: SplitReport) -> list[str]:
+    """The per-type statistics of one split, as summary lines."""
+    s = r.stats
+    if problem_type == "regression":
+        return [f"target: range {s['min']:.4g}..{s['max']:.4g}, mean {s['mean']:.4g}, std {s['std']:.4g}"]
+    if problem_type == "token_classification":
+        counts = ", ".join(f"{k} {v}" for k, v in r.label_counts.items())
+        return [
+            f"entities ({s.get('entities', 0)}): {counts}",
+            f"entities cut off by max_length: {s.get('entities_cut', 0)} "
+            f"(in {s.get('texts_with_entities_cut', 0)} texts)",
+        ]
+    balance = ", ".join(f"{k} {v} ({v / r.rows:.0%})" for k, v in r.label_counts.items()) if r.rows else ""
+    if problem_type == "multi_label_classification":
+        per_text = ", ".join(f"{k}: {v}" for k, v in s.get("labels_per_text", {}).items())
+        return [f"labels: {balance}", f"label cardinality {s.get('label_cardinality', 0)}; labels per text {per_text}"]
+    return [f"labels: {balance}"]

@@ -200,6 +200,7 @@ def read_split(located: Located, split: str, spec: DatasetSpec) -> RawSplit:
                 f"{origin} has no column {', '.join(map(repr, missing))}; its columns are: {', '.join(columns)}"
             )
         feature = ds.features[spec.label_column]
+        feature = getattr(feature, "feature", feature)  # a list of ClassLabel (multi-label, NER tags)
         names = list(feature.names) if hasattr(feature, "names") and hasattr(feature, "str2int") else None
         return RawSplit(split, origin, tuple(columns), {c: list(ds[c]) for c in needed}, class_names=names)
     path = located.files[split]

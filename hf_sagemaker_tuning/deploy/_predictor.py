@@ -53,9 +53,25 @@ def encode_request(inputs: str | Sequence[str] | Mapping[str, Any], top_k: int |
     return body
 
 
-def unpack(inputs: str | Sequence[str] | Mapping[str, Any]) -> tuple[str | list[str], dict[str, Any]]:
-    """The texts and the parameters of a request: a text, a list of texts or ``{"inputs", "parameters"}``."""
+#: One text pair, as the text-classification pipeline takes it (for models trained on pairs).
+TextPair = dict[str, str]
+Inputs = str | TextPair | list[str] | list[TextPair]
+
+
+def _is_pair(item: object) -> bool:
+    return (
+        isinstance(item, Mapping)
+        and set(item) == {"text", "text_pair"}
+        and all(isinstance(value, str) for value in item.values())
+    )
+
+
+def unpack(inputs: str | Sequence[str] | Mapping[str, Any]) -> tuple[Inputs, dict[str, Any]]:
+    """The texts and the parameters of a request: a text, a list of texts, a text pair
+    (``{"text": ..., "text_pair": ...}``), a list of pairs, or ``{"inputs", "parameters"}``."""
     parameters: dict[str, Any] = {}
+    if _is_pair(inputs):
+        return {"text": inputs["text"], "text_pair": inputs["text_pair"]}, parameters
     if isinstance(inputs, Mapping):
         extra = sorted(set(inputs) - {"inputs", "parameters"}, key=str)
         if extra:
@@ -69,11 +85,17 @@ def unpack(inputs: str | Sequence[str] | Mapping[str, Any]) -> tuple[str | list[
         inputs = inputs["inputs"]
     if isinstance(inputs, str):
         return inputs, parameters
+    if _is_pair(inputs):
+        return {"text": inputs["text"], "text_pair": inputs["text_pair"]}, parameters
+    if isinstance(inputs, Sequence) and inputs and all(_is_pair(item) for item in inputs):
+        return [{"text": item["text"], "text_pair": item["text_pair"]} for item in inputs], parameters
     if isinstance(inputs, Sequence) and all(isinstance(item, str) for item in inputs):
         if not inputs:
             raise DeployError("inputs is an empty list; pass at least one text")
         return list(inputs), parameters
-    raise DeployError(f"inputs must be a string or a list of strings, not {type(inputs).__name__}")
+    raise DeployError(
+        f'inputs must be a string, a {{"text", "text_pair"}} pair or a list of either kind, not {type(inputs).__name__}'
+    )
 
 
 def _labels(value: Any, where: str) -> list[Label]:
@@ -109,7 +131,7 @@ def _item(item: Any, where: str) -> Label:
     return out
 
 
-def parse_response(raw: bytes | str, inputs: str | Sequence[str]) -> list[Label] | list[list[Label]]:
+def parse_response(raw: bytes | str, inputs: Inputs) -> list[Label] | list[list[Label]]:
     """Check and normalise a response: a list of labels (or entities) for one text, a list of such lists for several.
 
     A flat list with one label per text (the inference toolkit's default pipeline answers
@@ -119,7 +141,7 @@ def parse_response(raw: bytes | str, inputs: str | Sequence[str]) -> list[Label]
         data = json.loads(raw)
     except ValueError:
         raise DeployError(f"the endpoint answered with something that is not JSON: {str(raw)[:200]!r}") from None
-    if isinstance(inputs, str):
+    if isinstance(inputs, (str, dict)):  # one text or one pair
         return _labels(data, "the response")
     if not isinstance(data, list) or len(data) != len(inputs):
         raise DeployError(f"unexpected response from the endpoint: expected {len(inputs)} answers, one per text")

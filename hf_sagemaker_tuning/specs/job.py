@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from .. import contract
 from ._base import Spec, SpecFieldError
 from ._errors import shorten
+from ._problem import check_problem_type
 from .budget import BudgetSpec
 from .dataset import DatasetSpec
 from .local import LocalSpec
@@ -60,6 +61,7 @@ class TuningJobSpec(Spec):
                 raise SpecFieldError(f"search_space.{name}", "the name is reserved for SageMaker")
         self._check_declared()
         self._check_objective()
+        check_problem_type(self)
         self._check_strategy()
         self._check_local()
         return self
@@ -115,14 +117,14 @@ class TuningJobSpec(Spec):
                     "objective.regex", f"with your own entry_point, give the regex of {shorten(objective.metric)}"
                 )
             metrics = contract.declared_metrics()
-            if objective.metric not in metrics or not objective.metric.startswith("eval_"):
+            if contract.metric_declaration(objective.metric) is None or not objective.metric.startswith("eval_"):
                 eval_metrics = [m for m in metrics if m.startswith("eval_")]
                 raise SpecFieldError(
                     "objective.metric",
                     f"{shorten(objective.metric)} is not an evaluation metric the bundled training package "
                     f"prints; choose one of {eval_metrics}, or give a regex for a custom metric",
                 )
-        declared = contract.declared_metrics().get(objective.metric) if self.training.uses_bundled_package else None
+        declared = contract.metric_declaration(objective.metric) if self.training.uses_bundled_package else None
         if (
             declared is not None
             and objective.direction is not None
@@ -175,7 +177,9 @@ class TuningJobSpec(Spec):
         """The objective's direction, resolved (maximize or minimize)."""
         if self.objective.direction is not None:
             return self.objective.direction
-        return contract.declared_metrics()[self.objective.metric].direction
+        declared = contract.metric_declaration(self.objective.metric)
+        assert declared is not None  # a metric without a declaration needs a direction (checked above)
+        return declared.direction
 
     @property
     def notes(self) -> list[str]:
@@ -192,8 +196,11 @@ class TuningJobSpec(Spec):
         out.update({k: hyperparameter_text(v) for k, v in self.training.hyperparameters.items()})
         if self.training.uses_bundled_package and "metric_for_best_model" not in out:
             choices = contract.declared_hyperparameters()["metric_for_best_model"].choices or ()
-            if self.objective.metric in choices and "metric_for_best_model" not in self.search_space.names():
-                out["metric_for_best_model"] = self.objective.metric
+            if "metric_for_best_model" not in self.search_space.names():
+                if self.objective.metric in choices:
+                    out["metric_for_best_model"] = self.objective.metric
+                elif self.dataset.problem_type != "single_label_classification":
+                    out["metric_for_best_model"] = contract.primary_metric(self.dataset.problem_type)
         return out
 
 

@@ -192,7 +192,7 @@ def test_request_validation_is_the_same_for_every_type(models: dict[str, tuple[t
     for handler, _, _ in models.values():
         for payload, message in [
             ({"inputs": ""}, "empty string"),
-            ({"inputs": 42}, "must be a string or a list of strings"),
+            ({"inputs": 42}, "object or a list of them, not int"),
             ({"inputs": "x", "parameters": {"temperature": 2}}, "unknown parameters"),
         ]:
             with pytest.raises(handler.InvalidRequestError, match=message):

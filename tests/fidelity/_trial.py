@@ -46,6 +46,27 @@ HOST = "localhost"  # resolves on every machine; the toolkit waits until each ho
 FRAMEWORK_MODULE = "sagemaker_pytorch_container.training:main"
 
 
+#: One example spec per problem type (issue 20), over the shared data.
+TYPE_EXAMPLES = {
+    "goemotions": "goemotions-multilabel.yaml",
+    "stsb": "stsb-regression.yaml",
+    "emobank": "emobank-regression.yaml",
+    "wnut17": "wnut17-ner.yaml",
+}
+
+
+def type_job_spec(which: str) -> TuningJobSpec:
+    """A problem type's example job, cut to a few dozen examples, the shared data read in place, for SageMaker."""
+    raw: dict[str, Any] = yaml.safe_load((REPO / "examples" / TYPE_EXAMPLES[which]).read_text("utf-8"))
+    source = str(raw["dataset"]["source"]).removeprefix("../shared/data/")
+    raw["dataset"].update(
+        source=str(SHARED_DATA.parent / source), max_length=48, max_train_samples=48, max_eval_samples=24
+    )
+    raw["training"]["hyperparameters"].update(epochs=1, per_device_train_batch_size=16)
+    raw["sagemaker"] = dict(SAGEMAKER)
+    return TuningJobSpec.model_validate(raw)
+
+
 def job_spec(which: str, overrides: dict[str, dict[str, Any]] | None = None) -> TuningJobSpec:
     """The quickstart or the article's job, cut to a few dozen examples, compiled for SageMaker.
 
@@ -117,7 +138,7 @@ def prepare_trial(
     ``hosts`` is the trial's instances (``resourceconfig.json``); ``base`` is the first one's container, and
     :func:`other_host` lays out the others'.
     """
-    spec = job_spec(which, overrides)
+    spec = type_job_spec(which) if which in TYPE_EXAMPLES else job_spec(which, overrides)
     request = compile_request(spec, job_name=f"fidelity-{which}")
     prepared = data_cache / which
     prepare_for_job(spec, prepared, tokenizer=tiny_model)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ._trial import Trial, prepare_trial, read_metrics, run_toolkit
+from ._trial import TYPE_EXAMPLES, Trial, prepare_trial, read_metrics, run_toolkit
 from .conftest import TRAIN_ENVS, env_python, read_json
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.slow]
@@ -66,6 +66,39 @@ def test_a_compiled_trial_runs_under_the_real_toolkit(
         assert (trial.model / name).is_file(), f"model/{name} is missing"
     config = read_json(trial.model / "config.json")
     assert sorted(config["id2label"].values()) == ["negative", "neutral", "positive"]
+
+
+#: What each problem type's saved model must say (code/serving.json) and which architecture it has.
+TYPE_MODELS = {
+    "goemotions": ("multi_label_classification", "BertForSequenceClassification"),
+    "stsb": ("regression", "BertForSequenceClassification"),
+    "emobank": ("regression", "BertForSequenceClassification"),
+    "wnut17": ("token_classification", "BertForTokenClassification"),
+}
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("env_name", TRAIN_ENVS)
+@pytest.mark.parametrize("which", list(TYPE_EXAMPLES))
+def test_each_problem_type_trains_under_the_real_toolkit(
+    tmp_path: Path, env_name: str, which: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
+) -> None:
+    """Multi-label, regression and NER example jobs: every compiled metric (eval_official too) is read back."""
+    env_python(env_name)
+    trial = _trial(tmp_path, which, tiny_model, data_cache)
+    code, log = run_toolkit(env_name, trial, s3_endpoint)
+    assert code == 0, log[-4000:]
+    assert (trial.output / "success").is_file() and not (trial.output / "failure").exists()
+    found = read_metrics(trial.request, log)
+    report = read_json(trial.output / "data" / "metrics.json")
+    definitions = trial.request.TrainingJobDefinition.AlgorithmSpecification.MetricDefinitions
+    for definition in definitions:  # each example names its task: eval_official is printed and read too
+        assert definition.Name in found, f"{definition.Name} never matched the toolkit's output"
+        assert found[definition.Name][-1] == pytest.approx(report["final"][definition.Name], rel=1e-9)
+    problem_type, architecture = TYPE_MODELS[which]
+    serving = read_json(trial.model / "code" / "serving.json")
+    assert serving["problem_type"] == problem_type
+    assert read_json(trial.model / "config.json")["architectures"] == [architecture]
 
 
 @pytest.mark.timeout(300)

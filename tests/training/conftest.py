@@ -188,3 +188,59 @@ def run_inprocess(
         return status, base
 
     return run
+
+
+def multilabel_split(source: Path, names: list[str], count: int, tokenizer: Any, folder: Path) -> Path:
+    """The first ``count`` GoEmotions rows as a multi-label channel (``label``: a list of ClassLabel)."""
+    import datasets
+
+    rows = [json.loads(line) for line in source.read_text(encoding="utf-8").splitlines()[:count]]
+    encoded = tokenizer([row["text"] for row in rows], truncation=True, max_length=64)
+    features = datasets.Features(
+        {
+            "input_ids": datasets.List(datasets.Value("int32")),
+            "attention_mask": datasets.List(datasets.Value("int8")),
+            "label": datasets.List(datasets.ClassLabel(names=names)),
+        }
+    )
+    labels = [[names.index(name) for name in row["labels"]] for row in rows]
+    data = {"input_ids": encoded["input_ids"], "attention_mask": encoded["attention_mask"], "label": labels}
+    datasets.Dataset.from_dict(data, features=features).save_to_disk(str(folder))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def multilabel_channels(tmp_path_factory: pytest.TempPathFactory, tweeteval: Path, tokenizer: Any) -> dict[str, Path]:
+    """Small GoEmotions multi-label channels: 64 train, 32 validation examples."""
+    goemotions = tweeteval.parent / "multilabel" / "goemotions"
+    if not goemotions.is_dir():
+        pytest.skip(f"shared data {goemotions} is not here")
+    names: list[str] = json.loads((goemotions / "labels.json").read_text(encoding="utf-8"))
+    root = tmp_path_factory.mktemp("multilabel-channels")
+    return {
+        "train": multilabel_split(goemotions / "train.jsonl", names, 64, tokenizer, root / "train"),
+        "validation": multilabel_split(goemotions / "validation.jsonl", names, 32, tokenizer, root / "validation"),
+    }
+
+
+@pytest.fixture(scope="session")
+def ner_channels(tmp_path_factory: pytest.TempPathFactory, tweeteval: Path, minilm_path: Path) -> dict[str, Path]:
+    """WNUT-17 token-classification channels prepared by the library: 64 train, 31 validation texts."""
+    from hf_sagemaker_tuning.data import prepare_dataset
+    from hf_sagemaker_tuning.specs.dataset import DatasetSpec
+
+    wnut = tweeteval.parent / "ner" / "wnut17"
+    if not wnut.is_dir():
+        pytest.skip(f"shared data {wnut} is not here")
+    spec = DatasetSpec(
+        source=str(wnut),
+        problem_type="token_classification",
+        task="wnut_17",
+        max_length=48,
+        max_train_samples=64,
+        max_eval_samples=31,
+        max_test_samples=16,
+    )
+    out = tmp_path_factory.mktemp("ner-channels")
+    prepared = prepare_dataset(spec, tokenizer=minilm_path, output=out)
+    return {name: Path(location) for name, location in prepared.channels.items()}

@@ -255,3 +255,23 @@ def test_distributed_world_is_read_from_torchrun_variables() -> None:
         world_from_env({"RANK": "0", "WORLD_SIZE": "2", "LOCAL_RANK": "0"})
     with pytest.raises(HyperparameterError, match="HFST_DISTRIBUTED_TIMEOUT_SECONDS='soon' is not a positive"):
         world_from_env({"HFST_DISTRIBUTED_TIMEOUT_SECONDS": "soon"})
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_distributed_token_classification_gathers_ragged_predictions_like_one_process(
+    tmp_path: Path, ner_channels: dict[str, Path], tiny_model: Path
+) -> None:
+    """NER outputs are one list per text (ragged): the ranks' slices gather into the single-process scores."""
+    extra = {"eval_steps": 2, "epochs": 1}
+    ddp = _run(tmp_path / "ddp", ner_channels, tiny_model, processes=2, per_device=16, extra=extra)
+    single = _run(tmp_path / "one", ner_channels, tiny_model, processes=1, per_device=32, extra=extra)
+    assert ddp.returncode == 0, ddp.output[-4000:]
+    assert single.returncode == 0, single.output[-4000:]
+    got, want = ddp.report(), single.report()
+    assert got["validation"]["scored_per_evaluation"] == [VALIDATION_EXAMPLES] * len(got["evaluations"])
+    assert len(got["evaluations"]) == len(want["evaluations"]) >= 1
+    for a, b in zip(got["evaluations"], want["evaluations"], strict=True):
+        assert a["eval_loss"] == pytest.approx(b["eval_loss"], rel=RELATIVE_TOLERANCE)
+        for key in ("eval_precision", "eval_recall", "eval_f1", "eval_official", "eval_f1_person"):
+            assert a[key] == pytest.approx(b[key], rel=RELATIVE_TOLERANCE), key

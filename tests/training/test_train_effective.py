@@ -36,6 +36,7 @@ class Case:
     check: Callable[[Observed, Observed], bool]
     also: dict[str, Any] = field(default_factory=dict)  # set in both runs
     trajectory: bool = False  # needs a real (short) training run
+    multilabel: bool = False  # runs on multi-label channels (a multi-label hyperparameter)
 
 
 def _groups(observed: Observed) -> dict[str, dict[str, Any]]:
@@ -217,6 +218,16 @@ CASES: dict[str, Case] = {
         ),
         also={"lora_r": 2},
     ),
+    "threshold": Case(
+        {"threshold": 0.05},
+        # a low threshold predicts (nearly) every label: micro-F1 changes, and the saved model records it
+        lambda b, c: (
+            _evals(b)[-1]["eval_micro_f1"] != _evals(c)[-1]["eval_micro_f1"]
+            and (b["serving"]["threshold"], c["serving"]["threshold"]) == (0.5, 0.05)
+        ),
+        trajectory=True,
+        multilabel=True,
+    ),
     "train_max_samples": Case({"train_max_samples": 20}, lambda b, c: c["config"]["data"]["num_train_examples"] == 20),
     "eval_max_samples": Case({"eval_max_samples": 10}, lambda b, c: c["config"]["data"]["num_eval_examples"] == 10),
 }
@@ -228,12 +239,17 @@ def test_every_declared_hyperparameter_has_a_case() -> None:
 
 @pytest.fixture(scope="module")
 def observe(
-    channels: dict[str, Path], tiny_model: Path, other_tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[dict[str, Any], bool], Observed]:
-    cache: dict[tuple[str, bool], Observed] = {}
+    channels: dict[str, Path],
+    tiny_model: Path,
+    other_tiny_model: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Callable[..., Observed]:
+    cache: dict[tuple[str, bool, bool], Observed] = {}
 
-    def run(args: dict[str, Any], trajectory: bool) -> Observed:
-        key = (json.dumps(args, sort_keys=True), trajectory)
+    def run(args: dict[str, Any], trajectory: bool, multilabel: bool = False) -> Observed:
+        key = (json.dumps(args, sort_keys=True), trajectory, multilabel)
+        data = request.getfixturevalue("multilabel_channels") if multilabel else channels
         if key in cache:
             return cache[key]
         raw = {"model_name_or_path": str(tiny_model), **BASE, **args}
@@ -241,7 +257,7 @@ def observe(
             raw["model_name_or_path"] = str(other_tiny_model)
         hps = resolve({name: str(value) if isinstance(value, bool) else value for name, value in raw.items()})
         base = tmp_path_factory.mktemp("opt-ml")
-        paths = ContainerPaths.from_env(container_env(base, channels))
+        paths = ContainerPaths.from_env(container_env(base, data))
         if trajectory:
             from hfst_train.job import run_job
 
@@ -249,6 +265,7 @@ def observe(
             observed = {
                 "config": json.loads((paths.output_data_dir / "effective_config.json").read_text()),
                 "metrics": json.loads((paths.output_data_dir / "metrics.json").read_text()),
+                "serving": json.loads((paths.model_dir / "code" / "serving.json").read_text()),
             }
         else:
             train, validation = load_splits(paths, hps)
@@ -262,9 +279,9 @@ def observe(
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("name", sorted(load_declarations()))
-def test_hyperparameter_takes_effect(name: str, observe: Callable[[dict[str, Any], bool], Observed]) -> None:
+def test_hyperparameter_takes_effect(name: str, observe: Callable[..., Observed]) -> None:
     case = CASES[name]
-    base = observe(dict(case.also), case.trajectory)
-    changed = observe({**case.also, **case.change}, case.trajectory)
+    base = observe(dict(case.also), case.trajectory, case.multilabel)
+    changed = observe({**case.also, **case.change}, case.trajectory, case.multilabel)
     assert changed["config"]["hyperparameters"][name] != base["config"]["hyperparameters"][name]
     assert case.check(base, changed), f"{name}={case.change[name]!r} did not change the run"

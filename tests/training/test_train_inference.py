@@ -91,7 +91,7 @@ def test_bytes_and_charset_are_accepted(handler: types.ModuleType, loaded: Any) 
         (["hi"], "application/json", "must be a JSON object"),
         ({"text": "hi"}, "application/json", "unknown request fields ['text']"),
         ({"parameters": {}}, "application/json", 'has no "inputs"'),
-        ({"inputs": 3}, "application/json", "must be a string or a list of strings, not int"),
+        ({"inputs": 3}, "application/json", "object or a list of them, not int"),
         ({"inputs": ["ok", 3]}, "application/json", '"inputs"[1] must be a string'),
         ({"inputs": ""}, "application/json", "is an empty string"),
         ({"inputs": "   "}, "application/json", "is an empty string"),

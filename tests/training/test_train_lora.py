@@ -289,3 +289,24 @@ def test_lora_under_distributed_data_parallel_merges_and_saves_on_rank_0(
     assert not (model_dir / "adapter_config.json").exists()
     reloaded = AutoModelForSequenceClassification.from_pretrained(str(model_dir), trust_remote_code=False)
     assert not any("lora" in name for name, _ in reloaded.named_parameters())
+
+
+@pytest.mark.timeout(300)
+def test_lora_on_a_token_classifier_keeps_its_per_token_head_trainable(
+    ner_channels: dict[str, Path], tiny_model: Path, tmp_path: Path
+) -> None:
+    """Token models get peft's TOKEN_CLS: adapters plus the per-token classifier train, and a job runs to the end."""
+    from hfst_train.job import run_job
+
+    hps = resolve({"model_name_or_path": str(tiny_model), **BASE, "lora_r": "2", "max_steps": "2"})
+    paths = ContainerPaths.from_env(container_env(tmp_path / "opt-ml", ner_channels))
+    train, validation = load_splits(paths, hps)
+    setup = build_setup(hps, train, validation, device=torch.device("cpu"), environ={})
+    assert type(setup.model.base_model.model).__name__ == "BertForTokenClassification"
+    trainable = {name for name, p in setup.model.named_parameters() if p.requires_grad}
+    assert any("classifier" in name for name in trainable)
+    assert all("lora_" in name or "classifier" in name for name in trainable)
+    final = run_job(hps, paths, {})
+    assert "eval_f1" in final and "eval_official" in final
+    config = json.loads((paths.model_dir / "config.json").read_text())
+    assert config["architectures"] == ["BertForTokenClassification"]  # merged: serves without peft

@@ -1,10 +1,13 @@
 """Channel data: tokenized ``datasets`` folders, length-grouped batches and dynamic padding.
 
 A channel is a ``datasets.Dataset.save_to_disk`` folder with ``input_ids``,
-``attention_mask`` (lists of int, truncated, not padded) and ``label`` (a
-``ClassLabel`` whose names become the model's ``id2label``). Other columns are
-ignored. A channel may also hold ``hfst_task.json`` (written by ``hfst prepare``
-when the dataset names its task): the task's official metric, printed as ``eval_official``.
+``attention_mask`` (lists of int, truncated, not padded) and ``label``, whose feature
+says the problem type (``problem_type_of``): a ``ClassLabel`` (single-label; its names
+become the model's ``id2label``), a list of ``ClassLabel`` (multi-label), a float
+(regression), or, next to a ``ner_tags`` list of ``ClassLabel`` (the BIO tag of each word),
+a list of ints aligned with ``input_ids`` (token classification; -100 where ignored).
+A channel may also hold ``hfst_task.json`` (written by ``hfst prepare``): the task's
+official metric, printed as ``eval_official``, and a regression target's ``target_scale``.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ import torch
 from hfst_train.errors import DataError
 
 REQUIRED_COLUMNS = ("input_ids", "attention_mask", "label")
+#: Token classification channels also hold the words, their tags and the word of each labelled sub-token.
+TOKEN_COLUMNS = ("tokens", "ner_tags", "word_index")
 #: The file in a channel folder that names the dataset's task and its official metric.
 TASK_FILE = "hfst_task.json"
-OFFICIAL_SCORES = ("f1", "recall", "precision")
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,18 @@ class TokenizedSplit:
     """One channel held in memory as Python lists (cheap to batch, no per-item dataset overhead)."""
 
     input_ids: list[list[int]]
-    labels: list[int]
+    labels: list[Any]
     label_names: tuple[str, ...]
     #: ``{"task", "name", "score", "classes"}`` from the channel's ``hfst_task.json``, when it has one.
     official: Mapping[str, Any] | None = None
+    #: Hugging Face's name of the problem type (``labels`` hold: class ids, lists of ids, floats, aligned tags).
+    problem_type: str = "single_label_classification"
+    #: Token classification: each text's words, their tag ids, and the word of each labelled sub-token.
+    words: list[list[str]] | None = None
+    word_tags: list[list[int]] | None = None
+    word_index: list[list[int]] | None = None
+    #: Regression: ``{"mean", "std"}`` when the target was standardised (``original = value * std + mean``).
+    target_scale: Mapping[str, float] | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -45,11 +57,19 @@ class TokenizedSplit:
         return [len(ids) for ids in self.input_ids]
 
     def subset(self, indices: Sequence[int]) -> TokenizedSplit:
+        def pick(values: list[Any] | None) -> list[Any] | None:
+            return None if values is None else [values[i] for i in indices]
+
         return TokenizedSplit(
             input_ids=[self.input_ids[i] for i in indices],
             labels=[self.labels[i] for i in indices],
             label_names=self.label_names,
             official=self.official,
+            problem_type=self.problem_type,
+            words=pick(self.words),
+            word_tags=pick(self.word_tags),
+            word_index=pick(self.word_index),
+            target_scale=self.target_scale,
         )
 
 
@@ -71,36 +91,112 @@ def load_channel(path: Path, channel: str) -> TokenizedSplit:
             f"channel {channel!r}: columns {missing} are missing (has {dataset.column_names}); "
             "expected tokenized input_ids, attention_mask and a ClassLabel label"
         )
-    feature = dataset.features["label"]
-    if not isinstance(feature, datasets.ClassLabel):
-        raise DataError(f"channel {channel!r}: 'label' must be a ClassLabel carrying the label names, got {feature}")
+    problem_type, names = problem_type_of(dataset, channel)
     if len(dataset) == 0:
         raise DataError(f"channel {channel!r}: {path} holds no examples")
-    columns = dataset.select_columns(["input_ids", "label"]).to_dict()
-    names = tuple(feature.names)
+    token = problem_type == "token_classification"
+    columns = dataset.select_columns(["input_ids", "label", *(TOKEN_COLUMNS if token else ())]).to_dict()
+    task = load_task_file(path, channel)
     return TokenizedSplit(
         input_ids=[list(ids) for ids in columns["input_ids"]],
-        labels=[int(label) for label in columns["label"]],
+        labels=[_label(value, problem_type) for value in columns["label"]],
         label_names=names,
-        official=load_official(path, channel, names),
+        official=load_official(path, channel, names, problem_type, task),
+        problem_type=problem_type,
+        words=[list(w) for w in columns["tokens"]] if token else None,
+        word_tags=[list(t) for t in columns["ner_tags"]] if token else None,
+        word_index=[list(w) for w in columns["word_index"]] if token else None,
+        target_scale=_target_scale(task, path, channel) if problem_type == "regression" else None,
     )
 
 
-def load_official(path: Path, channel: str, label_names: Sequence[str]) -> dict[str, Any] | None:
-    """The official metric named in the channel's ``hfst_task.json`` (checked), or ``None`` without one."""
+def _label(value: Any, problem_type: str) -> Any:
+    if problem_type == "regression":
+        return float(value)
+    if problem_type == "single_label_classification":
+        return int(value)
+    return [int(v) for v in value]
+
+
+def problem_type_of(dataset: Any, channel: str) -> tuple[str, tuple[str, ...]]:
+    """The problem type a channel's ``label`` feature says, and its label (or BIO tag) names."""
+    import datasets
+
+    feature = dataset.features["label"]
+    inner = getattr(feature, "feature", None)  # datasets' Sequence / List
+    if isinstance(feature, datasets.ClassLabel):
+        return "single_label_classification", tuple(feature.names)
+    if isinstance(inner, datasets.ClassLabel):
+        return "multi_label_classification", tuple(inner.names)
+    if isinstance(feature, datasets.Value) and feature.dtype.startswith("float"):
+        return "regression", ("LABEL_0",)
+    tags = getattr(dataset.features.get("ner_tags"), "feature", None)
+    if isinstance(inner, datasets.Value) and isinstance(tags, datasets.ClassLabel):
+        missing = [column for column in TOKEN_COLUMNS if column not in dataset.column_names]
+        if missing:
+            raise DataError(f"channel {channel!r}: a token-classification channel needs columns {missing}")
+        return "token_classification", tuple(tags.names)
+    raise DataError(
+        f"channel {channel!r}: 'label' is {feature}; expected a ClassLabel (single-label), a list of ClassLabel "
+        "(multi-label), a float (regression), or aligned tag ids next to a 'ner_tags' list of ClassLabel "
+        "(token classification)"
+    )
+
+
+def load_task_file(path: Path, channel: str) -> dict[str, Any] | None:
+    """The channel's ``hfst_task.json`` as JSON, or ``None`` without one."""
     file = path / TASK_FILE
     if not file.is_file():
         return None
     try:
         raw = json.loads(file.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise DataError(f"channel {channel!r}: {file} is not valid JSON ({error})") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"channel {channel!r}: {file} is not a JSON object")
+    return raw
+
+
+def _target_scale(task: Mapping[str, Any] | None, path: Path, channel: str) -> dict[str, float] | None:
+    scale = (task or {}).get("target_scale")
+    if scale is None:
+        return None
+    try:
+        mean, std = float(scale["mean"]), float(scale["std"])
+    except (KeyError, TypeError, ValueError):
+        raise DataError(f"channel {channel!r}: target_scale in {path / TASK_FILE} needs numbers mean and std") from None
+    if not std > 0:
+        raise DataError(f"channel {channel!r}: target_scale std must be > 0, got {std}")
+    return {"mean": mean, "std": std}
+
+
+def load_official(
+    path: Path,
+    channel: str,
+    label_names: Sequence[str],
+    problem_type: str = "single_label_classification",
+    task: Mapping[str, Any] | None = None,
+) -> dict[str, Any] | None:
+    """The official metric named in the channel's ``hfst_task.json`` (checked), or ``None`` without one."""
+    file = path / TASK_FILE
+    raw = load_task_file(path, channel) if task is None else task
+    if raw is None or raw.get("official_metric") is None:
+        return None
+    try:
         metric = dict(raw["official_metric"])
         score, classes = metric["score"], metric.get("classes")
     except (ValueError, KeyError, TypeError) as error:
         raise DataError(
             f"channel {channel!r}: {file} is not a valid task file ({type(error).__name__}: {error})"
         ) from None
-    if score not in OFFICIAL_SCORES:
-        raise DataError(f"channel {channel!r}: official metric score {score!r} is not one of {list(OFFICIAL_SCORES)}")
+    from hfst_train.tasks import task_for
+
+    allowed = task_for(problem_type).official_scores
+    if score not in allowed:
+        raise DataError(
+            f"channel {channel!r}: official metric score {score!r} does not fit {problem_type} data; "
+            f"allowed: {list(allowed)}"
+        )
     if classes is not None:
         unknown = [name for name in classes if name not in label_names]
         if not classes or unknown:
@@ -164,6 +260,8 @@ class Collator:
     pin_memory: bool = False
 
     def __call__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        from hfst_train.tasks import task_for
+
         rows = [self.split.input_ids[i][: self.max_length] for i in indices]
         length = padded_length(max(len(row) for row in rows), self.pad_to_multiple_of, self.max_length)
         ids = np.full((len(rows), length), self.pad_token_id, dtype=np.int64)
@@ -174,7 +272,7 @@ class Collator:
         batch = {
             "input_ids": torch.from_numpy(ids),
             "attention_mask": torch.from_numpy(mask),
-            "labels": torch.tensor([self.split.labels[i] for i in indices], dtype=torch.long),
+            "labels": task_for(self.split.problem_type).label_tensor(self.split, indices, length),
         }
         if self.pin_memory:
             batch = {name: tensor.pin_memory() for name, tensor in batch.items()}

@@ -37,6 +37,7 @@ class StepEngine:
         inject_nan_at_step: int | None = None,
         world: World | None = None,
         no_sync: Callable[[], AbstractContextManager[object]] | None = None,
+        loss_fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor] | None = None,
     ) -> None:
         self.model = model
         self.parameters = parameters
@@ -51,6 +52,8 @@ class StepEngine:
         self.world = world or World()
         #: ``DistributedDataParallel.no_sync``: micro-batches before the last of a step skip the all-reduce.
         self.no_sync = no_sync
+        #: The problem type's training loss (``Task.loss``: logits, labels, label smoothing); default cross-entropy.
+        self.loss_fn = loss_fn or _cross_entropy
         self.scaler = torch.amp.GradScaler(device.type, enabled=precision.grad_scaler)
         self.step = 0
         self.pending = 0
@@ -87,7 +90,7 @@ class StepEngine:
             with self.autocast():
                 output = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"])
             logits = output.logits  # type: ignore[attr-defined]
-            loss = cross_entropy(logits.float(), labels, label_smoothing=self.label_smoothing)
+            loss = self.loss_fn(logits, labels, self.label_smoothing)
             if self.inject_nan_at_step is not None and self.step + 1 == self.inject_nan_at_step:
                 loss = loss * float("nan")
             detached = loss.detach()
@@ -140,3 +143,7 @@ class StepEngine:
         """Wait for queued GPU work (for timing)."""
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
+
+
+def _cross_entropy(logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float) -> torch.Tensor:
+    return cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)

@@ -2,9 +2,9 @@
 
 Inputs: the ``model`` channel (a model folder as training saves it, or a folder holding the
 ``model.tar.gz`` SageMaker made of one) and the channel named by ``split`` (``test`` by
-default). Outputs: the metric line (``eval_loss``, accuracy, macro F1, macro recall,
-weighted F1 and, when the channel names its task, ``eval_official``), one
-``hfst_evaluation {json}`` line with everything, and ``output/data/evaluation.json``.
+default). Outputs: the metric line (the problem type's metrics and, when the channel names
+its task, ``eval_official``), one ``hfst_evaluation {json}`` line with everything (its
+``problem_type`` and that type's ``details``), and ``output/data/evaluation.json``.
 Nothing is trained and nothing is written to the model folder.
 """
 
@@ -84,14 +84,16 @@ def run_evaluation(
     hps: Mapping[str, Any], base: Path, output_data_dir: Path, environ: Mapping[str, str]
 ) -> dict[str, Any]:
     """Score the model channel's model on the ``split`` channel; print and write the results; return them."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    import transformers
+    from transformers import AutoTokenizer
 
     from hfst_train.data import Collator, load_channel
     from hfst_train.metrics import format_line, load_metric_declarations
     from hfst_train.modeling import max_sequence_length
     from hfst_train.optim import resolve_precision
-    from hfst_train.scoring import details, predict, split_metrics
+    from hfst_train.scoring import predict, split_metrics
     from hfst_train.setup import _quiet_progress_bars, pick_device
+    from hfst_train.tasks import task_for
 
     split_name = str(hps["split"])
     split = load_channel(channel_dir(environ, base, split_name), split_name)
@@ -101,7 +103,15 @@ def run_evaluation(
     _quiet_progress_bars()
     device = pick_device()
     precision = resolve_precision(hps["precision"], device)
-    model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True)
+    task = task_for(split.problem_type)
+    serving = serving_settings(folder)
+    saved_type = str(serving.get("problem_type", "single_label_classification"))
+    if saved_type != split.problem_type:
+        raise DataError(
+            f"the model was trained for {saved_type} and the {split_name!r} channel holds {split.problem_type} data"
+        )
+    options = {"threshold": float(serving.get("threshold", 0.5))}
+    model = getattr(transformers, task.auto_model).from_pretrained(str(folder), use_safetensors=True)
     id2label = {int(k): v for k, v in (model.config.id2label or {}).items()}
     model_labels = tuple(id2label.get(i, "") for i in range(len(id2label)))
     if model_labels != split.label_names:
@@ -122,17 +132,18 @@ def run_evaluation(
         flush=True,
     )
     loss, labels, predicted = predict(model, split, collate, hps["per_device_eval_batch_size"], device, precision)
-    metrics = split_metrics(loss, labels, predicted, split)
+    metrics = split_metrics(loss, labels, predicted, split, options)
     official = None
     if split.official is not None:
         official = {**split.official, "value": metrics["eval_official"]}
     result: dict[str, Any] = {
         "split": split_name,
+        "problem_type": split.problem_type,
         "examples": len(split),
         "label_names": list(split.label_names),
         "metrics": metrics,
         "official_metric": official,
-        **details(labels, predicted, split.label_names),
+        **task.details(labels, predicted, split, options),
         "device": device.type,
         "precision": precision.name,
     }
@@ -142,6 +153,18 @@ def run_evaluation(
     output_data_dir.mkdir(parents=True, exist_ok=True)
     (output_data_dir / EVALUATION_FILE).write_text(json.dumps(result, indent=2), encoding="utf-8")
     return result
+
+
+def serving_settings(folder: Path) -> dict[str, Any]:
+    """The model's ``code/serving.json`` (``{}`` for a model saved before it existed)."""
+    file = folder / "code" / "serving.json"
+    if not file.is_file():
+        return {}
+    try:
+        loaded = json.loads(file.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise DataError(f"{file} is not valid JSON ({error})") from None
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def output_data_dir(environ: Mapping[str, str], base: Path) -> Path:

@@ -13,9 +13,10 @@ from typing import Any
 
 import torch
 
-from hfst_train import checkpoint, distributed, lora
+from hfst_train import checkpoint, distributed, lora, tasks
 from hfst_train.data import Collator, TokenizedSplit, load_channel, to_device, train_batches
 from hfst_train.errors import CheckpointError, DataError, NonFiniteLossError
+from hfst_train.hparams import load_declarations
 from hfst_train.metrics import is_better, load_metric_declarations, print_line, select_saved
 from hfst_train.optim import Precision
 from hfst_train.paths import ContainerPaths
@@ -36,13 +37,14 @@ def evaluate(
     batch_size: int,
     device: torch.device,
     precision: Precision,
+    options: Mapping[str, Any] | None = None,
 ) -> dict[str, float]:
-    """One pass over the split under ``inference_mode``: mean cross-entropy over all examples, and the metrics.
+    """One pass over the split under ``inference_mode``: the mean loss over all examples, and the metrics.
 
     ``eval_official`` is among them when the split's channel names the task's official metric.
     """
     loss, labels, predicted = predict(model, split, collate, batch_size, device, precision)
-    return split_metrics(loss, labels, predicted, split)
+    return split_metrics(loss, labels, predicted, split, options)
 
 
 class Job:
@@ -62,6 +64,10 @@ class Job:
         self.environ = environ
         self.prefix, self.declared = load_metric_declarations()
         train, validation = load_splits(paths, hps)
+        # the problem type (read from the data) decides which hyperparameters and metrics apply
+        self.hps = hps = tasks.resolve_hyperparameters(train.problem_type, hps, load_declarations())
+        self.task = tasks.task_for(train.problem_type)
+        self.options = {"threshold": hps["threshold"]}
         if "eval_official" in (
             hps["metric_for_best_model"],
             environ.get("SM_HP__TUNING_OBJECTIVE_METRIC", "").strip('"'),
@@ -157,6 +163,7 @@ class Job:
             setup.device,
             setup.precision,
             self.world,
+            self.options,
         )
         self.evaluated_examples.append(scored)
         if not math.isfinite(metrics["eval_loss"]):
@@ -276,7 +283,7 @@ class Job:
             shutil.copyfile(PACKAGE_DIR / source, code_dir / target)
         # The handler truncates texts where training did: the longest sequence the model saw.
         seen = max([*setup.train.lengths, *setup.validation.lengths], default=setup.eval_collate.max_length)
-        serving = {"max_length": min(seen, setup.eval_collate.max_length)}
+        serving = {"max_length": min(seen, setup.eval_collate.max_length), **self.task.serving(setup.train, self.hps)}
         (code_dir / "serving.json").write_text(json.dumps(serving), encoding="utf-8")
         final = dict(self.history[kept])
         report: dict[str, Any] = {
@@ -303,11 +310,12 @@ class Job:
 
     def evaluate_test(self, test_channel: Path, model_dir: Path) -> dict[str, float]:
         """Metrics of the saved model on the optional test channel (reported, never used for selection)."""
-        from transformers import AutoModelForSequenceClassification
+        import transformers
 
         setup = self.setup
         test = load_channel(test_channel, "test")
-        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir), use_safetensors=True)
+        auto_model = getattr(transformers, self.task.auto_model)
+        model = auto_model.from_pretrained(str(model_dir), use_safetensors=True)
         model.to(setup.device)
         collate = Collator(
             test,
@@ -316,7 +324,9 @@ class Job:
             setup.eval_collate.max_length,
             setup.eval_collate.pin_memory,
         )
-        metrics = evaluate(model, test, collate, self.hps["per_device_eval_batch_size"], setup.device, setup.precision)
+        metrics = evaluate(
+            model, test, collate, self.hps["per_device_eval_batch_size"], setup.device, setup.precision, self.options
+        )
         result = {name.replace("eval_", "test_"): value for name, value in metrics.items()}
         print("hfst: test " + " ".join(f"{k}={v!r}" for k, v in result.items()), flush=True)
         return result

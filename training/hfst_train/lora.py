@@ -51,7 +51,7 @@ def apply_lora(model: nn.Module, hps: dict[str, Any]) -> nn.Module:
         return model
     peft = _import_peft()
     config = peft.LoraConfig(
-        task_type=peft.TaskType.SEQ_CLS,
+        task_type=peft.TaskType.TOKEN_CLS if _is_token_model(model) else peft.TaskType.SEQ_CLS,
         r=rank,
         lora_alpha=hps["lora_alpha"],
         lora_dropout=hps["lora_dropout"],
@@ -143,3 +143,8 @@ def merged(model: nn.Module) -> nn.Module:
         return model
     plain: nn.Module = model.merge_and_unload()  # type: ignore[operator]
     return plain
+
+
+def _is_token_model(model: nn.Module) -> bool:
+    """A token-classification model (peft's TOKEN_CLS keeps its per-token head trainable)."""
+    return type(model).__name__.endswith("ForTokenClassification")

@@ -11,13 +11,22 @@ from pathlib import Path
 import numpy as np
 
 METRICS_FILE = Path(__file__).resolve().parent.parent / "metrics.json"
-MINIMIZED = frozenset({"eval_loss", "train_loss"})
+_DECLARED = json.loads(METRICS_FILE.read_text(encoding="utf-8"))
+#: Metrics whose lower values are better (``direction: minimize`` in metrics.json: losses and errors).
+MINIMIZED = frozenset(name for name, m in _DECLARED["metrics"].items() if m["direction"] == "minimize")
+#: Prefixes of metric names built from the data (``eval_f1_<entity type>``), declared as families.
+FAMILIES = tuple(_DECLARED.get("families", {}))
 
 
 def load_metric_declarations(path: Path = METRICS_FILE) -> tuple[str, tuple[str, ...]]:
     """The line prefix and the declared metric names."""
     raw = json.loads(path.read_text(encoding="utf-8"))
     return raw["line_prefix"], tuple(raw["metrics"])
+
+
+def is_declared(key: str, declared: Sequence[str]) -> bool:
+    """A declared metric, or a member of a declared family (``eval_f1_person``)."""
+    return key in declared or any(key.startswith(prefix) and len(key) > len(prefix) for prefix in FAMILIES)
 
 
 def classification_metrics(labels: np.ndarray, predictions: np.ndarray, num_labels: int) -> dict[str, float]:
@@ -42,11 +51,12 @@ def format_value(value: float | int) -> str:
 
 def format_line(prefix: str, declared: Sequence[str], values: Mapping[str, float | int]) -> str:
     """``<prefix> epoch=... step=... eval_loss=...``: declared keys only, epoch and step first."""
-    unknown = sorted(set(values) - set(declared))
+    unknown = sorted(key for key in values if not is_declared(key, declared))
     if unknown:
         raise KeyError(f"metrics {unknown} are not declared in metrics.json")
     order = [key for key in ("epoch", "step") if key in values]
     order += [key for key in declared if key in values and key not in order]
+    order += sorted(key for key in values if key not in order)  # family members (eval_f1_<type>), sorted
     return " ".join([prefix, *(f"{key}={format_value(values[key])}" for key in order)])
 
 

@@ -22,26 +22,36 @@ DROPOUT_ATTRIBUTES = (
 )
 
 
-def load_model_and_tokenizer(name_or_path: str, label_names: tuple[str, ...], dropout: float) -> tuple[nn.Module, Any]:
-    """A sequence-classification model whose config carries ``id2label``/``label2id`` from the data.
+def load_model_and_tokenizer(
+    name_or_path: str, label_names: tuple[str, ...], dropout: float, problem_type: str = "single_label_classification"
+) -> tuple[nn.Module, Any]:
+    """A model with the problem type's head whose config carries ``id2label``/``label2id`` from the data.
 
+    Sequence types set Hugging Face's ``config.problem_type`` (regression: one output); token
+    classification loads ``AutoModelForTokenClassification`` with the BIO tag names.
     ``dropout`` >= 0 overrides every dropout probability the config declares; -1 keeps them.
     """
-    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+    import transformers
+    from transformers import AutoConfig, AutoTokenizer
 
+    from hfst_train.tasks import task_for
+
+    task = task_for(problem_type)
     id2label = dict(enumerate(label_names))
+    extra = {"problem_type": task.hf_problem_type} if task.hf_problem_type else {}
     config = AutoConfig.from_pretrained(
         name_or_path,
-        num_labels=len(label_names),
+        num_labels=task.num_labels(label_names),
         id2label=id2label,
         label2id={name: index for index, name in id2label.items()},
         trust_remote_code=False,
+        **extra,
     )
     if dropout >= 0:
         for attribute in DROPOUT_ATTRIBUTES:
             if hasattr(config, attribute):
                 setattr(config, attribute, dropout)
-    model = AutoModelForSequenceClassification.from_pretrained(
+    model = getattr(transformers, task.auto_model).from_pretrained(
         name_or_path, config=config, ignore_mismatched_sizes=True, trust_remote_code=False
     )
     if dropout >= 0:  # modules some architectures build with a fixed p also follow the override

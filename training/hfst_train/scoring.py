@@ -12,12 +12,11 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn.functional import cross_entropy
 
 from hfst_train import distributed
 from hfst_train.data import Collator, TokenizedSplit, eval_batches, iterate, to_device
-from hfst_train.metrics import classification_metrics
 from hfst_train.optim import Precision
+from hfst_train.tasks import as_array, task_for
 
 
 def predict(
@@ -28,13 +27,16 @@ def predict(
     device: torch.device,
     precision: Precision,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """One pass over the split under ``inference_mode``: (mean cross-entropy, labels, predicted ids).
+    """One pass over the split under ``inference_mode``: (mean loss, labels, outputs), in the split's order.
 
-    The loss is a sum over all examples divided by their count (no batch-size factor).
+    The loss is a sum over all examples divided by their count (no batch-size factor): cross-entropy for
+    single-label data, the problem type's own loss otherwise (``hfst_train.tasks``). Outputs are what the
+    problem type predicts per example (class ids for single-label data).
     """
+    task = task_for(split.problem_type)
     batches = eval_batches(split.lengths, batch_size)
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
-    predictions = []
+    outputs: list[object] = []
     was_training = model.training
     model.eval()
     dtype = precision.autocast_dtype
@@ -42,13 +44,14 @@ def predict(
         for batch in iterate(batches, collate):
             batch = to_device(batch, device)
             logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits.float()
-            loss_sum += cross_entropy(logits, batch["labels"], reduction="sum").double()
-            predictions.append(logits.argmax(dim=-1))
+            loss_sum += task.loss_sum(logits, batch["labels"]).double()
+            outputs.extend(task.outputs(logits, batch["labels"]))
     model.train(was_training)
     order = [index for batch in batches for index in batch]
-    labels = np.asarray([split.labels[index] for index in order])
-    predicted = torch.cat(predictions).cpu().numpy()
-    return float(loss_sum.item()) / len(order), labels, predicted
+    in_order: list[object] = [None] * len(order)
+    for position, index in enumerate(order):
+        in_order[index] = outputs[position]
+    return float(loss_sum.item()) / len(order), task.label_array(split), as_array(in_order)
 
 
 def official_score(
@@ -69,12 +72,23 @@ def official_score(
     return float(np.mean(scores))
 
 
-def split_metrics(loss: float, labels: np.ndarray, predictions: np.ndarray, split: TokenizedSplit) -> dict[str, float]:
-    """``eval_loss``, accuracy, macro F1/recall, weighted F1 and, when the split names one, ``eval_official``."""
+def split_metrics(
+    loss: float,
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    split: TokenizedSplit,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, float]:
+    """``eval_loss``, the problem type's metrics and, when the split names one, ``eval_official``.
+
+    ``options``: ``threshold`` of multi-label classification (default 0.5).
+    """
+    task = task_for(split.problem_type)
+    options = options or {}
     metrics = {"eval_loss": loss}
-    metrics.update(classification_metrics(labels, predictions, len(split.label_names)))
+    metrics.update(task.metrics(labels, predictions, split, options))
     if split.official is not None:
-        metrics["eval_official"] = official_score(labels, predictions, split.label_names, split.official)
+        metrics["eval_official"] = task.official(labels, predictions, split, options)
     return metrics
 
 
@@ -108,6 +122,7 @@ def score_sharded(
     device: torch.device,
     precision: Precision,
     world: distributed.World,
+    options: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, float], int]:
     """``predict`` + ``split_metrics`` with the split cut into one contiguous slice per rank.
 
@@ -118,9 +133,9 @@ def score_sharded(
     """
     if not world.enabled:
         loss, labels, predicted = predict(model, split, collate, batch_size, device, precision)
-        return split_metrics(loss, labels, predicted, split), len(split)
+        return split_metrics(loss, labels, predicted, split, options), len(split)
     start, end = distributed.shard_bounds(len(split), world.rank, world.world_size)
-    part: tuple[int, int, float, list[int], list[int]] = (start, end, 0.0, [], [])
+    part: tuple[int, int, float, list[Any], list[Any]] = (start, end, 0.0, [], [])
     if end > start:
         local = split.subset(range(start, end))
         local_collate = Collator(
@@ -133,6 +148,6 @@ def score_sharded(
     if covered != list(range(len(split))) or sum(len(p[3]) for p in parts) != len(split):
         raise RuntimeError(f"the evaluation shards {[(p[0], p[1]) for p in parts]} do not tile {len(split)} examples")
     loss_sum = math.fsum(p[2] for p in parts)
-    labels_all = np.asarray([label for p in parts for label in p[3]])
-    predicted_all = np.asarray([label for p in parts for label in p[4]])
-    return split_metrics(loss_sum / len(split), labels_all, predicted_all, split), len(covered)
+    labels_all = as_array([label for p in parts for label in p[3]])
+    predicted_all = as_array([label for p in parts for label in p[4]])
+    return split_metrics(loss_sum / len(split), labels_all, predicted_all, split, options), len(covered)

@@ -17,6 +17,7 @@ from hfst_train.data import Collator, TokenizedSplit, load_channel, padding_rati
 from hfst_train.engine import StepEngine
 from hfst_train.errors import DataError
 from hfst_train.lora import apply_lora, checkpointing_is_on, enable_gradient_checkpointing, lora_report
+from hfst_train.metrics import MINIMIZED
 from hfst_train.modeling import dropout_report, load_model_and_tokenizer, max_sequence_length
 from hfst_train.optim import (
     Precision,
@@ -28,6 +29,7 @@ from hfst_train.optim import (
     resolve_precision,
 )
 from hfst_train.paths import ContainerPaths
+from hfst_train.tasks import task_for
 
 
 @dataclass
@@ -70,6 +72,10 @@ def load_splits(paths: ContainerPaths, hps: Mapping[str, Any]) -> tuple[Tokenize
     """Train and validation channels, cut to ``train_max_samples`` (seeded) and ``eval_max_samples`` (first N)."""
     train = load_channel(paths.train_channel, "train")
     validation = load_channel(paths.validation_channel, "validation")
+    if validation.problem_type != train.problem_type:
+        raise DataError(
+            f"the validation channel holds {validation.problem_type} data and the train channel {train.problem_type}"
+        )
     if validation.label_names != train.label_names:
         raise DataError(
             f"the validation labels {list(validation.label_names)} differ from "
@@ -102,7 +108,9 @@ def build_setup(
     _quiet_progress_bars()
     if device.type == "cuda":
         torch.set_float32_matmul_precision("high")  # TF32 matmuls
-    model, tokenizer = load_model_and_tokenizer(hps["model_name_or_path"], train.label_names, hps["dropout"])
+    model, tokenizer = load_model_and_tokenizer(
+        hps["model_name_or_path"], train.label_names, hps["dropout"], train.problem_type
+    )
     enable_gradient_checkpointing(model, hps["gradient_checkpointing"])
     model = apply_lora(model, hps)  # after checkpointing: peft keeps the base model's setting
     model.to(device)
@@ -126,6 +134,7 @@ def build_setup(
         inject_nan_at_step=int(inject) if inject else None,
         world=world,
         no_sync=getattr(wrapped, "no_sync", None),
+        loss_fn=task_for(train.problem_type).loss,
     )
     return TrainingSetup(
         hps=hps,
@@ -165,6 +174,7 @@ def build_engine(
     inject_nan_at_step: int | None = None,
     world: distributed.World | None = None,
     no_sync: Any = None,
+    loss_fn: Any = None,
 ) -> StepEngine:
     """Optimizer, schedule, precision and the step engine for a model already on its device.
 
@@ -186,6 +196,7 @@ def build_engine(
         inject_nan_at_step=inject_nan_at_step,
         world=world,
         no_sync=no_sync,
+        loss_fn=loss_fn,
     )
 
 
@@ -251,6 +262,7 @@ def effective_config(setup: TrainingSetup) -> dict[str, Any]:
             "eval_steps": hps["eval_steps"],
         },
         "data": {
+            "problem_type": setup.train.problem_type,
             "num_train_examples": len(setup.train),
             "num_eval_examples": len(setup.validation),
             "label_names": list(setup.train.label_names),
@@ -283,7 +295,7 @@ def effective_config(setup: TrainingSetup) -> dict[str, Any]:
         },
         "selection": {
             "metric_for_best_model": hps["metric_for_best_model"],
-            "mode": "min" if hps["metric_for_best_model"] == "eval_loss" else "max",
+            "mode": "min" if hps["metric_for_best_model"] in MINIMIZED else "max",
             "save_model": hps["save_model"],
         },
         "versions": {"torch": torch.__version__, "transformers": _transformers_version()},

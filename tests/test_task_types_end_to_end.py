@@ -1,4 +1,4 @@
-"""Each problem type over its shared dataset, end to end on CPU: validate -> prepare -> tune -> evaluate.
+"""Each problem type over its shared dataset, end to end on CPU: validate -> prepare -> tune -> evaluate -> deploy.
 
 A tiny random BERT (the real MiniLM tokenizer) keeps every trial to seconds; the point is the path,
 not the score: the right head and loss, the type's metric line read by the compiled regexes, the
@@ -86,7 +86,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_shared_dataset_validate_prepare_tune_evaluate(name: str, tmp_path: Path, tiny_model: Path) -> None:
+def test_shared_dataset_validate_prepare_tune_evaluate_deploy(name: str, tmp_path: Path, tiny_model: Path) -> None:
     dataset, objective, metrics, serving_keys, detail_keys = CASES[name]
     if not Path(str(dataset["source"])).is_dir():
         pytest.skip(f"shared data {dataset['source']} is not here")
@@ -155,3 +155,21 @@ def test_shared_dataset_validate_prepare_tune_evaluate(name: str, tmp_path: Path
         points = result["details"]["points"]
         assert len(points["true"]) == result["examples"] == 32
         assert min(points["true"]) >= -1e-9 and max(points["true"]) <= 5 + 1e-9
+
+    from hf_sagemaker_tuning.deploy import deploy_local
+
+    text = "Jane Doe loves New York and the new Star Wars film"
+    pairs = isinstance(dataset.get("text_column"), list)
+    question: Any = {"text": text, "text_pair": "New York loves Jane Doe"} if pairs else text
+    with deploy_local(jobs / job, port=0, threads=1, name=f"types-{name}") as endpoint:
+        answer = endpoint.predict(question)
+    if dataset["problem_type"] == "multi_label_classification":  # every label, sigmoid score, over-threshold flag
+        assert [set(item) for item in answer] == [{"label", "score", "predicted"}] * len(manifest["label_names"])
+        assert {item["label"] for item in answer} == set(manifest["label_names"])
+        assert all(item["predicted"] == (item["score"] >= serving["threshold"]) for item in answer)
+    elif dataset["problem_type"] == "regression":  # one number, in the original scale
+        (item,) = answer
+        assert set(item) == {"label", "score"} and isinstance(item["score"], float)
+    else:  # aggregated entities, the token-classification pipeline's shape
+        assert all(set(entity) == {"entity_group", "score", "word", "start", "end"} for entity in answer)
+        assert all(0 <= entity["start"] < entity["end"] <= len(text) for entity in answer)

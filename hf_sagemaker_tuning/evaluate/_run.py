@@ -105,6 +105,9 @@ def evaluate(
         device=str(payload.get("device", "")),
     )
     save_evaluation(runner, job_id, evaluation)
+    from ..tracking import after_run
+
+    after_run(runner, job_id)  # a tracked job's MLflow tree gets the test score (never fails it)
     return evaluation
 
 

@@ -61,6 +61,11 @@ class MlflowStore:
         if tracking_uri_kind(tracking_uri) == "path":
             uri, artifacts = local_store_uri(tracking_uri)
             Path(tracking_uri).expanduser().mkdir(parents=True, exist_ok=True)
+        elif tracking_uri_kind(tracking_uri) == "arn":
+            # sagemaker-mlflow signs and routes by the *global* tracking URI, not the client's.
+            import mlflow
+
+            mlflow.set_tracking_uri(uri)
         self.tracking_uri = uri
         self.client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         found = self.client.get_experiment_by_name(experiment)

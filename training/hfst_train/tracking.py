@@ -94,6 +94,10 @@ class Tracker:
         uri = env["HFST_MLFLOW_TRACKING_URI"]
         if not uri.startswith(("http://", "https://", "arn:")):  # a local folder: its SQLite store
             uri = f"sqlite:///{Path(uri).resolve() / 'mlflow.db'}"
+        if uri.startswith("arn:"):  # sagemaker-mlflow signs and routes by the global tracking URI
+            import mlflow
+
+            mlflow.set_tracking_uri(uri)
         client = MlflowClient(tracking_uri=uri, registry_uri=uri)
         experiment = env.get("HFST_MLFLOW_EXPERIMENT") or "hfst"
         found = client.get_experiment_by_name(experiment)

@@ -86,7 +86,7 @@ def test_a_local_job_retrain_and_test_score_are_tracked_live(
     assert parent.info.status == "FINISHED"  # type: ignore[attr-defined]
     # the model deploy serves, each time it changed: the best trial when the job ended, then the retrain
     versions = sorted(client.search_model_versions("name = 'tiny-emotion'"), key=lambda v: int(v.version))
-    best = job.best_trial()
+    best = job.backend.best_trial(job.id)
     assert best is not None
     assert [v.run_id for v in versions] == [
         runs[best.name].info.run_id,  # type: ignore[attr-defined]

@@ -384,6 +384,7 @@ class SageMakerBackend(Backend):
             request["Environment"] = {**request["Environment"], "HFST_TRACKING_KIND": "retrain"}
             if request["Environment"].get("HFST_TENSORBOARD") == "1":
                 output = str(definition["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
+                request["Environment"]["HFST_TENSORBOARD_DIR"] = TENSORBOARD_LOCAL_PATH
                 request["TensorBoardOutputConfig"] = {
                     "S3OutputPath": f"{output}/{job}/tensorboard",
                     "LocalPath": TENSORBOARD_LOCAL_PATH,

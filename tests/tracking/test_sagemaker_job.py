@@ -80,3 +80,18 @@ def test_a_sagemaker_job_is_tracked_once_with_its_registered_model(mlflow_server
     assert len(versions) == 1
     assert versions[0].run_id == children[best.name].info.run_id
     assert versions[0].source.startswith("s3://")
+
+
+def test_validate_online_says_whether_the_tracking_server_answers(mlflow_server: str) -> None:
+    from hf_sagemaker_tuning.preflight.online import check_tracking
+
+    from ..helpers import free_port
+    from ..specs._base_spec import spec_with
+
+    def check(uri: str) -> Any:
+        return check_tracking(parse_job_spec(spec_with(tracking={"mlflow": {"tracking_uri": uri}})), timeout=20)
+
+    assert check(mlflow_server).status == "pass"
+    down = check(f"http://127.0.0.1:{free_port()}")
+    assert down.status == "fail" and down.path == "tracking.mlflow.tracking_uri" and "did not answer" in down.reason
+    assert check("./mlruns").status == "pass"

@@ -238,6 +238,12 @@ class SageMakerBackend(Backend):
         body["HyperParameterTuningJobConfig"] = {**body["HyperParameterTuningJobConfig"], "ResourceLimits": limits}
         name = unique_job_name(f"{job[:19].rstrip('-')}-r")
         body["HyperParameterTuningJobName"] = name
+        environment = body["TrainingJobDefinition"].get("Environment") or {}
+        if "HFST_TRACKING_JOB" in environment:  # the new job's trials log under the new job's parent run
+            body["TrainingJobDefinition"] = {
+                **body["TrainingJobDefinition"],
+                "Environment": {**environment, "HFST_TRACKING_JOB": name},
+            }
         body["WarmStartConfig"] = {
             "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": job}],
             "WarmStartType": "IdenticalDataAndAlgorithm",

@@ -160,6 +160,9 @@ def test_track_on_a_job_without_tracking_makes_the_same_tree(
     backend, job = _run_job(tmp_path, channels, _spec(None), "fake-after")
     cli = [sys.executable, "-c", "from hf_sagemaker_tuning.cli import main; main()", "track", job]
     cli += ["--jobs-dir", str(tmp_path / "jobs")]
+    refused = subprocess.run(cli, capture_output=True, text=True, timeout=240, check=False)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "has no tracking: section; give the tracking URI (--tracking-uri)" in refused.stderr
     cli += ["--tracking-uri", mlflow_server, "--experiment", "after-fake", "--no-report"]
     for _ in range(2):
         done = subprocess.run(cli, capture_output=True, text=True, timeout=240, check=False)

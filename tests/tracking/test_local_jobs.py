@@ -7,6 +7,7 @@ server that costs one warning and no trial.
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -18,9 +19,11 @@ import pytest
 
 from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request
+from hf_sagemaker_tuning.contract import metric_regex
 from hf_sagemaker_tuning.specs import parse_job_spec
 from hf_sagemaker_tuning.tracking import track
 
+from ..conftest import REPO
 from ..fakejob import fake_spec
 from ..helpers import free_port
 from .conftest import runs_of
@@ -185,3 +188,37 @@ def test_an_unreachable_server_is_one_warning_and_the_job_completes(tmp_path: Pa
     warnings = [line for line in log.splitlines() if " WARNING " in line]
     assert len(warnings) == 1, warnings
     assert "MLflow tracking of fake-unreachable failed" in warnings[0] and "hfst track" in warnings[0]
+
+
+@pytest.mark.slow
+def test_what_a_trial_logs_from_its_container_is_what_track_writes(
+    tmp_path: Path, channels: Path, mlflow_server: str
+) -> None:
+    """The training package's live logging (SageMaker) and ``track`` make one tree: track adds nothing."""
+    sys.path.insert(0, str(REPO / "training"))
+    try:
+        container = importlib.import_module("hfst_train.tracking")
+    finally:
+        sys.path.remove(str(REPO / "training"))
+    spec = _spec(None)
+    spec["objective"]["extra_metrics"].append({"name": "step", "regex": metric_regex("step")})
+    backend, job = _run_job(tmp_path, channels, spec, "fake-container")
+    static = backend.describe(job)["TrainingJobDefinition"]["StaticHyperParameters"]
+    env = {"HFST_MLFLOW_TRACKING_URI": mlflow_server, "HFST_MLFLOW_EXPERIMENT": "container-fake"}
+    env["HFST_TRACKING_JOB"] = job
+    trials = backend.list_trials(job)
+    for trial in trials:  # each trial as its container logs it: every metric line, then the end
+        history = backend.metric_history(job, trial.name)
+        hyperparameters = {**static, **trial.hyperparameters, "_tuning_objective_metric": "score"}
+        with container.Tracker({**env, "TRAINING_JOB_NAME": trial.name}, hyperparameters, tmp_path) as tracker:
+            for i, step in enumerate(history["step"]):
+                tracker.log({"step": int(step), "score": history["score"][i], "eval_loss": history["eval_loss"][i]})
+    live = _tree(mlflow_server, "container-fake", job)
+    assert set(live["children"]) == {t.name for t in trials}
+    track(job, backend, tracking_uri=mlflow_server, experiment="container-fake", report=False)
+    after = _tree(mlflow_server, "container-fake", job)
+    assert after["count"] == live["count"] == len(trials) + 1
+    assert after["histories"] == live["histories"]
+    for name, run in after["children"].items():
+        assert run.data.params == live["children"][name].data.params
+        assert run.data.tags["status"] == "Completed" and run.info.status == "FINISHED"

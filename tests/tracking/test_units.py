@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from hf_sagemaker_tuning.backends.sagemaker import tracking_requirements
 from hf_sagemaker_tuning.compile import compile_request
 from hf_sagemaker_tuning.errors import SpecError
-from hf_sagemaker_tuning.specs import parse_job_spec
+from hf_sagemaker_tuning.specs import parse_job_spec, spec_to_dict
 from hf_sagemaker_tuning.tracking._redact import redact_mapping, redact_text
 
 from ..conftest import REPO
@@ -153,3 +153,41 @@ def test_an_unreachable_server_in_the_container_is_one_line_and_no_failure(
         tracker.log({"step": 1, "eval_loss": 0.5})
     lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("hfst:")]
     assert len(lines) == 1 and "tracking failed" in lines[0] and "goes on without it" in lines[0]
+
+
+@pytest.mark.aws
+@pytest.mark.timeout(120)
+def test_a_sagemaker_retrain_of_a_tracked_job_uploads_its_tensorboard_files_and_says_it_is_a_retrain() -> None:
+    from hf_sagemaker_tuning.backends.sagemaker import SageMakerBackend
+    from hf_sagemaker_tuning.testing import fake_sagemaker
+    from hf_sagemaker_tuning.tracking import tensorboard_location
+
+    from ..backends.sagemaker_env import BUCKET, example_spec
+
+    data = spec_to_dict(example_spec(max_jobs=2))
+    data["tracking"] = {"mlflow": {"tracking_uri": "https://mlflow.example.com"}, "tensorboard": True}
+    spec = parse_job_spec(data)
+    with fake_sagemaker(bucket=BUCKET) as fake:
+        backend = SageMakerBackend(boto_session=fake.session)
+        job = backend.submit(compile_request(spec, job_name="tb-retrain"), spec)
+        backend.wait(job, poll_seconds=0.2, timeout=60)
+        sent: list[dict[str, Any]] = []  # moto keeps no Environment: read what was sent
+        call = backend._call
+
+        def recording(operation: str, **kwargs: Any) -> dict[str, Any]:
+            if operation == "create_training_job":
+                sent.append(kwargs)
+            return call(operation, **kwargs)
+
+        backend._call = recording  # type: ignore[method-assign]
+        name = backend.start_training(job, {"epochs": "1"}, name="tb-retrain-run")
+        answer = fake.session.client("sagemaker").describe_training_job(TrainingJobName=name)
+        logdir = tensorboard_location(backend, job)
+    assert answer["TensorBoardOutputConfig"]["S3OutputPath"].endswith("/tb-retrain/tensorboard")
+    assert answer["TensorBoardOutputConfig"]["LocalPath"] == "/opt/ml/output/tensorboard"
+    environment = sent[0]["Environment"]
+    assert environment["HFST_TRACKING_KIND"] == "retrain"
+    assert environment["HFST_TENSORBOARD_DIR"] == "/opt/ml/output/tensorboard"
+    assert environment["HFST_TRACKING_JOB"] == "tb-retrain"
+    assert spec.sagemaker is not None
+    assert logdir == f"{spec.sagemaker.output_path.rstrip('/')}/tb-retrain/tensorboard"

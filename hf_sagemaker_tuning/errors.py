@@ -39,6 +39,10 @@ class BackendError(TuningError):
     """A backend could not run, describe or stop a job."""
 
 
+class TrackingError(TuningError):
+    """The experiment tracker (MLflow) could not be reached or refused a write."""
+
+
 class AwsError(BackendError):
     """An AWS call failed; keeps the service's error code, message and request id."""
 

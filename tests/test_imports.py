@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("torch", "transformers", "datasets", "sagemaker", "optuna", "pandas", "matplotlib")
+HEAVY = ("torch", "transformers", "datasets", "sagemaker", "optuna", "pandas", "matplotlib", "mlflow", "tensorboard")
 
 
 def _modules_after(code: str) -> set[str]:
@@ -23,10 +23,11 @@ def _modules_after(code: str) -> set[str]:
         "import hf_sagemaker_tuning",
         "import hf_sagemaker_tuning.specs, hf_sagemaker_tuning.compile",
         "import hf_sagemaker_tuning.backends, hf_sagemaker_tuning.deploy, hf_sagemaker_tuning.refine",
+        "import hf_sagemaker_tuning.tracking, hf_sagemaker_tuning.backends.local.coordinator",
         "from hf_sagemaker_tuning.cli import app\nimport contextlib, io\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n    app(['--help'])",
     ],
-    ids=["package", "specs-and-compile", "feature-packages", "cli-help"],
+    ids=["package", "specs-and-compile", "feature-packages", "tracking-and-coordinator", "cli-help"],
 )
 def test_no_heavy_imports(code: str) -> None:
     loaded = _modules_after(code)

@@ -30,6 +30,9 @@ if TYPE_CHECKING:  # pragma: no cover
 RETRAIN_TAG = "hfst-retrain-of"
 #: The bundled package's evaluation-only entry point: its runs leave no model to serve.
 EVALUATION_PROGRAM = "evaluate.py"
+#: Where a training job's TensorBoard event files are written in the container (SageMaker's default
+#: ``TensorBoardOutputConfig.LocalPath``); the training package writes there when it exists.
+TENSORBOARD_LOCAL_PATH = "/opt/ml/output/tensorboard"
 #: Keys of a DescribeHyperParameterTuningJob answer that CreateHyperParameterTuningJob takes back.
 _RESUBMITTED = ("HyperParameterTuningJobConfig", "TrainingJobDefinition")
 #: Keys of a tuning job's TrainingJobDefinition that CreateTrainingJob takes as they are.
@@ -42,22 +45,55 @@ _TRAINING_KEYS = (
     "EnableManagedSpotTraining",
     "CheckpointConfig",
     "VpcConfig",
+    "Environment",
 )
 
 #: Folders never packed into sourcedir.tar.gz (besides hidden files and folders, e.g. .mypy_cache).
 _SKIP = {"__pycache__"}
 
 
-def pack_source_dir(source_dir: Path) -> bytes:
-    """``source_dir`` as a gzipped tar with paths relative to it (as the containers expect)."""
+def pack_source_dir(source_dir: Path, extra_requirements: tuple[str, ...] = ()) -> bytes:
+    """``source_dir`` as a gzipped tar with paths relative to it (as the containers expect).
+
+    ``extra_requirements`` are appended to its ``requirements.txt`` (made when it has none),
+    which the training container installs before the entry point runs.
+    """
     buffer = io.BytesIO()
+    requirements = source_dir / "requirements.txt"
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path in sorted(source_dir.rglob("*")):
             parts = path.relative_to(source_dir).parts
             hidden = any(part.startswith(".") for part in parts)
+            if path == requirements and extra_requirements:
+                continue
             if path.is_file() and not hidden and not (_SKIP & set(parts)) and path.suffix != ".pyc":
                 tar.add(path, arcname=str(path.relative_to(source_dir)))
+        if extra_requirements:
+            text = requirements.read_text(encoding="utf-8") if requirements.is_file() else ""
+            text = text + ("" if not text or text.endswith("\n") else "\n") + "\n".join(extra_requirements) + "\n"
+            info = tarfile.TarInfo("requirements.txt")
+            info.size = len(text.encode("utf-8"))
+            info.mode = 0o644
+            tar.addfile(info, io.BytesIO(text.encode("utf-8")))
     return buffer.getvalue()
+
+
+def tracking_requirements(environment: dict[str, str] | None) -> tuple[str, ...]:
+    """What the container must install for the tracking a request's environment asks for.
+
+    MLflow (and the ``sagemaker-mlflow`` plugin for a managed server's ARN) and TensorBoard are
+    added only when asked for, so a job without ``tracking:`` installs nothing more.
+    """
+    env = environment or {}
+    wanted: list[str] = []
+    uri = env.get("HFST_MLFLOW_TRACKING_URI", "")
+    if uri:
+        wanted.append("mlflow>=2.16")
+        if uri.startswith("arn:"):
+            wanted.append("sagemaker-mlflow>=0.1")
+    if env.get("HFST_TENSORBOARD") == "1":
+        wanted.append("tensorboard>=2.16")
+    return tuple(wanted)
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -104,7 +140,8 @@ class SageMakerBackend(Backend):
 
         s3 = self.session.client("s3", region_name=self.region)
         try:
-            s3.put_object(Bucket=bucket, Key=key, Body=pack_source_dir(self.source_dir))
+            extra = tracking_requirements(request.TrainingJobDefinition.Environment)
+            s3.put_object(Bucket=bucket, Key=key, Body=pack_source_dir(self.source_dir, extra))
         except (ClientError, BotoCoreError) as exc:
             raise translate_client_error(exc, "PutObject (training code)") from exc
         return uri
@@ -202,6 +239,12 @@ class SageMakerBackend(Backend):
         body["HyperParameterTuningJobConfig"] = {**body["HyperParameterTuningJobConfig"], "ResourceLimits": limits}
         name = unique_job_name(f"{job[:19].rstrip('-')}-r")
         body["HyperParameterTuningJobName"] = name
+        environment = body["TrainingJobDefinition"].get("Environment") or {}
+        if "HFST_TRACKING_JOB" in environment:  # the new job's trials log under the new job's parent run
+            body["TrainingJobDefinition"] = {
+                **body["TrainingJobDefinition"],
+                "Environment": {**environment, "HFST_TRACKING_JOB": name},
+            }
         body["WarmStartConfig"] = {
             "ParentHyperParameterTuningJobs": [{"HyperParameterTuningJobName": job}],
             "WarmStartType": "IdenticalDataAndAlgorithm",
@@ -334,6 +377,15 @@ class SageMakerBackend(Backend):
             "Tags": [{"Key": RETRAIN_TAG, "Value": job}],
         }
         request.update({key: definition[key] for key in _TRAINING_KEYS if key in definition})
+        if "Environment" in request:  # the container's tracking logs this run as a retrain, not a trial
+            request["Environment"] = {**request["Environment"], "HFST_TRACKING_KIND": "retrain"}
+            if request["Environment"].get("HFST_TENSORBOARD") == "1":
+                output = str(definition["OutputDataConfig"]["S3OutputPath"]).rstrip("/")
+                request["Environment"]["HFST_TENSORBOARD_DIR"] = TENSORBOARD_LOCAL_PATH
+                request["TensorBoardOutputConfig"] = {
+                    "S3OutputPath": f"{output}/{job}/tensorboard",
+                    "LocalPath": TENSORBOARD_LOCAL_PATH,
+                }
         if channels is not None:
             request["InputDataConfig"] = merge_channels(definition.get("InputDataConfig") or [], channels)
         self._call("create_training_job", **request)

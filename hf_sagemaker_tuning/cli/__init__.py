@@ -22,9 +22,9 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from . import data, deploy, doctor, evaluate, jobs, refine, results, spec
+    from . import data, deploy, doctor, evaluate, jobs, refine, results, spec, tracking
 
-    for group in (spec, data, jobs, doctor, results, evaluate, refine, deploy):
+    for group in (spec, data, jobs, doctor, results, evaluate, refine, deploy, tracking):
         group.register(app)
 
 

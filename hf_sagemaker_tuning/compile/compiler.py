@@ -154,6 +154,33 @@ def default_data_uri(spec: TuningJobSpec, target: Target) -> str:
     return Path("prepared", spec.name).resolve().as_uri()
 
 
+def tracking_environment(spec: TuningJobSpec, target: Target, job_name: str) -> dict[str, str]:
+    """The trials' environment variables that ask the training package to track (empty without ``tracking:``).
+
+    ``HFST_TENSORBOARD=1``: write TensorBoard event files. ``HFST_MLFLOW_TRACKING_URI`` (with
+    ``HFST_MLFLOW_EXPERIMENT`` and ``HFST_TRACKING_JOB``, the tuning job's name, which a
+    container is not told otherwise): log to MLflow from the trial. A local folder is made
+    absolute; on SageMaker it is left out (a container cannot reach this machine's folder:
+    ``hfst track`` copies the job there afterwards). On the local backend the coordinator, not
+    the trial, logs to MLflow (hf_sagemaker_tuning.tracking); the URI is kept here for it.
+    """
+    tracking = spec.tracking
+    env: dict[str, str] = {}
+    if tracking is None:
+        return env
+    if tracking.tensorboard:
+        env["HFST_TENSORBOARD"] = "1"
+    mlflow = tracking.mlflow
+    if mlflow is not None and not (mlflow.kind == "path" and target == "sagemaker"):
+        uri = mlflow.tracking_uri
+        if mlflow.kind == "path":
+            uri = str(Path(uri).expanduser().resolve())
+        env["HFST_MLFLOW_TRACKING_URI"] = uri
+        env["HFST_MLFLOW_EXPERIMENT"] = mlflow.experiment or spec.name
+        env["HFST_TRACKING_JOB"] = job_name
+    return env
+
+
 def compile_request(
     spec: TuningJobSpec,
     *,
@@ -255,6 +282,7 @@ def compile_request(
         CheckpointConfig=rq.CheckpointConfigShape(S3Uri=training.checkpoint_s3_uri)
         if training.checkpoint_s3_uri
         else None,
+        Environment=tracking_environment(spec, target, name) or None,
     )
     warm = spec.tuning.warm_start
     return rq.TuningJobRequest(

@@ -141,6 +141,7 @@ class TrainingJobDefinitionShape(_Shape):
     StaticHyperParameters: dict[str, str]
     EnableManagedSpotTraining: bool | None = None
     CheckpointConfig: CheckpointConfigShape | None = None
+    Environment: dict[str, str] | None = None
 
 
 class ParentJob(_Shape):

@@ -107,6 +107,9 @@ def evaluate(
         details=dict(payload.get("details") or {}),
     )
     save_evaluation(runner, job_id, evaluation)
+    from ..tracking import after_run
+
+    after_run(runner, job_id)  # a tracked job's MLflow tree gets the test score (never fails it)
     return evaluation
 
 

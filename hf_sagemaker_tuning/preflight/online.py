@@ -196,6 +196,50 @@ def check_quota(session: Any, instance_type: str, needed: int, region: str) -> O
     return OnlineCheck("quota", "pass", f"the {kind} quota {name!r} is {value:g} (>= {needed})", path)
 
 
+def check_tracking(spec: TuningJobSpec, session: Any | None = None, timeout: float = 10.0) -> OnlineCheck:
+    """Whether the spec's MLflow tracking server answers (``tracking.mlflow.tracking_uri``).
+
+    An ``http(s)`` server must answer ``GET /health``; a SageMaker managed server must be
+    ``Created`` (``DescribeMlflowTrackingServer``); a local folder always passes (it is made when used).
+    """
+    path = "tracking.mlflow.tracking_uri"
+    mlflow = spec.tracking.mlflow if spec.tracking else None
+    if mlflow is None:
+        return OnlineCheck("tracking server", "could-not-check", "the spec has no tracking.mlflow section", path)
+    if mlflow.kind == "path":
+        return OnlineCheck("tracking server", "pass", f"a local store in {mlflow.tracking_uri}", path)
+    if mlflow.kind == "http":
+        import urllib.error
+        import urllib.request
+
+        url = mlflow.tracking_uri.rstrip("/") + "/health"
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as answer:
+                return OnlineCheck("tracking server", "pass", f"{url} answered {answer.status}", path)
+        except urllib.error.HTTPError as exc:
+            return OnlineCheck("tracking server", "fail", f"{url} answered {exc.code}", path)
+        except (OSError, ValueError) as exc:
+            return OnlineCheck("tracking server", "fail", f"{url} did not answer: {exc}", path)
+    region = mlflow.region
+    name = mlflow.tracking_uri.rsplit("/", 1)[-1]
+    if session is None:
+        import boto3
+
+        session = boto3.Session(region_name=region)
+    try:
+        answer = _client(session, "sagemaker", region).describe_mlflow_tracking_server(TrackingServerName=name)
+    except Exception as exc:
+        if _is(exc, _MISSING) or "ResourceNotFound" in _code(exc)[0]:
+            return OnlineCheck("tracking server", "fail", f"no MLflow tracking server {name!r} in {region}", path)
+        return _cannot("tracking server", path, f"describe MLflow tracking server {name!r}", exc)
+    status = str(answer.get("TrackingServerStatus", ""))
+    if status not in ("Created", "Updated", "Started"):
+        return OnlineCheck(
+            "tracking server", "fail", f"MLflow tracking server {name!r} is {status or 'not ready'}", path
+        )
+    return OnlineCheck("tracking server", "pass", f"MLflow tracking server {name!r} is {status}", path)
+
+
 def check_online(spec: TuningJobSpec, *, session: Any | None = None, data_uri: str | None = None) -> list[OnlineCheck]:
     """Every read-only check of a SageMaker job against the account (role, buckets, prepared data, quota).
 
@@ -208,8 +252,12 @@ def check_online(spec: TuningJobSpec, *, session: Any | None = None, data_uri: s
         One ``OnlineCheck`` per check; a permission the credentials lack gives ``could-not-check``, never an error.
     """
     sm = spec.sagemaker
+    tracking = [check_tracking(spec, session)] if spec.tracking and spec.tracking.mlflow else []
     if sm is None:
-        return [OnlineCheck("sagemaker", "could-not-check", "the spec has no sagemaker section", "sagemaker")]
+        return [
+            OnlineCheck("sagemaker", "could-not-check", "the spec has no sagemaker section", "sagemaker"),
+            *tracking,
+        ]
     if session is None:
         import boto3
 
@@ -223,4 +271,4 @@ def check_online(spec: TuningJobSpec, *, session: Any | None = None, data_uri: s
     checks.append(check_manifest(session, data, sm.region))
     needed = spec.tuning.max_parallel_jobs * spec.training.instance_count
     checks.append(check_quota(session, spec.training.instance_type, needed, sm.region))
-    return checks
+    return checks + tracking

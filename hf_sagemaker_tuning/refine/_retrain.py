@@ -200,6 +200,10 @@ def retrain(
         artifact = runner.best_model(job_id)
         if artifact.training_job_name == training:
             kept, model = artifact.kept, artifact.location
+    if status in ("Completed", "Failed", "Stopped"):
+        from ..tracking import after_run
+
+        after_run(runner, job_id)  # a tracked job's MLflow tree gets the retrain (never fails it)
     return RetrainResult(
         training_job_name=training,
         status=status,

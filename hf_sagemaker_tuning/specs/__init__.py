@@ -8,6 +8,7 @@ from .local import LocalSpec
 from .objective import MetricDefinitionSpec, ObjectiveSpec, check_metric_regex
 from .sagemaker import SageMakerSpec
 from .search_space import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace
+from .tracking import MlflowSpec, TrackingSpec
 from .training import TrainingSpec
 from .tuning import CompletionSpec, HyperbandSpec, TuningSpec, WarmStartSpec
 
@@ -22,9 +23,11 @@ __all__ = [
     "IntegerParameter",
     "LocalSpec",
     "MetricDefinitionSpec",
+    "MlflowSpec",
     "ObjectiveSpec",
     "SageMakerSpec",
     "SearchSpace",
+    "TrackingSpec",
     "TrainingSpec",
     "TuningJobSpec",
     "TuningSpec",

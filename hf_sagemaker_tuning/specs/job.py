@@ -16,6 +16,7 @@ from .local import LocalSpec
 from .objective import ObjectiveSpec
 from .sagemaker import SageMakerSpec
 from .search_space import CategoricalParameter, ContinuousParameter, IntegerParameter, SearchSpace, categorical_text
+from .tracking import TrackingSpec
 from .training import HyperparameterValue, TrainingSpec, hyperparameter_text
 from .tuning import TuningSpec
 
@@ -35,6 +36,9 @@ class TuningJobSpec(Spec):
     budget: BudgetSpec | None = Field(None, description="Spending ceiling checked before a SageMaker job is submitted.")
     local: LocalSpec | None = Field(
         None, description="Local backend only: GPUs and processes per trial, trials per GPU (CLI flags override)."
+    )
+    tracking: TrackingSpec | None = Field(
+        None, description="Experiment tracking: MLflow runs and TensorBoard event files (nothing is logged without it)."
     )
 
     @model_validator(mode="after")
@@ -64,7 +68,18 @@ class TuningJobSpec(Spec):
         check_problem_type(self)
         self._check_strategy()
         self._check_local()
+        self._check_tracking()
         return self
+
+    def _check_tracking(self) -> None:
+        mlflow = self.tracking.mlflow if self.tracking else None
+        region = None if mlflow is None else mlflow.region
+        if region is not None and self.sagemaker is not None and region != self.sagemaker.region:
+            raise SpecFieldError(
+                "tracking.mlflow.tracking_uri",
+                f"the tracking server is in {region} but the job runs in {self.sagemaker.region} "
+                "(sagemaker.region); use a tracking server in the job's region",
+            )
 
     def _check_local(self) -> None:
         local = self.local

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..refine._retrain import Keep
     from ..results import JobResults
     from ..specs import TuningJobSpec
+    from ..tracking import TrackResult
     from ..trials import Trial
 
 log = logging.getLogger("hf_sagemaker_tuning")
@@ -159,6 +160,29 @@ class TuningJob:
         from ..results import write_report
 
         return Path(write_report(self.results(), out=path))
+
+    def track(
+        self,
+        tracking_uri: str | None = None,
+        *,
+        experiment: str | None = None,
+        register_as: str | None = None,
+        report: bool = True,
+    ) -> TrackResult:
+        """Copy the job into MLflow (parent run, one child per trial, retrains, test scores); idempotent.
+
+        Defaults come from the spec's ``tracking:`` section (``hf_sagemaker_tuning.tracking.track``).
+        """
+        from ..tracking import track
+
+        return track(
+            self.id,
+            self.backend,
+            tracking_uri=tracking_uri,
+            experiment=experiment,
+            register_as=register_as,
+            report=report,
+        )
 
     def evaluate(
         self,

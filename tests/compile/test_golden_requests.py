@@ -87,6 +87,20 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "gpus-1": {"training.instance_type": "ml.g5.2xlarge"},
     "gpus-8": {"training.instance_type": "ml.p4d.24xlarge"},
     "gpus-2x4": {"training.instance_type": "ml.g5.12xlarge", "training.instance_count": 2},
+    # Experiment tracking (issue 21): the trials' Environment asks the training package to log to a
+    # managed MLflow server and to write TensorBoard files (AMT's definition takes Environment, not
+    # TensorBoardOutputConfig: botocore refuses that key in a tuning job).
+    "tracking": {
+        "sagemaker.region": "eu-west-1",
+        "tracking": {
+            "mlflow": {
+                "tracking_uri": "arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/team",
+                "experiment": "sentiment",
+                "register_model_as": "sentiment-classifier",
+            },
+            "tensorboard": True,
+        },
+    },
 }
 
 
@@ -190,4 +204,12 @@ def test_botocore_rejects_what_it_should() -> None:
     body = compile_request(load_job_spec(EXAMPLE_SPEC), job_name="x").to_api()
     body["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxParallelTrainingJobs"] = 0
     with pytest.raises(CompileError, match="valid min value: 1"):
+        validate_request_body(body)
+
+
+def test_botocore_refuses_a_tensorboard_output_config_in_a_tuning_job() -> None:
+    """Why TensorBoard reaches SageMaker trials through Environment (and retrains through CreateTrainingJob)."""
+    body = compile_request(parse_job_spec(spec_with(**VARIANTS["tracking"])), job_name="golden-tracking").to_api()
+    body["TrainingJobDefinition"]["TensorBoardOutputConfig"] = {"S3OutputPath": "s3://my-bucket/tensorboard"}
+    with pytest.raises(CompileError, match="TensorBoardOutputConfig"):
         validate_request_body(body)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from hfst_train import checkpoint, distributed, lora, tasks
+from hfst_train import checkpoint, distributed, lora, tasks, tracking
 from hfst_train.data import Collator, TokenizedSplit, load_channel, to_device, train_batches
 from hfst_train.errors import CheckpointError, DataError, NonFiniteLossError
 from hfst_train.hparams import load_declarations
@@ -49,6 +49,8 @@ def evaluate(
 
 class Job:
     """Trains one model under the container contract."""
+
+    tracker: tracking.Tracker = tracking.NO_TRACKER  # MLflow / TensorBoard, when the job asks (tracking.py)
 
     def __init__(
         self,
@@ -178,6 +180,7 @@ class Job:
         self.history.append(entry)
         if self.world.is_main:  # one metric line per evaluation, whatever the number of processes
             print_line(self.prefix, self.declared, entry)
+            self.tracker.log(entry)
         metric = self.hps["metric_for_best_model"]
         incumbent = None if self.best_index is None else float(self.history[self.best_index][metric])
         if is_better(metric, float(entry[metric]), incumbent):
@@ -306,6 +309,7 @@ class Job:
         (self.paths.output_data_dir / "metrics.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
         print(f"hfst: saved the model to {model_dir} (rank {self.world.rank})", flush=True)
         print_line(self.prefix, self.declared, final)  # last line: the kept model's values (AMT reads the last)
+        self.tracker.log(final)
         return final
 
     def evaluate_test(self, test_channel: Path, model_dir: Path) -> dict[str, float]:
@@ -369,7 +373,8 @@ def run_job(hps: dict[str, Any], paths: ContainerPaths, environ: Mapping[str, st
         )
         if resumed is not None:
             print(f"hfst: resumed from the checkpoint in {paths.checkpoint_dir} at step {resumed}", flush=True)
-    job.train()
-    final = job.write_outputs()
+    with tracking.open_tracker(environ, paths, world.is_main) as job.tracker:
+        job.train()
+        final = job.write_outputs()
     distributed.stop(world)
     return final

@@ -47,6 +47,7 @@ from .search import hyperband_max_resource, max_trials, to_hyperparameters
 from .slots import Slot, detect_gpus, plan_slots, processes_of
 from .state import JobState, LocalOptions, Resumability, TrialRecord
 from .study import open_study, propose, tell_record
+from .tracking import observer_for
 
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
@@ -81,6 +82,7 @@ class Coordinator(Resume):
         self._session_start = time.monotonic()
         self.checkpoints = Checkpoints()  # the test hook, armed by main() only
         self._checkpoint = self.checkpoints.reach
+        self.observer = observer_for(self.folder, self.request, log)  # tracking (a no-op without it)
 
     # ----------------------------------------------------------------- state
     def _state(self) -> JobState:
@@ -162,6 +164,7 @@ class Coordinator(Resume):
         self.folder.write_trial(record)
         self.running[record.TrainingJobName] = Running(record, trial, run, slot, set(known_steps or ()))
         log.info("started %s on %s: %s", record.TrainingJobName, record.Device, record.TunedHyperParameters)
+        self.observer.started(record.TrainingJobName)
 
     def _free_slot(self) -> int | None:
         used = {r.slot for r in self.running.values()}
@@ -184,6 +187,7 @@ class Coordinator(Resume):
         tell_record(study, running.trial, running.record)
         self._checkpoint("end.told")
         self.running.pop(running.record.TrainingJobName, None)
+        self.observer.ended(running.record.TrainingJobName)
 
     def _stop_trial(self, running: Running, study: optuna.Study, status: str, stop_reason: str | None) -> None:
         # Stopping on disk first, with what it ends as: if this coordinator dies now, a resume
@@ -223,6 +227,7 @@ class Coordinator(Resume):
             else:
                 running.record.Metrics = run.series
                 self.folder.write_trial(running.record)
+                self.observer.progressed(running.record.TrainingJobName, sum(map(len, run.series.values())))
 
     def _completion(self) -> str | None:
         records = self._records()
@@ -347,6 +352,7 @@ class Coordinator(Resume):
             CoordinatorStarted=None,
         )
         self.folder.stop_file.unlink(missing_ok=True)
+        self.observer.job_ended()
         return "Stopped"
 
     def _conclude(self) -> str:
@@ -366,6 +372,7 @@ class Coordinator(Resume):
             CoordinatorStarted=None,
         )
         log.info("job %s: %s (%s)", self.request.job_name, status, failure or reason)
+        self.observer.job_ended()
         return status
 
 

@@ -190,6 +190,9 @@ def environment(request: TuningJobRequest, launch: Launch) -> dict[str, str]:
         SM_TRAINING_JOB_NAME=launch.name,
         PYTHONUNBUFFERED="1",
     )
+    # The request's own variables (tracking); MLflow is the coordinator's to log on this backend.
+    extra = request.TrainingJobDefinition.Environment or {}
+    env.update({k: v for k, v in extra.items() if not k.startswith("HFST_MLFLOW_")})
     for name in channels:
         env[f"SM_CHANNEL_{name.upper()}"] = str(base / "input" / "data" / name)
     for key, value in user.items():

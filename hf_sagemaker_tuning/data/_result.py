@@ -60,6 +60,7 @@ class PreparedDataset:
         task: The task the dataset names (e.g. ``tweet_eval/emotion``), when it names one.
         official_metric: That task's official metric (``name``, ``score``, ``classes``).
         notes: What the summary should say (e.g. a ``val`` split read as validation).
+        folds: The cross-validation fold assignment's options, rule and fold sizes, when one was written.
     """
 
     output: str
@@ -78,6 +79,7 @@ class PreparedDataset:
     task: str | None = None
     official_metric: Mapping[str, Any] | None = None
     notes: tuple[str, ...] = ()
+    folds: Mapping[str, Any] | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -132,6 +134,7 @@ class PreparedDataset:
             "task": self.task,
             "official_metric": None if self.official_metric is None else dict(self.official_metric),
             "notes": list(self.notes),
+            "folds": None if self.folds is None else dict(self.folds),
         }
 
     @classmethod
@@ -173,6 +176,7 @@ class PreparedDataset:
                 task=manifest.get("task"),
                 official_metric=manifest.get("official_metric"),
                 notes=tuple(manifest.get("notes", ())),
+                folds=manifest.get("folds"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DataError(f"{where} is incomplete or malformed ({type(error).__name__}: {error})") from None
@@ -201,6 +205,12 @@ class PreparedDataset:
             )
             balance = ", ".join(f"{k} {v} ({v / r.rows:.0%})" for k, v in r.label_counts.items()) if r.rows else ""
             lines.append(f"  {'':<11}{'':>8}  labels: {balance}")
+        if self.folds is not None:
+            sizes = "/".join(str(size) for size in self.folds["sizes"])
+            lines.append(
+                f"  folds: {self.folds['folds']} from {' + '.join(self.folds['sources'])}, {self.folds['rule']}, "
+                f"seed {self.folds['seed']} (sizes {sizes})"
+            )
         lines.extend(f"  note: {n}" for n in self.notes)
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)

@@ -9,7 +9,7 @@ from .. import contract
 from ..errors import CompileError, DataError
 from ..packaged import is_package_uri, package_path
 from ..ranges import format_value
-from ..specs.cross_validation import CV_STEPS, cv_metric, fold_metric, std_metric
+from ..specs.cross_validation import CV_RUNS, CV_STEPS, cv_metric, fold_metric, std_metric
 from ..specs.job import TuningJobSpec
 from ..specs.search_space import (
     SCALING_TO_API,
@@ -69,7 +69,7 @@ def _cv_metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
     names = [tuned, *contract.declared_metrics()]
     names += [cv_metric(name) for name in evals if cv_metric(name) != tuned]
     names += [std_metric(name) for name in evals]
-    names.append(CV_STEPS)
+    names += [CV_STEPS, CV_RUNS]
     if spec.tuning.cross_validation is not None:
         names += [fold_metric(spec.objective.metric, fold) for fold in range(spec.tuning.cross_validation.folds)]
     defs = [rq.MetricDefinition(Name=name, Regex=contract.metric_regex(name)) for name in names]

@@ -21,6 +21,8 @@ CV_PREFIX = "eval_cv_"
 STD_SUFFIX = "_std"
 #: The mean optimizer step of the runs' kept evaluations: the budget of a refit.
 CV_STEPS = "eval_cv_steps"
+#: How many runs the mean is over (folds x seeds).
+CV_RUNS = "eval_cv_runs"
 
 Selection = Literal["best_mean", "one_standard_error"]
 

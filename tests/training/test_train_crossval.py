@@ -67,7 +67,7 @@ def test_two_folds_print_each_fold_then_the_mean_and_std_read_by_the_generated_r
     assert _last("eval_cv_macro_f1", out) == pytest.approx(statistics.fmean(folds))
     assert _last("eval_cv_macro_f1_std", out) == pytest.approx(statistics.stdev(folds))
     assert _last("eval_cv_steps", out) == 2.0
-    assert out.rstrip().splitlines()[-1].startswith("hfst_metric runs=2 ")  # AMT reads the last value: the mean
+    assert out.rstrip().splitlines()[-1].endswith(" eval_cv_runs=2")  # AMT reads the last value: the mean
     report = json.loads((tmp_path / "output" / "data" / "metrics.json").read_text(encoding="utf-8"))
     runs = report["cross_validation"]["runs"]
     assert [run["fold"] for run in runs] == [0, 1]
@@ -122,7 +122,7 @@ def test_repeats_train_each_seed_and_score_the_mean(
     assert _run(train_entry, channels, tiny_model, tmp_path, {"cv_repeats": 2, "seed": 7}) == 0
     out = capsys.readouterr().out
     assert "run 2: seed 8" in out
-    assert out.rstrip().splitlines()[-1].startswith("hfst_metric runs=2 ")
+    assert out.rstrip().splitlines()[-1].endswith(" eval_cv_runs=2")
     assert _last("eval_cv_accuracy_std", out) >= 0.0
 
 

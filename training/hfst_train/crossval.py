@@ -10,9 +10,9 @@ Lines printed (``hfst_metric`` prefix, values as ``metrics.format_value`` prints
 
 - each run's evaluations, as a single run prints them;
 - after fold ``i``: ``fold=i`` and ``eval_fold<i>_<metric>`` for every ``eval_*`` metric (mean over its seeds);
-- last: ``runs=N`` and, for every ``eval_*`` metric, the mean over all runs ``eval_cv_<metric>`` and its
+- last: for every ``eval_*`` metric, the mean over all runs ``eval_cv_<metric>`` and its
   standard deviation ``eval_cv_<metric>_std`` (ddof 1), plus ``eval_cv_steps`` (mean optimizer step of the
-  kept evaluations: what a refit trains for). The objective is the mean.
+  kept evaluations: what a refit trains for) and ``eval_cv_runs`` (folds x seeds). The objective is the mean.
 
 ``cv_refit`` trains one model on the whole pool (train + validation when the folds were cut from both) and
 saves it as a single run does; its evaluation on validation is then not a held-out score.
@@ -209,7 +209,7 @@ def run_cross_validation(hps: dict[str, Any], paths: ContainerPaths, environ: Ma
             print(_line(prefix, values), flush=True)
     summary = summarize([run["final"] for run in runs])
     _write_outputs(paths, hps, runs, summary, sources if folds else "train")
-    print(_line(prefix, {"runs": len(runs), **summary}), flush=True)  # last line: the objective (AMT reads the last)
+    print(_line(prefix, {**summary, f"{CV_PREFIX}runs": len(runs)}), flush=True)  # last line: the objective (AMT reads the last)
     return summary
 
 

@@ -6,7 +6,8 @@ Two figures, in instance-hours and GPU-hours (and in money once a price per hour
   tuning job has its own limit (``tuning.max_runtime_seconds``), at most ``that x max_parallel_jobs``;
 * an **expected** figure from the step plan: training examples x epochs (x folds x seeds with
   ``tuning.cross_validation`` and ``tuning.repeats``: each is a whole run inside the trial) / an assumed
-  throughput of the instance type, plus a start-up allowance per trial. The throughput is an assumption, always shown with the figure.
+  throughput of the instance type, plus a start-up allowance per trial. The throughput is an assumption,
+  always shown with the figure.
 """
 
 from __future__ import annotations

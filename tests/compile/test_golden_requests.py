@@ -87,6 +87,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "gpus-1": {"training.instance_type": "ml.g5.2xlarge"},
     "gpus-8": {"training.instance_type": "ml.p4d.24xlarge"},
     "gpus-2x4": {"training.instance_type": "ml.g5.12xlarge", "training.instance_count": 2},
+    # Issue 22: 5-fold cross-validation x 2 seeds; the objective is the fold mean eval_cv_macro_recall.
+    "cross-validation": {
+        "tuning.early_stopping": "off",
+        "tuning.cross_validation": {"folds": 5, "seed": 3},
+        "tuning.repeats": 2,
+        "training.instance_type": "ml.g5.2xlarge",
+    },
 }
 
 

@@ -165,6 +165,10 @@ def _has_model(run_dir: Path) -> bool:
     return (run_dir / "model" / "config.json").is_file()
 
 
+#: What a cross-validated trial leaves in its model folder instead of a model (training/hfst_train/crossval.py).
+CV_NOTE = "hfst_cross_validation.json"
+
+
 def best_model(folder: JobFolder) -> ModelArtifact:
     """The newest completed retrain run with a model, else the best trial's model.
 
@@ -192,6 +196,11 @@ def best_model(folder: JobFolder) -> ModelArtifact:
         raise BackendError(f"tuning job {folder.name!r} has no completed trial with an objective value yet")
     run_dir = folder.trial_dir(best.name)
     if not _has_model(run_dir):
+        if (run_dir / "model" / CV_NOTE).is_file():
+            raise BackendError(
+                f"the best trial {best.name!r} was cross-validated and keeps no servable model: refit it first "
+                f"(hfst retrain {folder.name} --refit, or job.retrain(refit=True))"
+            )
         raise BackendError(f"the best trial {best.name!r} left no model in {run_dir / 'model'}")
     return ModelArtifact(
         training_job_name=best.name,

@@ -12,7 +12,7 @@ Reported per arm: the chosen trial's validation figure (holdout: its validation 
 ± std), the test score, the validation - test gap, and the compute (wall-clock seconds of the tuning, of
 the refit and of the evaluation; the sum of the trials' training times).
 
-One command (defaults: TweetEval irony, 4 trials, 500 train + 200 validation examples, 1 epoch, 5 folds):
+One command (defaults: TweetEval irony, 4 trials, 160 train + 80 validation examples, 1 epoch, 5 folds):
 
     .venv/bin/python benchmarks/tuning/bench_cv_vs_holdout.py --out bench-cv.json
 """
@@ -131,8 +131,8 @@ def main() -> None:
     parser.add_argument("--task", default="tweet_eval/irony")
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--train", type=int, default=500, help="Train examples (a stratified cap).")
-    parser.add_argument("--validation", type=int, default=200, help="Validation examples (a stratified cap).")
+    parser.add_argument("--train", type=int, default=160, help="Train examples (a stratified cap).")
+    parser.add_argument("--validation", type=int, default=80, help="Validation examples (a stratified cap).")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--arms", default="holdout,cv")
     parser.add_argument("--out", type=Path, default=None, help="Write the figures as JSON here as well.")

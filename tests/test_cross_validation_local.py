@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.cli import app
+from hf_sagemaker_tuning.errors import BackendError
 from hf_sagemaker_tuning.results import load, results_table, summary
 
 from .helpers import tiny_classifier
@@ -75,7 +76,7 @@ def test_cross_validated_job_reports_mean_and_std_then_refit_is_what_evaluate_sc
     assert "FinalObjectiveStd" in table.columns
     assert table["FinalObjectiveStd"].notna().all()
     assert "±" in summary(load(jobs / "cv-1"))
-    with pytest.raises(Exception, match="no servable model|config.json|refit"):
+    with pytest.raises(BackendError, match=r"cross-validated and keeps no servable model: refit it first"):
         backend.best_model("cv-1")  # a cross-validated trial keeps no model: refit first
 
     refit = runner.invoke(app, ["retrain", "cv-1", "--refit", "--jobs-dir", str(jobs)])

@@ -35,7 +35,12 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "tweeteval" / "irony"
 
 def job_spec(args: argparse.Namespace, arm: str) -> dict[str, Any]:
     """The spec of one arm; the arms differ only in ``tuning.cross_validation``."""
-    tuning: dict[str, Any] = {"strategy": "random", "max_jobs": args.trials, "max_parallel_jobs": 1, "random_seed": 0}
+    tuning: dict[str, Any] = {
+        "strategy": "random",
+        "max_jobs": args.trials,
+        "max_parallel_jobs": args.parallel,
+        "random_seed": 0,
+    }
     if arm == "cv":
         tuning["cross_validation"] = {"folds": args.folds, "seed": 0}
     return {
@@ -135,6 +140,9 @@ def main() -> None:
     parser.add_argument("--validation", type=int, default=80, help="Validation examples (a stratified cap).")
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--arms", default="holdout,cv")
+    parser.add_argument(
+        "--parallel", type=int, default=1, help="Trials at once (the configurations tried do not depend on it)."
+    )
     parser.add_argument("--out", type=Path, default=None, help="Write the figures as JSON here as well.")
     parser.add_argument("--work", type=Path, default=None, help="Working folder (default: a temporary one).")
     args = parser.parse_args()

@@ -77,4 +77,4 @@ def test_regression_is_stratified_by_quantile_bins_of_the_target() -> None:
     assert quantile_bins(values, 5) == [v // 10 for v in range(100)]  # 10 bins of 10, by rank
     folds = regression_folds(values, 5, seed=0)
     for low in range(0, 100, 10):  # every decile of the target reaches every fold twice
-        assert Counter(folds[low : low + 10]) == {f: 2 for f in range(5)}
+        assert Counter(folds[low : low + 10]) == dict.fromkeys(range(5), 2)

@@ -75,8 +75,8 @@ def test_a_class_with_fewer_examples_than_folds_is_refused_naming_it_and_its_cou
     tmp_path: Path, tokenizer: str
 ) -> None:
     folder = tmp_path / "src"
-    write_jsonl(folder / "train.jsonl", tweets(20) + [{"text": "a rare one", "label": "rare"}])
-    write_jsonl(folder / "validation.jsonl", tweets(6, prefix="val") + [{"text": "rare two", "label": "rare"}])
+    write_jsonl(folder / "train.jsonl", [*tweets(20), {"text": "a rare one", "label": "rare"}])
+    write_jsonl(folder / "validation.jsonl", [*tweets(6, prefix="val"), {"text": "rare two", "label": "rare"}])
     with pytest.raises(
         DataError, match=r"folds is 3, but class\(es\) 'rare' has 2 example\(s\) in train \+ validation"
     ):

@@ -61,7 +61,7 @@ def test_combinations_that_cannot_work_are_refused_naming_the_field(changes: dic
 
 
 def test_your_own_entry_point_cannot_be_cross_validated_by_the_package() -> None:
-    with pytest.raises(SpecError, match="tuning.cross_validation.*bundled training package"):
+    with pytest.raises(SpecError, match=r"tuning\.cross_validation.*bundled training package"):
         parse_job_spec(
             spec_with(
                 **CV,

@@ -209,7 +209,8 @@ def run_cross_validation(hps: dict[str, Any], paths: ContainerPaths, environ: Ma
             print(_line(prefix, values), flush=True)
     summary = summarize([run["final"] for run in runs])
     _write_outputs(paths, hps, runs, summary, sources if folds else "train")
-    print(_line(prefix, {**summary, f"{CV_PREFIX}runs": len(runs)}), flush=True)  # last line: the objective (AMT reads the last)
+    # The last line carries the objective: AMT reads a metric's last value.
+    print(_line(prefix, {**summary, f"{CV_PREFIX}runs": len(runs)}), flush=True)
     return summary
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hf_sagemaker_tuning.errors import SpecError
@@ -76,3 +78,19 @@ def test_your_own_entry_point_cannot_be_cross_validated_by_the_package() -> None
                 },
             )
         )
+
+
+def test_validate_names_the_fold_mean_as_the_objective(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hf_sagemaker_tuning.cli import app
+    from hf_sagemaker_tuning.specs import dump_yaml
+
+    path = tmp_path / "job.yaml"
+    path.write_text(dump_yaml(parse_job_spec(spec_with(**CV, **{"tuning.selection": "one_standard_error"}))))
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    assert result.exit_code == 0, result.output
+    assert (
+        "objective maximize eval_cv_macro_recall (mean over 5-fold cross-validation, selection one_standard_error)"
+        in result.output
+    )

@@ -6,6 +6,7 @@ sequence inside it and prints the cross-run mean as the objective, ``eval_cv_<me
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field
@@ -46,6 +47,21 @@ class CrossValidationSpec(Spec):
         ),
     )
     keep_fold_models: bool = Field(False, description="Save each fold's model too (under <model>/folds/); uses disk.")
+
+
+def averaged_run(hyperparameters: Mapping[str, str]) -> bool:
+    """Whether a training job with these hyperparameters trains several runs (folds or seeds) and prints their mean.
+
+    Such a job keeps no servable model: its configuration is refit first (``retrain(refit=True)``).
+    """
+
+    def number(name: str, default: int) -> int:
+        try:
+            return int(str(hyperparameters.get(name, default)).strip('"'))
+        except ValueError:
+            return default
+
+    return number("cv_folds", 0) > 0 or number("cv_repeats", 1) > 1
 
 
 def cv_metric(metric: str) -> str:

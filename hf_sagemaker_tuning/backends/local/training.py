@@ -15,7 +15,7 @@ from typing import Any
 
 from ...compile.request import TuningJobRequest
 from ...errors import BackendError
-from ...specs.cross_validation import CV_PREFIX, base_metric
+from ...specs.cross_validation import CV_PREFIX, averaged_run, base_metric
 from ...trials import best_trial
 from ..base import ModelArtifact, merge_channels
 from .jobs import TRIAL_FILE, JobFolder, now
@@ -74,7 +74,7 @@ def start_training(
         definition = body["TrainingJobDefinition"]
         definition["InputDataConfig"] = merge_channels(definition["InputDataConfig"], channels)
         request = TuningJobRequest.from_api(body)
-    if request.objective_metric.startswith(CV_PREFIX) and not averaged(hyperparameters):
+    if request.objective_metric.startswith(CV_PREFIX) and not averaged_run(hyperparameters):
         # One model (a refit, an evaluation): it prints its own value of the metric, not a mean over runs.
         body = request.to_api()
         objective = body["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
@@ -170,18 +170,6 @@ def describe_training(folder: JobFolder, training: str) -> dict[str, Any]:
 
 def _has_model(run_dir: Path) -> bool:
     return (run_dir / "model" / "config.json").is_file()
-
-
-def averaged(hyperparameters: dict[str, str]) -> bool:
-    """Whether a run with these hyperparameters trains several runs (folds or seeds) and prints their mean."""
-
-    def number(name: str, default: int) -> int:
-        try:
-            return int(str(hyperparameters.get(name, default)).strip('"'))
-        except ValueError:
-            return default
-
-    return number("cv_folds", 0) > 0 or number("cv_repeats", 1) > 1
 
 
 #: What a cross-validated trial leaves in its model folder instead of a model (training/hfst_train/crossval.py).

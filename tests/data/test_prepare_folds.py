@@ -87,3 +87,25 @@ def test_a_class_with_fewer_examples_than_folds_is_refused_naming_it_and_its_cou
             cross_validation=CrossValidationSpec(folds=3),
         )
     assert not (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_a_sagemaker_job_is_refused_when_its_data_was_prepared_without_its_folds(
+    small_folder: Path, tokenizer: str
+) -> None:
+    from hf_sagemaker_tuning.specs import parse_job_spec
+    from hf_sagemaker_tuning.tuning_job._submit import check_prepared
+
+    from ..specs._base_spec import spec_with
+
+    job = parse_job_spec(spec_with(**{"tuning.early_stopping": "off", "tuning.cross_validation": {"folds": 3}}))
+    out = small_folder.parent / "out"
+    prepare_dataset(DatasetSpec(source=str(small_folder)), tokenizer=tokenizer, output=out)
+    with pytest.raises(DataError, match="has no fold assignment for tuning.cross_validation"):
+        check_prepared(str(out), job)
+    prepare_dataset(
+        DatasetSpec(source=str(small_folder)),
+        tokenizer=tokenizer,
+        output=out,
+        cross_validation=CrossValidationSpec(folds=3),
+    )
+    assert check_prepared(str(out), job) is None

@@ -100,7 +100,7 @@ def test_a_sagemaker_job_is_refused_when_its_data_was_prepared_without_its_folds
     job = parse_job_spec(spec_with(**{"tuning.early_stopping": "off", "tuning.cross_validation": {"folds": 3}}))
     out = small_folder.parent / "out"
     prepare_dataset(DatasetSpec(source=str(small_folder)), tokenizer=tokenizer, output=out)
-    with pytest.raises(DataError, match="has no fold assignment for tuning.cross_validation"):
+    with pytest.raises(DataError, match=r"has no fold assignment for tuning\.cross_validation"):
         check_prepared(str(out), job)
     prepare_dataset(
         DatasetSpec(source=str(small_folder)),

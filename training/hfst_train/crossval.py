@@ -196,6 +196,7 @@ def run_cross_validation(hps: dict[str, Any], paths: ContainerPaths, environ: Ma
             shutil.rmtree(run_paths.checkpoint_dir, ignore_errors=True)  # no model per run unless asked
             fold_finals.append(final)
             runs.append({"fold": fold, "seed": seed, "final": final, "evaluations": job.history})
+            del job  # the next run's model must not share the device with this one's
         if fold is not None:
             means = summarize(fold_finals)
             values: dict[str, float | int] = {"fold": fold, "step": round(means[f"{CV_PREFIX}steps"])}

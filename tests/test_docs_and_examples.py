@@ -19,7 +19,7 @@ from .conftest import EXAMPLE_SPEC, REPO
 DOCS = REPO / "docs"
 #: Pages whose ```python blocks this test runs (the data, results, deployment and training pages run
 #: theirs in their own test folders, with the fixtures they need).
-RUNNABLE_PAGES = ["index.md", "specs.md"]
+RUNNABLE_PAGES = ["index.md", "specs.md", "cross-validation.md"]
 
 
 @pytest.mark.timeout(120)

@@ -37,9 +37,16 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     who = f"rank {rank} of {size}: " if size.strip() not in ("", "1") else ""
     try:
         hps = resolve(collect_raw(argv, environ, paths.hyperparameters_file))
-        from hfst_train.job import run_job  # imports torch and transformers: after the cheap checks
+        from hfst_train import crossval  # imports torch and transformers: after the cheap checks
+        from hfst_train.job import run_job
 
-        run_job(hps, paths, environ)
+        if crossval.is_averaged(hps):  # k folds and/or r seeds, in sequence
+            crossval.run_cross_validation(hps, paths, environ)
+        elif hps["cv_refit"]:  # one model on every row the folds were cut from
+            crossval.check_refit(hps)
+            run_job(hps, paths, environ, splits=crossval.refit_splits(paths, hps))
+        else:
+            run_job(hps, paths, environ)
     except TrainingJobError as error:
         reason = f"{who}{type(error).__name__}: {error}"
         write_failure(paths.output_dir, reason)

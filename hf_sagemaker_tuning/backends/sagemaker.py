@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..compile.request import TuningJobRequest
 from ..contract import training_package_dir
 from ..errors import BackendError, translate_client_error
+from ..specs.cross_validation import averaged_run
 from ..trials import Trial
 from ._cloudwatch import metric_series, trial_log
 from ._s3_evaluations import put_evaluation, read_evaluations
@@ -289,6 +290,12 @@ class SageMakerBackend(Backend):
         if best is None:
             status = self.describe(job)["HyperParameterTuningJobStatus"]
             raise BackendError(f"tuning job {job!r} ({status}) has no best training job yet")
+        static = self.describe(job)["TrainingJobDefinition"].get("StaticHyperParameters") or {}
+        if averaged_run(static):  # its model.tar.gz holds only hfst_cross_validation.json
+            raise BackendError(
+                f"the best trial {best.name!r} was cross-validated and keeps no servable model: refit it first "
+                f"(hfst retrain -b sagemaker {job} --refit, or job.retrain(refit=True))"
+            )
         return self._training_artifact(best.name, "trial")
 
     def _trial_artifact(self, job: str | None, trial: str) -> ModelArtifact:

@@ -35,6 +35,11 @@ class Keep(str, Enum):
     best = "best"
 
 
+class Rule(str, Enum):
+    best_mean = "best_mean"
+    one_standard_error = "one_standard_error"
+
+
 def retrain_command(
     job: JobArg,
     epochs: Annotated[
@@ -46,12 +51,25 @@ def retrain_command(
     allow_running: Annotated[
         bool, typer.Option("--allow-running", help="Retrain the best trial so far of a job that is still running.")
     ] = False,
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit",
+            help="Cross-validated job: train the chosen configuration on all folds' data for the folds' mean "
+            "number of steps, keeping the last model.",
+        ),
+    ] = False,
+    selection: Annotated[
+        Rule | None,
+        typer.Option(help="Which trial: best_mean, or one_standard_error (default: the spec's tuning.selection)."),
+    ] = None,
     backend: BackendOpt = None,
     jobs_dir: JobsDirOpt = Path("jobs"),
     region: RegionOpt = None,
 ) -> None:
     """Train the best configuration again, e.g. longer, on the job's backend; deploy then serves it."""
     from ..refine import RetrainResult, retrain
+    from ..specs.cross_validation import base_metric
 
     out = console()
     progress = RetrainProgress(console(stderr=True))
@@ -61,7 +79,8 @@ def retrain_command(
         local = runner.cloud is None  # runs here in the foreground; in the cloud it is followed in its console
         if local:
             metric = runner.describe(job_id)["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
-            runner.on_metric = progress.metric_watcher(str(metric["MetricName"]))
+            name = str(metric["MetricName"])
+            runner.on_metric = progress.metric_watcher(base_metric(name) if refit else name)
         with progress if local else contextlib.nullcontext():
             return retrain(
                 job_id,
@@ -71,6 +90,8 @@ def retrain_command(
                 wait=local,
                 allow_running=allow_running,
                 notify=progress.line,
+                refit=refit,
+                selection=None if selection is None else selection.value,
             )
 
     result = user_errors(run)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from ._common import JobsDirOpt, OutputOpt, console, finite, user_errors, write_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..specs import TuningJobSpec
 
 SpecPath = Annotated[Path, typer.Argument(metavar="SPEC", help="The job spec (YAML or JSON).", show_default=False)]
 
@@ -189,12 +192,22 @@ def validate_command(
         tuned = ", ".join(job.search_space.names())
         typer.echo(
             f"ok: {job.name}: {job.tuning.strategy} search over {tuned}; "
-            f"objective {job.direction} {job.objective.metric}; "
+            f"objective {job.direction} {job.tuned_metric}{_averaged_text(job)}; "
             f"up to {job.tuning.max_jobs or job.search_space.grid_size()} trials, "
             f"{job.tuning.max_parallel_jobs} at a time (checked for the {chosen} backend)"
         )
 
     user_errors(run)
+
+
+def _averaged_text(job: TuningJobSpec) -> str:
+    """How a trial's objective is averaged, in words (empty for a single run)."""
+    tuning = job.tuning
+    if not tuning.averaged:
+        return ""
+    parts = [f"{tuning.cross_validation.folds}-fold cross-validation"] if tuning.cross_validation else []
+    parts += [f"{tuning.repeats} seeds"] if tuning.repeats > 1 else []
+    return f" (mean over {' x '.join(parts)}, selection {tuning.selection})"
 
 
 def compile_command(

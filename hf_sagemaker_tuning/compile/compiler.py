@@ -9,6 +9,7 @@ from .. import contract
 from ..errors import CompileError, DataError
 from ..packaged import is_package_uri, package_path
 from ..ranges import format_value
+from ..specs.cross_validation import CV_RUNS, CV_STEPS, cv_metric, fold_metric, std_metric
 from ..specs.job import TuningJobSpec
 from ..specs.search_space import (
     SCALING_TO_API,
@@ -52,8 +53,15 @@ def printed_metrics(spec: TuningJobSpec) -> list[str]:
 
 
 def metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
-    """Every metric the trials print, with generated regexes (the objective first)."""
+    """Every metric the trials print, with generated regexes (the objective first).
+
+    With cross-validation or repeats the objective is the cross-run mean ``eval_cv_<metric>``; the
+    definitions add every ``eval_*`` metric's mean and standard deviation, the mean step of the kept
+    evaluations (``eval_cv_steps``, what a refit trains for) and each fold's value of the objective.
+    """
     objective = spec.objective
+    if spec.tuning.averaged:
+        return _cv_metric_definitions(spec)
     if objective.regex is not None:
         defs = [rq.MetricDefinition(Name=objective.metric, Regex=objective.regex)]
     else:
@@ -66,6 +74,26 @@ def metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
     defs += [rq.MetricDefinition(Name=m.name, Regex=m.regex) for m in objective.extra_metrics]
     if len(defs) > 40:
         raise CompileError(f"{len(defs)} metric definitions; SageMaker allows at most 40")
+    return defs
+
+
+def _cv_metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
+    tuned = spec.tuned_metric
+    evals = [name for name in contract.declared_metrics() if name.startswith("eval_")]
+    names = [tuned, *contract.declared_metrics()]
+    names += [cv_metric(name) for name in evals if cv_metric(name) != tuned]
+    names += [std_metric(name) for name in evals]
+    names += [CV_STEPS, CV_RUNS]
+    if spec.tuning.cross_validation is not None:
+        names += [fold_metric(spec.objective.metric, fold) for fold in range(spec.tuning.cross_validation.folds)]
+    defs = [rq.MetricDefinition(Name=name, Regex=contract.metric_regex(name)) for name in names]
+    defs += [rq.MetricDefinition(Name=m.name, Regex=m.regex) for m in spec.objective.extra_metrics]
+    if len(defs) > 40:
+        raise CompileError(
+            f"{len(defs)} metric definitions; SageMaker allows at most 40 (cross-validation adds "
+            f"{len(defs) - len(contract.declared_metrics()) - len(spec.objective.extra_metrics)}): "
+            "use fewer folds or fewer objective.extra_metrics"
+        )
     return defs
 
 
@@ -128,7 +156,7 @@ def _tuning_config(spec: TuningJobSpec) -> rq.TuningJobConfig:
         Strategy=STRATEGY_TO_API[tuning.strategy],
         StrategyConfig=strategy_config,
         HyperParameterTuningJobObjective=rq.Objective(
-            Type="Maximize" if spec.direction == "maximize" else "Minimize", MetricName=spec.objective.metric
+            Type="Maximize" if spec.direction == "maximize" else "Minimize", MetricName=spec.tuned_metric
         ),
         ResourceLimits=rq.ResourceLimitsShape(
             MaxNumberOfTrainingJobs=max_jobs,

@@ -95,5 +95,10 @@ def prepare_for_job(
     chosen = os.fspath(tokenizer) if tokenizer is not None else job.training.model
     with _progress(on_progress):
         return prepare_dataset(
-            job.dataset, tokenizer=chosen, output=where, storage_options=storage_options, force=force
+            job.dataset,
+            tokenizer=chosen,
+            output=where,
+            storage_options=storage_options,
+            force=force,
+            cross_validation=job.tuning.cross_validation,
         )

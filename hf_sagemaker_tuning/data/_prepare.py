@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DataError
 from ..packaged import resolve_model
 from ._clean import OVER_CAP, CleanSplit, clean
+from ._folds import RULES, multi_label_folds, plain_folds, regression_folds, single_label_folds, too_small_classes
 from ._ner import clean_tokens, tokenize_words
 from ._result import MANIFEST, TRUNCATION_WARN_FRACTION, PreparedDataset, SplitReport
 from ._sources import Located, content_hashes, folder_label_names, locate, read_split
@@ -24,6 +25,7 @@ from ._tasks import channel_features, check_train, encode_for, label_statistics,
 from ._tokenize import load_tokenizer, tokenize, tokenizer_identity
 
 if TYPE_CHECKING:
+    from ..specs.cross_validation import CrossValidationSpec
     from ..specs.dataset import DatasetSpec
 
 logger = logging.getLogger("hf_sagemaker_tuning.data")
@@ -34,6 +36,8 @@ PIPELINE_VERSION = 2
 VALIDATION_ALIASES = ("val", "dev", "valid")
 #: The file written into every channel when the dataset names its task (read by the training package).
 TASK_FILE = "hfst_task.json"
+#: The fold assignment of cross-validation, written into the train channel (read by the training package).
+FOLDS_FILE = "hfst_folds.json"
 
 
 def split_notes(located: Located, used: dict[str, str]) -> tuple[list[str], list[str]]:
@@ -107,16 +111,81 @@ def map_splits(spec: DatasetSpec, located: Located) -> dict[str, str]:
     return out
 
 
-def fingerprint_of(spec: DatasetSpec, located: Located, tokenizer: str, used: dict[str, str]) -> str:
-    """sha256 over the source content and every option that shapes the channels."""
-    payload = {
+def fingerprint_of(
+    spec: DatasetSpec,
+    located: Located,
+    tokenizer: str,
+    used: dict[str, str],
+    cross_validation: CrossValidationSpec | None = None,
+) -> str:
+    """sha256 over the source content and every option that shapes the channels (the folds included)."""
+    payload: dict[str, Any] = {
         "pipeline": PIPELINE_VERSION,
         "spec": spec.model_dump(mode="json"),
         "splits_used": used,
         "content": content_hashes(located),
         "tokenizer": tokenizer_identity(tokenizer),
     }
+    if cross_validation is not None:  # absent otherwise: outputs prepared before folds existed stay cached
+        payload["cross_validation"] = fold_options(cross_validation)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def fold_options(cross_validation: CrossValidationSpec) -> dict[str, Any]:
+    """The options that shape the fold assignment (not ``keep_fold_models``, which only the trials read)."""
+    return cross_validation.model_dump(mode="json", exclude={"keep_fold_models"})
+
+
+def assign_folds(
+    cross_validation: CrossValidationSpec,
+    ids: dict[str, list[Any]],
+    names: list[str],
+    problem_type: str = "single_label_classification",
+) -> dict[str, Any]:
+    """The fold file's content: one fold id per row of train (and validation, when it joins the pool).
+
+    The rule per problem type is ``RULES`` (``stratified: false`` deals every type's rows plainly);
+    a single-label class with fewer rows than folds is refused.
+    """
+    sources = ["train", "validation"] if cross_validation.use_validation and "validation" in ids else ["train"]
+    pool = [label for name in sources for label in ids[name]]
+    k, seed = cross_validation.folds, cross_validation.seed
+    if problem_type == "single_label_classification":
+        small = too_small_classes(pool, k)
+        if small:
+            counts = ", ".join(f"{names[label]!r} has {count}" for label, count in sorted(small.items()))
+            raise DataError(
+                f"tuning.cross_validation.folds is {k}, but class(es) {counts} example(s) in "
+                f"{' + '.join(sources)}: every class needs at least as many examples as folds; use fewer folds"
+            )
+    if len(pool) < k:
+        raise DataError(
+            f"tuning.cross_validation.folds is {k}, but {' + '.join(sources)} hold(s) only {len(pool)} "
+            "example(s): every fold needs at least one; use fewer folds"
+        )
+    if not cross_validation.stratified or problem_type == "token_classification":
+        rule, assigned = RULES["token_classification"], plain_folds(len(pool), k, seed)
+    elif problem_type == "multi_label_classification":
+        rule, assigned = RULES[problem_type], multi_label_folds(pool, k, seed)
+    elif problem_type == "regression":
+        rule, assigned = RULES[problem_type], regression_folds(pool, k, seed)
+    else:
+        rule, assigned = RULES[problem_type], single_label_folds(pool, k, seed)
+    out: dict[str, Any] = {**fold_options(cross_validation), "rule": rule, "sources": sources}
+    start = 0
+    for name in sources:
+        out[name] = assigned[start : start + len(ids[name])]
+        start += len(ids[name])
+    return out
+
+
+def _fold_summary(folds: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's view of the fold file: options, rule and each fold's size (not every row's fold)."""
+    sizes = [0] * int(folds["folds"])
+    for name in folds["sources"]:
+        for fold in folds[name]:
+            sizes[fold] += 1
+    return {key: value for key, value in folds.items() if key not in ("train", "validation")} | {"sizes": sizes}
 
 
 def _read_manifest(store: Store) -> PreparedDataset:
@@ -211,6 +280,7 @@ def prepare_dataset(
     storage_options: dict[str, Any] | None = None,
     force: bool = False,
     progress: bool = False,
+    cross_validation: CrossValidationSpec | None = None,
 ) -> PreparedDataset:
     """Turn the dataset that ``spec`` describes into tokenized channels plus a manifest.
 
@@ -227,6 +297,7 @@ def prepare_dataset(
         storage_options: s3fs options, used for ``s3://`` sources and outputs.
         force: Prepare again even when the output already holds this exact preparation.
         progress: Show ``datasets`` progress bars while tokenizing and saving.
+        cross_validation: Also write the fold assignment (``hfst_folds.json`` in the train channel).
 
     Returns:
         What was written (or found), with counts, label balance, lengths and the cleaning report.
@@ -241,7 +312,7 @@ def prepare_dataset(
     logger.info("Reading %s", spec.source)
     located = locate(spec, storage_options)
     used = map_splits(spec, located)
-    fingerprint = fingerprint_of(spec, located, local_tokenizer, used)
+    fingerprint = fingerprint_of(spec, located, local_tokenizer, used, cross_validation)
     if not force:
         try:
             found = _read_manifest(store)
@@ -268,6 +339,7 @@ def prepare_dataset(
         logger.warning(message)
     check_train(spec, names, ids["train"], cleaned["train"].raw.origin)
     scale = target_scale(spec, ids["train"])
+    folds = None if cross_validation is None else assign_folds(cross_validation, ids, names, spec.problem_type)
 
     logger.info("Tokenizing with %s (max_length %d)", tokenizer, spec.max_length)
     loaded_tokenizer = load_tokenizer(local_tokenizer)
@@ -342,6 +414,7 @@ def prepare_dataset(
             notes=tuple(notes),
             problem_type=spec.problem_type,
             target_scale=scale,
+            folds=None if folds is None else _fold_summary(folds),
         )
         task_info: dict[str, Any] = {"task": task, "official_metric": metric}
         if spec.problem_type != "single_label_classification":
@@ -354,6 +427,8 @@ def prepare_dataset(
             dataset.save_to_disk(where, storage_options=store.options)
             if task_file is not None:  # the training package reads the official metric from the channel itself
                 store.fs.pipe_file(f"{where}/{TASK_FILE}", task_file.encode("utf-8"))
+            if folds is not None and where.rstrip("/").endswith("/train"):
+                store.fs.pipe_file(f"{where}/{FOLDS_FILE}", json.dumps(folds).encode("utf-8"))
 
         logger.info("Writing %s", store.url)
         try:

@@ -67,6 +67,7 @@ class PreparedDataset:
         problem_type: Hugging Face's name of what is predicted (``single_label_classification``, ...).
         target_scale: Regression with ``standardize_target``: the train split's ``mean`` and ``std``
             (channels hold ``(y - mean) / std``; the model's predictions are mapped back).
+        folds: The cross-validation fold assignment's options, rule and fold sizes, when one was written.
     """
 
     output: str
@@ -87,6 +88,7 @@ class PreparedDataset:
     notes: tuple[str, ...] = ()
     problem_type: str = "single_label_classification"
     target_scale: Mapping[str, float] | None = None
+    folds: Mapping[str, Any] | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -143,6 +145,7 @@ class PreparedDataset:
             "notes": list(self.notes),
             "problem_type": self.problem_type,
             "target_scale": None if self.target_scale is None else dict(self.target_scale),
+            "folds": None if self.folds is None else dict(self.folds),
         }
 
     @classmethod
@@ -187,6 +190,7 @@ class PreparedDataset:
                 notes=tuple(manifest.get("notes", ())),
                 problem_type=str(manifest.get("problem_type", "single_label_classification")),
                 target_scale=manifest.get("target_scale"),
+                folds=manifest.get("folds"),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise DataError(f"{where} is incomplete or malformed ({type(error).__name__}: {error})") from None
@@ -220,6 +224,12 @@ class PreparedDataset:
                 f"  dropped: {dropped}" + (f"; kept (whole split): {kept}" if kept else "")
             )
             lines.extend(f"  {'':<11}{'':>8}  {line}" for line in _type_lines(self.problem_type, r))
+        if self.folds is not None:
+            sizes = "/".join(str(size) for size in self.folds["sizes"])
+            lines.append(
+                f"  folds: {self.folds['folds']} from {' + '.join(self.folds['sources'])}, {self.folds['rule']}, "
+                f"seed {self.folds['seed']} (sizes {sizes})"
+            )
         lines.extend(f"  note: {n}" for n in self.notes)
         lines.extend(f"  warning: {w}" for w in self.warnings)
         return "\n".join(lines)

@@ -151,6 +151,8 @@ def _validation(runner: Backend, job: str, training: str | None) -> dict[str, fl
         return None
     try:
         described = runner.describe_training(job, training)
+        if str((described.get("HyperParameters") or {}).get("cv_refit", "")).strip('"') == "true":
+            return None  # a refit trained on validation: its figure there is not held out, so no gap is shown
         final = {m["MetricName"]: float(m["Value"]) for m in described.get("FinalMetricDataList") or []}
         if not any(name.startswith("eval_") for name in final):
             final = {k: v[-1] for k, v in runner.metric_history(job, training).items() if v}

@@ -4,8 +4,10 @@ Two figures, in instance-hours and GPU-hours (and in money once a price per hour
 
 * the **worst case**: every trial runs to its own limit, ``max_jobs x training.max_runtime_seconds``; when the
   tuning job has its own limit (``tuning.max_runtime_seconds``), at most ``that x max_parallel_jobs``;
-* an **expected** figure from the step plan: training examples x epochs / an assumed throughput of the instance
-  type, plus a start-up allowance per trial. The throughput is an assumption, always shown with the figure.
+* an **expected** figure from the step plan: training examples x epochs (x folds x seeds with
+  ``tuning.cross_validation`` and ``tuning.repeats``: each is a whole run inside the trial) / an assumed
+  throughput of the instance type, plus a start-up allowance per trial. The throughput is an assumption,
+  always shown with the figure.
 """
 
 from __future__ import annotations
@@ -226,6 +228,15 @@ def _expected_trial_seconds(
             )
         samples = examples * epochs
         plan = f"{examples:,} training examples ({from_where}) x {epochs:g} epochs ({how})"
+    runs = spec.tuning.runs_per_trial
+    if runs > 1:  # every fold and seed is a whole training run inside the trial
+        samples *= runs
+        cv = spec.tuning.cross_validation
+        plan += f" x {runs} runs per trial (" + (
+            f"{cv.folds} folds x {spec.tuning.repeats} seed(s); each fold counted as the whole training split)"
+            if cv is not None
+            else f"{spec.tuning.repeats} seeds)"
+        )
     notes = [
         plan,
         f"{rate:,.0f} training samples/s on {spec.training.instance_type} ({basis}, at max_length "

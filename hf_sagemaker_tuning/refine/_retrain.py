@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import BackendError, SpecError
 from ..ranges import unquote
+from ..specs.cross_validation import base_metric
 from ..trials import Trial
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..backends.base import Backend
+    from ..selection import Selection
     from ..specs import TuningJobSpec
 
 Keep = Literal["last", "best"]
@@ -132,6 +134,60 @@ def retrain_hyperparameters(
     return out
 
 
+def refit_hyperparameters(hyperparameters: Mapping[str, str], mean_steps: float) -> dict[str, str]:
+    """A cross-validated configuration's hyperparameters turned into its refit's.
+
+    One model (no folds, no seeds) on every row the folds were cut from, for the folds' mean number of
+    optimizer steps (rounded, at least 1), keeping the last model (no early stopping) and evaluating once,
+    at the end.
+
+    Raises:
+        SpecError: the configuration was not cross-validated, or the mean number of steps is unusable.
+    """
+    if int(hyperparameters.get("cv_folds", "0") or 0) < 1:
+        raise SpecError(
+            "refit trains a cross-validated configuration on all its folds' data; this job has no "
+            "tuning.cross_validation (use retrain without refit)",
+            [("refit", "needs tuning.cross_validation")],
+        )
+    if not (math.isfinite(mean_steps) and mean_steps > 0):
+        raise SpecError(f"the folds' mean number of steps is {mean_steps!r}", [("refit", "needs eval_cv_steps")])
+    out = {k: v for k, v in hyperparameters.items() if k not in ("cv_folds", "cv_repeats", "cv_keep_models")}
+    out.update({"cv_refit": "true", "max_steps": str(max(1, round(mean_steps))), "save_model": "last"})
+    out["eval_steps"] = "0"  # one evaluation, at the end: nothing is chosen on it
+    return out
+
+
+def mean_steps_of(runner: Backend, job: str, trial: Trial) -> float:
+    """The mean step of the kept evaluations of a cross-validated trial's folds (``eval_cv_steps``)."""
+    from ..specs.cross_validation import CV_STEPS
+
+    if CV_STEPS in trial.metrics:
+        return float(trial.metrics[CV_STEPS])
+    answer = runner.describe_training(job, trial.name)
+    finals = {m["MetricName"]: float(m["Value"]) for m in answer.get("FinalMetricDataList") or []}
+    if CV_STEPS not in finals:
+        raise BackendError(
+            f"trial {trial.name} reported no {CV_STEPS} (the folds' mean number of steps): was it cross-validated "
+            "by the bundled training package?"
+        )
+    return finals[CV_STEPS]
+
+
+def chosen_trial(runner: Backend, job: str, rule: Selection | None, spec: TuningJobSpec | None) -> Trial | None:
+    """The trial a refit trains: by ``rule``, else the spec's ``tuning.selection``, else the best mean."""
+    from ..backends.base import maximize
+    from ..selection import select_trial
+
+    chosen: Selection = rule or (spec.tuning.selection if spec is not None else "best_mean")
+
+    def read(trial: Trial) -> dict[str, float]:
+        answer = runner.describe_training(job, trial.name)
+        return {m["MetricName"]: float(m["Value"]) for m in answer.get("FinalMetricDataList") or []}
+
+    return select_trial(runner.list_trials(job), maximize(runner.describe(job)), chosen, read)
+
+
 def retrain(
     job: str | os.PathLike[str],
     backend: str | Backend | None = None,
@@ -145,8 +201,14 @@ def retrain(
     boto_session: Any | None = None,
     allow_running: bool = False,
     notify: Callable[[str], None] | None = None,
+    refit: bool = False,
+    selection: Selection | None = None,
 ) -> RetrainResult:
     """Train the best configuration of a tuning job again (e.g. longer), on the job's own backend.
+
+    With ``refit`` (a cross-validated job) the configuration chosen by ``selection`` is trained once on
+    every row the folds were cut from (train + validation when both), for the folds' mean number of
+    optimizer steps, keeping the last model: that model is what ``deploy`` and ``evaluate`` use next.
 
     A job that is still running has only a best trial *so far*: that is refused unless
     ``allow_running`` (then ``RetrainResult.trial`` and ``job_status`` say what was used).
@@ -164,6 +226,9 @@ def retrain(
         boto_session: a ``boto3.Session`` (SageMaker).
         allow_running: retrain the best trial so far of a job that has not ended.
         notify: called with one plain line when the run starts (which trial, of which job).
+        refit: refit a cross-validated configuration on all its folds' data (``epochs`` and ``keep`` must
+            stay unset: the budget is the folds' mean number of steps, and the last model is kept).
+        selection: ``best_mean`` or ``one_standard_error`` (default: the job spec's ``tuning.selection``).
 
     Returns:
         The run's ``RetrainResult``; once completed, ``deploy`` serves its model.
@@ -176,23 +241,31 @@ def retrain(
     from ..backends import resolve_job
     from ..backends.base import JOB_TERMINAL
 
+    if refit and (epochs is not None or keep != "last"):
+        raise SpecError(
+            "refit trains for the folds' mean number of steps and keeps the last model: leave epochs and keep unset",
+            [("refit", "epochs and keep do not apply")],
+        )
     runner, job_id = resolve_job(job, backend, jobs_dir=jobs_dir, region=region, boto_session=boto_session)
     description = runner.describe(job_id)
     job_status = str(description["HyperParameterTuningJobStatus"])
-    best = runner.best_trial(job_id)
+    spec = runner.spec(job_id)
+    best = chosen_trial(runner, job_id, selection, spec) if refit or selection else runner.best_trial(job_id)
     if job_status not in JOB_TERMINAL and not allow_running:
         raise BackendError(running_refusal(description, best))
     if best is None:
         raise BackendError(f"tuning job {runner.job_name(job_id)!r} has no best trial yet")
-    hyperparameters = retrain_hyperparameters(
-        description, epochs=epochs, keep=keep, spec=runner.spec(job_id), best=best
-    )
+    hyperparameters = retrain_hyperparameters(description, epochs=epochs, keep=keep, spec=spec, best=best)
+    if refit:
+        hyperparameters = refit_hyperparameters(hyperparameters, mean_steps_of(runner, job_id, best))
     if notify is not None:
         notify(start_line(description, best, hyperparameters))
     training = runner.start_training(job_id, hyperparameters, name=name)
     answer = runner.wait_training(job_id, training) if wait else runner.describe_training(job_id, training)
     status = str(answer["TrainingJobStatus"])
     metric = description["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]["MetricName"]
+    if refit:  # one model: its own value of the metric the folds averaged
+        metric = base_metric(metric)
     finals = {m["MetricName"]: float(m["Value"]) for m in answer.get("FinalMetricDataList") or []}
     model = (answer.get("ModelArtifacts") or {}).get("S3ModelArtifacts") if status == "Completed" else None
     kept = None
@@ -220,7 +293,10 @@ def retrain(
 def start_line(description: Mapping[str, Any], best: Trial, hyperparameters: Mapping[str, str]) -> str:
     """What a retrain is about to train, in one line (loud when the job has not ended)."""
     objective = "" if best.objective is None else f" (objective {best.objective:.6g})"
-    budget = f"epochs={hyperparameters['epochs']}" if "epochs" in hyperparameters else "epochs as tuned"
+    if hyperparameters.get("cv_refit") == "true":
+        budget = f"refit on all folds' data for max_steps={hyperparameters['max_steps']} (the folds' mean)"
+    else:
+        budget = f"epochs={hyperparameters['epochs']}" if "epochs" in hyperparameters else "epochs as tuned"
     keep = f", save_model={hyperparameters['save_model']}" if "save_model" in hyperparameters else ""
     line = (
         f"retraining trial {best.name}{objective} of tuning job "

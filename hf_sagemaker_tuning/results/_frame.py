@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from .. import trials
 from ..errors import BackendError, TuningError
+from ..selection import is_averaged
+from ..specs.cross_validation import std_metric
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -69,6 +71,8 @@ def build_table(results: JobResults) -> pd.DataFrame:
     columns["FinalObjectiveValue"] = pd.Series(
         [math.nan if t.objective is None else t.objective for t in rows], dtype="float64"
     )
+    if is_averaged(results.objective_metric):  # a mean over folds or seeds: its spread beside it
+        columns["FinalObjectiveStd"] = pd.Series([objective_std(results, t) for t in rows], dtype="float64")
     columns["TrainingStartTime"] = start
     columns["TrainingEndTime"] = end
     columns["TrainingElapsedTimeSeconds"] = (end - start).dt.total_seconds().astype("float64")
@@ -76,6 +80,20 @@ def build_table(results: JobResults) -> pd.DataFrame:
     table = pd.DataFrame(columns)
     table = table.sort_values("FinalObjectiveValue", ascending=not results.maximize, na_position="last", kind="stable")
     return table.reset_index(drop=True)
+
+
+def objective_std(results: JobResults, trial: trials.Trial) -> float:
+    """The standard deviation over a trial's runs of its averaged objective (NaN when it printed none)."""
+    name = std_metric(results.objective_metric)
+    if name in trial.metrics:
+        return float(trial.metrics[name])
+    if trial.status != "Completed" or results.curves_reader is None:
+        return math.nan
+    try:  # SageMaker lists trials without their final metrics: read the trial's metric history
+        values = results.curves(trial.name).get(name) or []
+    except TuningError:
+        return math.nan
+    return float(values[-1]) if values else math.nan
 
 
 def _times(values: list[Any]) -> Any:
@@ -138,7 +156,11 @@ def summary_text(results: JobResults) -> str:
     if best is None:
         lines.append("Best: no trial has an objective value yet")
     else:
-        lines.append(f"Best: {format_value(float(best['FinalObjectiveValue']))} ({best['TrainingJobName']})")
+        spread = best.get("FinalObjectiveStd")
+        shown = format_value(float(best["FinalObjectiveValue"]))
+        if spread is not None and math.isfinite(float(spread)):
+            shown += f" ± {format_value(float(spread))} (mean ± std over its runs)"
+        lines.append(f"Best: {shown} ({best['TrainingJobName']})")
         hps = ", ".join(f"{k}={format_value(v)}" for k, v in best_hyperparameters(results).items())
         lines.append(f"Best hyperparameters: {hps}")
     elapsed = _elapsed(results.description)

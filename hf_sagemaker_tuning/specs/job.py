@@ -11,6 +11,7 @@ from ._base import Spec, SpecFieldError
 from ._errors import shorten
 from ._problem import check_problem_type
 from .budget import BudgetSpec
+from .cross_validation import cv_metric
 from .dataset import DatasetSpec
 from .local import LocalSpec
 from .objective import ObjectiveSpec
@@ -19,6 +20,9 @@ from .search_space import CategoricalParameter, ContinuousParameter, IntegerPara
 from .tracking import TrackingSpec
 from .training import HyperparameterValue, TrainingSpec, hyperparameter_text
 from .tuning import TuningSpec
+
+#: Hyperparameters of the bundled package that only ``tuning.cross_validation`` and ``tuning.repeats`` set.
+CV_HYPERPARAMETERS = ("cv_folds", "cv_repeats", "cv_keep_models")
 
 
 class TuningJobSpec(Spec):
@@ -69,6 +73,7 @@ class TuningJobSpec(Spec):
         self._check_strategy()
         self._check_local()
         self._check_tracking()
+        self._check_averaged()
         return self
 
     def _check_tracking(self) -> None:
@@ -79,6 +84,37 @@ class TuningJobSpec(Spec):
                 "tracking.mlflow.tracking_uri",
                 f"the tracking server is in {region} but the job runs in {self.sagemaker.region} "
                 "(sagemaker.region); use a tracking server in the job's region",
+            )
+
+    def _check_averaged(self) -> None:
+        """Cross-validation and repeats run inside the bundled training package, on one process."""
+        tuning = self.tuning
+        reserved = sorted(
+            (set(self.search_space.names()) | set(self.training.hyperparameters)) & set(CV_HYPERPARAMETERS)
+        )
+        if reserved:
+            raise SpecFieldError(
+                f"training.hyperparameters.{reserved[0]}",
+                f"{reserved} are set from tuning.cross_validation and tuning.repeats; set those instead",
+            )
+        if not tuning.averaged:
+            return
+        what = "tuning.cross_validation" if tuning.cross_validation is not None else "tuning.repeats"
+        if not self.training.uses_bundled_package:
+            raise SpecFieldError(
+                what, "runs the folds and seeds inside the bundled training package; your own entry_point can't"
+            )
+        if self.training.launch == "torch_distributed":
+            raise SpecFieldError(
+                what,
+                "trains its runs one after another in one process; data-parallel training (torch_distributed, "
+                "instance_count > 1 or a multi-GPU instance) is not supported with it: use one GPU per trial",
+            )
+        local = self.local
+        if local is not None and (local.processes_per_trial > 1 or (local.gpus_per_trial or 1) > 1):
+            raise SpecFieldError(
+                "local.processes_per_trial" if local.processes_per_trial > 1 else "local.gpus_per_trial",
+                f"{what} trains its runs one after another in one process: use 1 process and 1 GPU per trial",
             )
 
     def _check_local(self) -> None:
@@ -188,6 +224,13 @@ class TuningJobSpec(Spec):
             )
 
     @property
+    def tuned_metric(self) -> str:
+        """The metric the tuner optimizes: the objective, or its cross-run mean (``eval_cv_*``) with folds or seeds."""
+        if self.tuning.averaged:
+            return cv_metric(self.objective.metric)
+        return self.objective.metric
+
+    @property
     def direction(self) -> str:
         """The objective's direction, resolved (maximize or minimize)."""
         if self.objective.direction is not None:
@@ -216,7 +259,20 @@ class TuningJobSpec(Spec):
                     out["metric_for_best_model"] = self.objective.metric
                 elif self.dataset.problem_type != "single_label_classification":
                     out["metric_for_best_model"] = contract.primary_metric(self.dataset.problem_type)
+        out.update(self.cv_hyperparameters())
         return out
+
+    def cv_hyperparameters(self) -> dict[str, str]:
+        """What tells the training package to cross-validate or repeat seeds (empty for a single run)."""
+        tuning = self.tuning
+        if not tuning.averaged:
+            return {}
+        cv = tuning.cross_validation
+        return {
+            "cv_folds": str(cv.folds if cv is not None else 0),
+            "cv_repeats": str(tuning.repeats),
+            "cv_keep_models": "true" if cv is not None and cv.keep_fold_models else "false",
+        }
 
 
 def _check_range(

@@ -8,6 +8,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ._base import Spec
 from ._errors import shorten
+from .cross_validation import MAX_REPEATS, CrossValidationSpec, Selection
 
 Strategy = Literal["bayesian", "random", "grid", "hyperband"]
 STRATEGY_TO_API = {"bayesian": "Bayesian", "random": "Random", "grid": "Grid", "hyperband": "Hyperband"}
@@ -80,6 +81,30 @@ class TuningSpec(Spec):
     )
     random_seed: int | None = Field(None, ge=0, le=2**31 - 1, description="Seed for reproducible suggestions.")
     warm_start: WarmStartSpec | None = None
+    cross_validation: CrossValidationSpec | None = Field(
+        None, description="Score each trial by k-fold cross-validation (the mean over the folds)."
+    )
+    repeats: int = Field(
+        1, ge=1, le=MAX_REPEATS, description="Train each configuration with this many seeds; score by the mean."
+    )
+    selection: Selection = Field(
+        "best_mean",
+        description=(
+            "How the best trial is chosen: best_mean, or one_standard_error (of the trials within one standard "
+            "error of the best mean, the one with the smallest spread)."
+        ),
+    )
+
+    @property
+    def runs_per_trial(self) -> int:
+        """Training runs inside one trial: folds x repeats (1 without either)."""
+        folds = self.cross_validation.folds if self.cross_validation is not None else 1
+        return folds * self.repeats
+
+    @property
+    def averaged(self) -> bool:
+        """Whether a trial's objective is a mean over several runs (folds or seeds)."""
+        return self.runs_per_trial > 1
 
     @model_validator(mode="after")
     def _rules(self) -> TuningSpec:
@@ -97,6 +122,24 @@ class TuningSpec(Spec):
                 raise ValueError("strategy hyperband needs hyperband: {min_resource, max_resource}")
         elif self.hyperband is not None:
             raise ValueError(f"hyperband settings are for strategy hyperband, not {shorten(self.strategy)}")
+        if self.averaged:
+            what = "cross_validation" if self.cross_validation is not None else "repeats"
+            # The objective is a mean over whole runs, known only at the trial's end: there is no per-epoch
+            # value that means the same thing, so nothing may stop a trial on its intermediate values.
+            if self.strategy == "hyperband":
+                raise ValueError(
+                    f"strategy hyperband cannot be used with {what}: Hyperband stops trials on per-epoch objective "
+                    "values, and a cross-run mean exists only once every run has ended; use bayesian or random"
+                )
+            if self.early_stopping != "off":
+                raise ValueError(
+                    f"early_stopping must be 'off' with {what}: it compares per-epoch objective values, and a "
+                    "cross-run mean exists only once every run has ended"
+                )
+        elif self.selection != "best_mean":
+            raise ValueError(
+                "selection one_standard_error needs a spread per trial: set cross_validation or repeats > 1"
+            )
         if self.strategy == "grid" and self.completion is not None and self.completion.complete_on_convergence:
             raise ValueError("complete_on_convergence does not apply to strategy grid (it tries every combination)")
         return self

@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..refine._retrain import Keep
     from ..results import JobResults
     from ..specs import TuningJobSpec
+    from ..specs.cross_validation import Selection
     from ..tracking import TrackResult
     from ..trials import Trial
 
@@ -207,16 +208,35 @@ class TuningJob:
         return self.backend.best_model(self.id)
 
     def retrain(
-        self, epochs: float | None = None, *, keep: Keep = "last", wait: bool = True, allow_running: bool = False
+        self,
+        epochs: float | None = None,
+        *,
+        keep: Keep = "last",
+        wait: bool = True,
+        allow_running: bool = False,
+        refit: bool = False,
+        selection: Selection | None = None,
     ) -> RetrainResult:
         """Train the best configuration again (e.g. longer); once completed, ``deploy`` serves it.
+
+        With ``refit=True`` (a cross-validated job) the configuration ``selection`` chooses (default: the
+        spec's ``tuning.selection``) is trained on all folds' data for the folds' mean number of steps.
 
         Raises:
             BackendError: the job is still running (pass ``allow_running=True`` to retrain its best so far).
         """
         from ..refine import retrain
 
-        return retrain(self.id, self.backend, epochs=epochs, keep=keep, wait=wait, allow_running=allow_running)
+        return retrain(
+            self.id,
+            self.backend,
+            epochs=epochs,
+            keep=keep,
+            wait=wait,
+            allow_running=allow_running,
+            refit=refit,
+            selection=selection,
+        )
 
     def narrow(self, top: float = 0.2, *, name: str | None = None) -> TuningJobSpec:
         """A new spec with ranges narrowed around the top trials, warm-starting from this job.

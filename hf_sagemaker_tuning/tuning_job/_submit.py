@@ -30,8 +30,9 @@ def prepare_local(
     return Path(prepared.output).resolve().as_uri(), prepared.summary()
 
 
-def check_prepared(data_uri: str) -> str | None:
-    """Refuse to start a paid job whose channels were never prepared; return a note when it can't check."""
+def check_prepared(data_uri: str, job: TuningJobSpec | None = None) -> str | None:
+    """Refuse to start a paid job whose channels were never prepared (or, cross-validated, prepared without
+    the spec's folds); return a note when it can't check."""
     import importlib.util
 
     if importlib.util.find_spec("s3fs") is None:
@@ -39,9 +40,19 @@ def check_prepared(data_uri: str) -> str | None:
     from ..data import load_manifest
 
     try:
-        load_manifest(data_uri)
+        prepared = load_manifest(data_uri)
     except (DataError, OSError) as exc:
         raise DataError(f"no prepared dataset at {data_uri} ({exc}); run `hfst prepare SPEC` first") from None
+    wanted = None if job is None else job.tuning.cross_validation
+    if wanted is not None:
+        from ..data._prepare import fold_options
+
+        found = None if prepared.folds is None else {k: prepared.folds.get(k) for k in fold_options(wanted)}
+        if found != fold_options(wanted):
+            raise DataError(
+                f"the prepared dataset at {data_uri} has no fold assignment for tuning.cross_validation "
+                f"{fold_options(wanted)} (it has {found}): every trial would fail; run `hfst prepare SPEC` again"
+            )
     return None
 
 
@@ -127,7 +138,7 @@ def tune(
         request = compile_request(
             job, target="sagemaker", job_name=job_name, data_uri=None if data is None else str(data)
         )
-        note = check_prepared(request.channels()["train"].rsplit("/", 1)[0])
+        note = check_prepared(request.channels()["train"].rsplit("/", 1)[0], job)
         if note:
             said.append(note)
     validate_request_body(request.to_api())

@@ -10,6 +10,7 @@ import pytest
 
 from hf_sagemaker_tuning.compile import compile_request
 from hf_sagemaker_tuning.errors import BackendError, TuningError
+from hf_sagemaker_tuning.specs import parse_job_spec
 
 from .moto_amt import LOG_GROUP
 from .sagemaker_env import BUCKET, MotoSageMaker, example_spec, moto_sagemaker
@@ -201,3 +202,16 @@ def test_the_spec_lives_beside_the_output(env: MotoSageMaker) -> None:
     body = env.session.client("s3").get_object(Bucket=BUCKET, Key=f"hpo/{job}/spec.yaml")["Body"].read()
     assert b"tweet-eval-distilbert" in body
     assert env.backend.spec(job) == spec
+
+
+def test_a_cross_validated_job_serves_only_its_refit(env: MotoSageMaker) -> None:
+    data = example_spec().model_dump(mode="json", exclude_none=True)
+    data["tuning"].update(early_stopping="off", cross_validation={"folds": 2})
+    request = compile_request(parse_job_spec(data), job_name="sm-cv")
+    assert request.objective_metric == "eval_cv_macro_recall"
+    job = env.backend.submit(request)
+    assert env.backend.best_trial(job) is not None
+    with pytest.raises(BackendError, match="cross-validated and keeps no servable model: refit it first"):
+        env.backend.best_model(job)
+    refit = env.backend.start_training(job, {"cv_refit": "true", "max_steps": "12"})
+    assert env.backend.best_model(job).training_job_name == refit

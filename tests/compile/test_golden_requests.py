@@ -101,6 +101,13 @@ VARIANTS: dict[str, dict[str, Any]] = {
             "tensorboard": True,
         },
     },
+    # Issue 22: 5-fold cross-validation x 2 seeds; the objective is the fold mean eval_cv_macro_recall.
+    "cross-validation": {
+        "tuning.early_stopping": "off",
+        "tuning.cross_validation": {"folds": 5, "seed": 3},
+        "tuning.repeats": 2,
+        "training.instance_type": "ml.g5.2xlarge",
+    },
 }
 
 

@@ -70,12 +70,18 @@ def type_job_spec(which: str) -> TuningJobSpec:
 def job_spec(which: str, overrides: dict[str, dict[str, Any]] | None = None) -> TuningJobSpec:
     """The quickstart or the article's job, cut to a few dozen examples, compiled for SageMaker.
 
+    ``quickstart-cv``: the quickstart with 2-fold cross-validation (``tuning.cross_validation``).
+
     The model stays a hub id in the spec (the SageMaker target refuses local folders); the trial's
     ``model_name_or_path`` is swapped for the local tiny model afterwards (:func:`prepare_trial`).
     ``overrides`` updates the spec's sections (``{"training": {"instance_type": ...}}``).
     """
+    cross_validated = which.endswith("-cv")
+    which = which.removesuffix("-cv")
     raw: dict[str, Any] = yaml.safe_load((QUICKSTART if which == "quickstart" else ARTICLE).read_text("utf-8"))
     raw["dataset"].update(max_length=48, max_train_samples=96, max_eval_samples=48)
+    if cross_validated:
+        raw["tuning"]["cross_validation"] = {"folds": 2, "seed": 0}
     if which == "quickstart":
         raw["training"]["model"] = "sentence-transformers/all-MiniLM-L6-v2"
         raw["sagemaker"] = dict(SAGEMAKER)

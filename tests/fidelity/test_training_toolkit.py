@@ -101,6 +101,31 @@ def test_each_problem_type_trains_under_the_real_toolkit(
     assert read_json(trial.model / "config.json")["architectures"] == [architecture]
 
 
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("env_name", TRAIN_ENVS)
+def test_a_cross_validated_trial_runs_under_the_real_toolkit_and_the_regexes_read_the_fold_mean(
+    tmp_path: Path, env_name: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
+) -> None:
+    env_python(env_name)
+    trial = _trial(tmp_path, "quickstart-cv", tiny_model, data_cache, max_steps="2")
+    assert trial.hyperparameters["cv_folds"] == "2"
+    code, log = run_toolkit(env_name, trial, s3_endpoint)
+    assert code == 0, log[-4000:]
+    assert (trial.output / "success").is_file() and not (trial.output / "failure").exists()
+    found = read_metrics(trial.request, log)
+    objective = trial.request.objective_metric
+    assert objective == "eval_cv_macro_recall"
+    folds = [found["eval_fold0_macro_recall"][-1], found["eval_fold1_macro_recall"][-1]]
+    assert found[objective][-1] == pytest.approx(sum(folds) / 2, rel=1e-9)  # the objective AMT reads: the mean
+    assert found["eval_cv_macro_recall_std"][-1] == pytest.approx(abs(folds[0] - folds[1]) / math.sqrt(2), rel=1e-9)
+    assert found["eval_cv_runs"] == [2.0] and found["eval_cv_steps"] == [2.0]
+    report = read_json(trial.output / "data" / "metrics.json")
+    assert report["final"][objective] == found[objective][-1]
+    assert [run["fold"] for run in report["cross_validation"]["runs"]] == [0, 1]
+    assert (trial.model / "hfst_cross_validation.json").is_file()
+    assert not (trial.model / "config.json").exists()  # no model per fold unless asked
+
+
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("env_name", TRAIN_ENVS)
 def test_an_unknown_hyperparameter_fails_the_job_with_the_reason(

@@ -170,3 +170,17 @@ def test_validate_and_compile_print_the_cost_bound(tmp_path: Path) -> None:
     assert "= 20.00 USD" in result.stderr and json.loads(result.stdout)["HyperParameterTuningJobName"]
     report = json.loads(hfst("validate", str(path), "--format", "json", "--price-per-hour", "1").stdout)
     assert report["cost"]["worst_case_cost"] == 20.0 and report["cost"]["price_source"] == "--price-per-hour"
+
+
+def test_cross_validation_and_repeats_multiply_the_expected_figure_by_folds_and_seeds() -> None:
+    changes = {"dataset.max_train_samples": 55_000, "tuning.early_stopping": "off"}
+    plain = estimate_cost(parse_job_spec(spec_with(**changes)), throughput=550.0)
+    cv = estimate_cost(
+        parse_job_spec(spec_with(**changes, **{"tuning.cross_validation": {"folds": 5}, "tuning.repeats": 2})),
+        throughput=550.0,
+    )
+    # 55,000 examples x 2 epochs x 10 runs / 550/s = 2000 s + 180 s start-up, x 20 trials
+    assert plain.expected_instance_hours == pytest.approx(20 * 380 / 3600)
+    assert cv.expected_instance_hours == pytest.approx(20 * 2180 / 3600)
+    assert any("x 10 runs per trial (5 folds x 2 seed(s)" in line for line in cv.assumptions)
+    assert cv.worst_case_instance_hours == plain.worst_case_instance_hours  # each trial's own limit still bounds it

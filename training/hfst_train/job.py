@@ -59,13 +59,14 @@ class Job:
         environ: Mapping[str, str],
         world: distributed.World | None = None,
         device: torch.device | None = None,
+        splits: tuple[TokenizedSplit, TokenizedSplit] | None = None,
     ) -> None:
         self.hps = hps
         self.world = world or distributed.World()
         self.paths = paths
         self.environ = environ
         self.prefix, self.declared = load_metric_declarations()
-        train, validation = load_splits(paths, hps)
+        train, validation = splits if splits is not None else load_splits(paths, hps)  # given: a fold (crossval.py)
         # the problem type (read from the data) decides which hyperparameters and metrics apply
         self.hps = hps = tasks.resolve_hyperparameters(train.problem_type, hps, load_declarations())
         self.task = tasks.task_for(train.problem_type)
@@ -336,8 +337,13 @@ class Job:
         return result
 
 
-def run_job(hps: dict[str, Any], paths: ContainerPaths, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Train, evaluate and save; returns the final (kept) evaluation.
+def run_job(
+    hps: dict[str, Any],
+    paths: ContainerPaths,
+    environ: Mapping[str, str] | None = None,
+    splits: tuple[TokenizedSplit, TokenizedSplit] | None = None,
+) -> dict[str, Any]:
+    """Train, evaluate and save; returns the final (kept) evaluation (``splits``: train on these, e.g. a refit's).
 
     Under torchrun every rank runs this: it joins the process group first (bounded timeout)
     and leaves it after a successful run (a failed rank just exits; torchrun stops the others).
@@ -346,7 +352,7 @@ def run_job(hps: dict[str, Any], paths: ContainerPaths, environ: Mapping[str, st
     world = distributed.world_from_env(environ)
     device = distributed.device_for(world)
     distributed.start(world, device)
-    job = Job(hps, paths, environ, world, device)
+    job = Job(hps, paths, environ, world, device, splits=splits)
     resumed = job.resume()
     config = effective_config(job.setup)
     config["resumed_from_step"] = resumed

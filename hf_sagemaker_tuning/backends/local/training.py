@@ -15,6 +15,7 @@ from typing import Any
 from ...compile.naming import unique_job_name
 from ...compile.request import TuningJobRequest
 from ...errors import BackendError
+from ...specs.cross_validation import CV_PREFIX, averaged_run, base_metric
 from ...trials import best_trial
 from ..base import ModelArtifact, merge_channels
 from .jobs import TRIAL_FILE, JobFolder, now
@@ -72,6 +73,12 @@ def start_training(
         body = request.to_api()
         definition = body["TrainingJobDefinition"]
         definition["InputDataConfig"] = merge_channels(definition["InputDataConfig"], channels)
+        request = TuningJobRequest.from_api(body)
+    if request.objective_metric.startswith(CV_PREFIX) and not averaged_run(hyperparameters):
+        # One model (a refit, an evaluation): it prints its own value of the metric, not a mean over runs.
+        body = request.to_api()
+        objective = body["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+        objective["MetricName"] = base_metric(objective["MetricName"])
         request = TuningJobRequest.from_api(body)
     # A time stamp alone repeats when two runs start within its resolution: add a random part.
     # ``unique_job_name`` keeps 19 characters of its base; the job's first 11 leave room for "-retrain".
@@ -171,6 +178,10 @@ def _has_model(run_dir: Path) -> bool:
     return (run_dir / "model" / "config.json").is_file()
 
 
+#: What a cross-validated trial leaves in its model folder instead of a model (training/hfst_train/crossval.py).
+CV_NOTE = "hfst_cross_validation.json"
+
+
 def best_model(folder: JobFolder) -> ModelArtifact:
     """The newest completed retrain run with a model, else the best trial's model.
 
@@ -198,6 +209,11 @@ def best_model(folder: JobFolder) -> ModelArtifact:
         raise BackendError(f"tuning job {folder.name!r} has no completed trial with an objective value yet")
     run_dir = folder.trial_dir(best.name)
     if not _has_model(run_dir):
+        if (run_dir / "model" / CV_NOTE).is_file():
+            raise BackendError(
+                f"the best trial {best.name!r} was cross-validated and keeps no servable model: refit it first "
+                f"(hfst retrain {folder.name} --refit, or job.retrain(refit=True))"
+            )
         raise BackendError(f"the best trial {best.name!r} left no model in {run_dir / 'model'}")
     return ModelArtifact(
         training_job_name=best.name,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
-from .backends.test_local_resume import end_everything, wait_for
+from .helpers import end_everything, kill_coordinator, wait_for
 
 MakeRequest = Callable[..., TuningJobRequest]
 pytestmark = pytest.mark.timeout(120)
@@ -109,9 +107,7 @@ def test_a_dead_coordinator_and_its_orphans_are_listed_and_repaired(
     folder = be.folder(job)
     wait_for(lambda: len(folder.trial_records()) == 2 and all(r.Pid for r in folder.trial_records()))
     originals = {r.TrainingJobName for r in folder.trial_records()}
-    state = folder.state()
-    os.kill(state.CoordinatorPid or 0, signal.SIGKILL)
-    wait_for(lambda: not _process.is_alive(state.CoordinatorPid, state.CoordinatorStarted))
+    state = kill_coordinator(folder)
     code, out = doctor(str(folder.path))
     assert code == 1
     assert f"coordinator (pid {state.CoordinatorPid}) is gone" in out

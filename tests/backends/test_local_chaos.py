@@ -26,7 +26,7 @@ from hf_sagemaker_tuning.backends.local.coordinator import CHECKPOINTS, KILL_AT
 from hf_sagemaker_tuning.backends.local.jobs import JobFolder
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
-from .test_local_resume import end_everything, wait_for
+from ..helpers import end_everything, wait_for
 
 MakeRequest = Callable[..., TuningJobRequest]
 MAX_JOBS = 12

@@ -20,7 +20,7 @@ from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 from hf_sagemaker_tuning.errors import BackendError
 
-from .test_local_resume import end_everything
+from ..helpers import end_everything
 
 MakeRequest = Callable[..., TuningJobRequest]
 pytestmark = pytest.mark.timeout(120)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +14,7 @@ from hf_sagemaker_tuning.backends.local import LocalBackend, Resumability
 from hf_sagemaker_tuning.backends.local.jobs import JobFolder, write_json
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
+from ..helpers import end_everything, kill_coordinator, wait_for
 from .conftest import FAKE_DIR
 
 MakeRequest = Callable[..., TuningJobRequest]
@@ -26,28 +24,6 @@ needs_proc = pytest.mark.skipif(not _process.has_proc(), reason="needs /proc (Li
 
 def backend(tmp_path: Path) -> LocalBackend:
     return LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def end_everything(root: Path) -> None:
-    """Test teardown: no coordinator or trial of a job under ``root`` outlives the test."""
-    for job in root.glob("**/job.json") if root.is_dir() else []:
-        try:
-            state = json.loads(job.read_text())
-        except (OSError, ValueError):
-            continue
-        if state.get("CoordinatorPid") != os.getpid():  # a coordinator run in this process
-            _process.send_signal(state.get("CoordinatorPid"), state.get("CoordinatorStarted"), signal.SIGKILL)
-    for group, members in _process.find_by_environ("SAGEMAKER_BASE_DIR", root).items():
-        for member in members:
-            _process.send_signal(member.pid, member.started, signal.SIGKILL)
-        del group
 
 
 @pytest.fixture(autouse=True)
@@ -128,10 +104,7 @@ def start_and_kill(tmp_path: Path, make_request: MakeRequest, max_jobs: int = 2)
         )
 
     wait_for(first_running)
-    state = folder.state()
-    assert state.CoordinatorPid, state
-    os.kill(state.CoordinatorPid, signal.SIGKILL)
-    wait_for(lambda: not _process.is_alive(state.CoordinatorPid, state.CoordinatorStarted))
+    kill_coordinator(folder)
     return be, folder
 
 

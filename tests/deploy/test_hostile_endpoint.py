@@ -26,6 +26,9 @@ import pytest
 
 from hf_sagemaker_tuning.deploy.server import server_environment
 
+# One xdist worker runs this module: its module-scoped fixtures are built once (scripts/test.sh: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("hostile-endpoint")
+
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 SECRET = "SECRETMARKER"  # put in URIs, headers and bodies; must never reach the log

@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from hf_sagemaker_tuning.backends.local.jobs import JobFolder
     from hf_sagemaker_tuning.backends.local.state import JobState
 
+#: What a training script of your own declares when it takes examples/tweet-eval-distilbert.yaml's
+#: hyperparameters (its static values and its search space).
+EXAMPLE_DECLARED = [
+    "learning_rate",
+    "warmup_steps",
+    "optimizer",
+    "weight_decay",
+    "epochs",
+    "per_device_train_batch_size",
+]
 #: The search space most tiny real jobs tune: a log-scaled learning rate.
 LEARNING_RATE: dict[str, Any] = {"kind": "continuous", "min": 1e-4, "max": 1e-2, "scaling": "logarithmic"}
 

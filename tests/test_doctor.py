@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,16 +15,10 @@ from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
-from .helpers import end_everything, kill_coordinator, wait_for
+from .helpers import kill_coordinator, wait_for
 
 MakeRequest = Callable[..., TuningJobRequest]
-pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(autouse=True)
-def _no_process_left(tmp_path: Path) -> Iterator[None]:
-    yield
-    end_everything(tmp_path)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_process_left")]
 
 
 @pytest.fixture

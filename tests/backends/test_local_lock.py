@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,18 +20,12 @@ from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 from hf_sagemaker_tuning.errors import BackendError
 
-from ..helpers import end_everything, kill_coordinator, wait_for
+from ..helpers import kill_coordinator, wait_for
 
 MakeRequest = Callable[..., TuningJobRequest]
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.usefixtures("no_process_left")]
 needs_proc = pytest.mark.skipif(not _process.has_proc(), reason="needs /proc (Linux)")
 HFST = str(Path(sys.executable).with_name("hfst"))
-
-
-@pytest.fixture(autouse=True)
-def _no_process_left(tmp_path: Path) -> Iterator[None]:
-    yield
-    end_everything(tmp_path)
 
 
 def backend(tmp_path: Path) -> LocalBackend:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,22 +14,16 @@ from hf_sagemaker_tuning.backends.local import LocalBackend, Resumability
 from hf_sagemaker_tuning.backends.local.jobs import JobFolder, write_json
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
-from ..helpers import end_everything, kill_coordinator, wait_for
+from ..helpers import kill_coordinator, wait_for
 from .conftest import FAKE_DIR
 
 MakeRequest = Callable[..., TuningJobRequest]
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_process_left")]
 needs_proc = pytest.mark.skipif(not _process.has_proc(), reason="needs /proc (Linux)")
 
 
 def backend(tmp_path: Path) -> LocalBackend:
     return LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
-
-
-@pytest.fixture(autouse=True)
-def _no_process_left(tmp_path: Path) -> Iterator[None]:
-    yield
-    end_everything(tmp_path)
 
 
 def configs(folder: JobFolder) -> list[str]:

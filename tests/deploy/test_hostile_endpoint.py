@@ -26,8 +26,14 @@ import pytest
 
 from hf_sagemaker_tuning.deploy.server import server_environment
 
-# One xdist worker runs this module: its module-scoped fixtures are built once (scripts/test.sh: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("hostile-endpoint")
+pytestmark = [
+    # One xdist worker runs this module: its module-scoped endpoint is started once (scripts/test.sh: --dist loadgroup).
+    pytest.mark.xdist_group("hostile-endpoint"),
+    # The first test also pays for the session's model (importing torch and transformers) and the server's
+    # start: seconds on a quiet machine, past a minute on a loaded one, where the default 60 s timeout
+    # failed the fixture and so every test of the module. The bound catches a hang, not slowness.
+    pytest.mark.timeout(300),
+]
 
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
@@ -58,7 +64,8 @@ def endpoint(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with open(log_file, "wb") as log_handle:
         process = subprocess.Popen(command, stdout=log_handle, stderr=subprocess.STDOUT, env=env, cwd=base)
     try:
-        for _ in range(600):
+        deadline = time.monotonic() + 240  # a loaded machine: torch's import alone can take a minute
+        while time.monotonic() < deadline:
             assert process.poll() is None, log_file.read_text()
             if port_file.is_file() and port_file.read_text().strip():
                 port = int(port_file.read_text())

@@ -26,6 +26,7 @@ else  # no util-linux (macOS): build unlocked
 fi
 # Two pytest-xdist workers (HFST_TEST_WORKERS changes the number; 0 runs in this process): on two cores
 # the suite's single-threaded torch tests and its waiting (coordinators, trials, endpoints) overlap.
-# --dist loadgroup spreads single tests; a module with module-scoped fixtures stays on one worker
-# (its xdist_group mark). Arguments given here come last, so `scripts/test.sh -n 0` runs serially.
-.venv/bin/python -m pytest -n "${HFST_TEST_WORKERS:-2}" --dist loadgroup "$@"
+# --dist loadfile keeps each test file on one worker, so module-scoped fixtures (a DDP run shared by
+# four tests, the hostile-endpoint server) are built once. Arguments given here come last, so
+# `scripts/test.sh -n 0` runs serially.
+.venv/bin/python -m pytest -n "${HFST_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -27,8 +27,6 @@ import pytest
 from hf_sagemaker_tuning.deploy.server import server_environment
 
 pytestmark = [
-    # One xdist worker runs this module: its module-scoped endpoint is started once (scripts/test.sh: --dist loadgroup).
-    pytest.mark.xdist_group("hostile-endpoint"),
     # The first test also pays for the session's model (importing torch and transformers) and the server's
     # start: seconds on a quiet machine, past a minute on a loaded one, where the default 60 s timeout
     # failed the fixture and so every test of the module. The bound catches a hang, not slowness.

@@ -28,9 +28,6 @@ from hfst_train.setup import build_engine
 
 from tests.training.conftest import metric_regex
 
-# One xdist worker runs this module: its module-scoped fixtures are built once (scripts/test.sh: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("train-components")
-
 CPU = torch.device("cpu")
 
 

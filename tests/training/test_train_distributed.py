@@ -25,9 +25,6 @@ from hypothesis import strategies as st
 
 from tests.training.conftest import TRAINING_DIR, container_env, metric_regex
 
-# One xdist worker runs this module: its module-scoped fixtures are built once (scripts/test.sh: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("train-distributed")
-
 #: Same global batch (32), same seed, same data, dropout 0: 2 x 16 and 1 x 32 end within this relative
 #: tolerance. Measured (torch 2.13 CPU, gloo): eval_loss and train_loss within 5e-8 relative (float32
 #: sums in another order), accuracy and macro F1 identical.

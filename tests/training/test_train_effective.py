@@ -23,11 +23,7 @@ from hfst_train.setup import build_setup, effective_config, load_splits
 from tests.training.conftest import container_env
 
 # importing torch.compile's machinery warns from inside torch itself (third party, not ours)
-# one xdist worker runs this module: its module-scoped fixtures are built once (scripts/test.sh: --dist loadgroup)
-pytestmark = [
-    pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
-    pytest.mark.xdist_group("train-effective"),
-]
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script_method` is deprecated:DeprecationWarning")
 
 BASE = {"epochs": 1, "per_device_train_batch_size": 16, "per_device_eval_batch_size": 32, "learning_rate": 1e-3}
 OTHER_MODEL = "<other tiny model>"

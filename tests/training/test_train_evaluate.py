@@ -24,9 +24,6 @@ from tests.training.conftest import (
     metric_regex,
 )
 
-# One xdist worker runs this module: its module-scoped fixtures are built once (scripts/test.sh: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("train-evaluate")
-
 EMOTION_TASK = {"task": "tweet_eval/emotion", "official_metric": {"name": "macro-F1", "score": "f1", "classes": None}}
 
 

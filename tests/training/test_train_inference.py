@@ -12,9 +12,6 @@ from typing import Any
 
 import pytest
 
-# One xdist worker runs this module: its module-scoped fixtures are built once (scripts/test.sh: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("train-inference")
-
 Runner = Callable[..., tuple[int, Path]]
 
 

@@ -24,9 +24,6 @@ from hfst_train.setup import build_setup, effective_config, load_splits
 from tests.helpers import tiny_job_spec, tune_locally
 from tests.training.conftest import container_env
 
-# One xdist worker runs this module: its module-scoped fixtures are built once (scripts/test.sh: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("train-lora")
-
 pytest.importorskip("peft")
 
 BASE = {"epochs": 1, "per_device_train_batch_size": 16, "per_device_eval_batch_size": 32, "learning_rate": 1e-3}

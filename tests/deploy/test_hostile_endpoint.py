@@ -75,7 +75,11 @@ def endpoint(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield Endpoint(port, log_file)
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a loaded machine: never leave it running (nor unreaped)
+            process.kill()
+            process.wait(timeout=60)
 
 
 @dataclass(frozen=True)

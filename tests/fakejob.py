@@ -5,7 +5,7 @@ Registered as a pytest plugin by tests/conftest.py, so its fixtures reach every 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ import pytest
 from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request
 from hf_sagemaker_tuning.contract import metric_regex
 from hf_sagemaker_tuning.specs import parse_job_spec
+
+from .helpers import end_everything
 
 FAKE_DIR = Path(__file__).resolve().parent / "backends" / "fake"
 DECLARED = ["x", "y", "opt", "mode", "epochs", "seed"]
@@ -71,3 +73,13 @@ def make_request(channels: Path) -> Callable[..., TuningJobRequest]:
         return compile_request(spec, target="local", job_name=job_name, data_uri=channels.as_uri())
 
     return make
+
+
+@pytest.fixture
+def no_process_left(tmp_path: Path) -> Iterator[None]:
+    """Teardown: no coordinator or trial of a job under the test's ``tmp_path`` outlives the test.
+
+    Use with ``pytest.mark.usefixtures("no_process_left")`` in modules whose tests start detached jobs.
+    """
+    yield
+    end_everything(tmp_path)

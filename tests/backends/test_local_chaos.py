@@ -13,7 +13,7 @@ import json
 import os
 import random
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from hf_sagemaker_tuning.backends.local.coordinator import CHECKPOINTS, KILL_AT
 from hf_sagemaker_tuning.backends.local.jobs import JobFolder
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
-from .test_local_resume import end_everything, wait_for
+from ..helpers import wait_for
 
 MakeRequest = Callable[..., TuningJobRequest]
 MAX_JOBS = 12
@@ -54,12 +54,7 @@ STRATEGIES: dict[str, dict[str, Any]] = {
     "hyperband": {"tuning": {"strategy": "hyperband", "hyperband": {"min_resource": 1, "max_resource": 2}}},
 }
 needs_proc = pytest.mark.skipif(not _process.has_proc(), reason="needs /proc (Linux)")
-
-
-@pytest.fixture(autouse=True)
-def _no_process_left(tmp_path: Path) -> Iterator[None]:
-    yield
-    end_everything(tmp_path)
+pytestmark = pytest.mark.usefixtures("no_process_left")
 
 
 def run_with_kills(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -20,16 +20,8 @@ from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 from hf_sagemaker_tuning.errors import BackendError
 
-from .test_local_resume import end_everything
-
 MakeRequest = Callable[..., TuningJobRequest]
-pytestmark = pytest.mark.timeout(120)
-
-
-@pytest.fixture(autouse=True)
-def _no_process_left(tmp_path: Path) -> Iterator[None]:
-    yield
-    end_everything(tmp_path)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_process_left")]
 
 
 def stopped_part_way(tmp_path: Path, make_request: MakeRequest, done: int = 3, total: int = 6) -> JobFolder:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request
 from hf_sagemaker_tuning.errors import BackendError, SpecError
 from hf_sagemaker_tuning.specs import TuningJobSpec, parse_job_spec
 
+from ..helpers import kill_coordinator, wait_for
 from .conftest import fake_spec
 
 MakeRequest = Callable[..., TuningJobRequest]
@@ -121,13 +121,6 @@ def test_processes_per_trial_job_runs_each_trial_under_torchrun(tmp_path: Path, 
         assert log.count("hfst_metric") == 3
 
 
-def _wait_for(condition: Callable[[], bool], timeout: float = 90.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.1)
-
-
 def test_stopping_a_distributed_trial_leaves_no_process_behind(tmp_path: Path, make_request: MakeRequest) -> None:
     """Both ranks ignore SIGTERM: torchrun (which starts them in sessions of their own) outlives the
     grace, is SIGKILLed with the trial's group, and the ranks must not be left running."""
@@ -136,11 +129,11 @@ def test_stopping_a_distributed_trial_leaves_no_process_behind(tmp_path: Path, m
     folder = tmp_path / "trial"
     process = start(request, Launch("t-1", folder, hps, threads=1, processes=2))
     data = folder / "output" / "data"
-    _wait_for(lambda: (data / "seen.json").is_file() and (data / "seen-rank1.json").is_file())
+    wait_for(lambda: (data / "seen.json").is_file() and (data / "seen-rank1.json").is_file(), timeout=90)
     ranks = [json.loads((data / name).read_text())["pid"] for name in ("seen.json", "seen-rank1.json")]
     assert all(_process.is_alive(pid) for pid in ranks)
     terminate(process, grace_seconds=1.0)
-    _wait_for(lambda: not any(_process.is_alive(pid) for pid in ranks), timeout=15)
+    wait_for(lambda: not any(_process.is_alive(pid) for pid in ranks), timeout=15)
     assert _process.find_by_environ("SAGEMAKER_BASE_DIR", folder) == {}
 
 
@@ -154,13 +147,13 @@ def test_stopping_a_distributed_job_ends_every_rank(tmp_path: Path, channels: Pa
     be = LocalBackend(tmp_path / "jobs", poll_seconds=0.05, grace_seconds=1, gpus=[])
     job = be.submit(request, spec)
     folder = be.folder(job)
-    _wait_for(lambda: len(folder.trial_records()) == 1)
+    wait_for(lambda: len(folder.trial_records()) == 1, timeout=90)
     data = folder.trial_dir(folder.trial_records()[0].TrainingJobName) / "output" / "data"
-    _wait_for(lambda: (data / "seen.json").is_file() and (data / "seen-rank1.json").is_file())
+    wait_for(lambda: (data / "seen.json").is_file() and (data / "seen-rank1.json").is_file(), timeout=90)
     ranks = [json.loads((data / name).read_text())["pid"] for name in ("seen.json", "seen-rank1.json")]
     be.stop(job)
-    _wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped")
-    _wait_for(lambda: not any(_process.is_alive(pid) for pid in ranks), timeout=15)
+    wait_for(lambda: be.describe(job)["HyperParameterTuningJobStatus"] == "Stopped", timeout=90)
+    wait_for(lambda: not any(_process.is_alive(pid) for pid in ranks), timeout=15)
     assert _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir) == {}
     assert [r.TrainingJobStatus for r in folder.trial_records()] == ["Stopped"]
 
@@ -187,22 +180,16 @@ def test_a_distributed_trial_outliving_its_coordinator_is_adopted_with_every_ran
 ) -> None:
     """torchrun's workers run in sessions of their own: a resume must count them as the adopted
     trial's, not as orphans to end (which would fail the trial it adopted)."""
-    import os
-    import signal
-
     monkeypatch.setenv("HFST_TEST_EPOCH_SECONDS", "1.5")
     spec = _spec(local={"processes_per_trial": 2}, **{"tuning.max_jobs": 1, "tuning.max_parallel_jobs": 1})
     request = compile_request(spec, target="local", job_name="fake-job", data_uri=channels.as_uri())
     be = LocalBackend(tmp_path / "jobs", poll_seconds=0.05, grace_seconds=2, gpus=[])
     job = be.submit(request, spec)
     folder = be.folder(job)
-    _wait_for(lambda: bool(folder.trial_records()) and folder.trial_records()[0].Pid is not None)
+    wait_for(lambda: bool(folder.trial_records()) and folder.trial_records()[0].Pid is not None, timeout=90)
     data = folder.trial_dir(folder.trial_records()[0].TrainingJobName) / "output" / "data"
-    _wait_for(lambda: (data / "seen.json").is_file() and (data / "seen-rank1.json").is_file())
-    state = folder.state()
-    assert state.CoordinatorPid
-    os.kill(state.CoordinatorPid, signal.SIGKILL)
-    _wait_for(lambda: not _process.is_alive(state.CoordinatorPid, state.CoordinatorStarted))
+    wait_for(lambda: (data / "seen.json").is_file() and (data / "seen-rank1.json").is_file(), timeout=90)
+    kill_coordinator(folder)
     groups = _process.find_by_environ("SAGEMAKER_BASE_DIR", folder.trials_dir)
     assert len(groups) == 3  # the wrapper's (wrapper + torchrun) and one session per rank
     be.resume(job, background=False)

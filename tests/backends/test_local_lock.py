@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,18 +20,12 @@ from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 from hf_sagemaker_tuning.errors import BackendError
 
-from .test_local_resume import end_everything, wait_for
+from ..helpers import kill_coordinator, wait_for
 
 MakeRequest = Callable[..., TuningJobRequest]
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.usefixtures("no_process_left")]
 needs_proc = pytest.mark.skipif(not _process.has_proc(), reason="needs /proc (Linux)")
 HFST = str(Path(sys.executable).with_name("hfst"))
-
-
-@pytest.fixture(autouse=True)
-def _no_process_left(tmp_path: Path) -> Iterator[None]:
-    yield
-    end_everything(tmp_path)
 
 
 def backend(tmp_path: Path) -> LocalBackend:
@@ -45,12 +38,7 @@ def killed_job(tmp_path: Path, make_request: MakeRequest, max_jobs: int = 3) -> 
     job = be.submit(make_request(**{"tuning.max_jobs": max_jobs, "tuning.max_parallel_jobs": 1}))
     folder = be.folder(job)
     wait_for(lambda: any(r.Pid for r in folder.trial_records()))
-    state = folder.state()
-    os.kill(state.CoordinatorPid or 0, signal.SIGKILL)
-    wait_for(lambda: not _process.is_alive(state.CoordinatorPid, state.CoordinatorStarted))
-    # A killed process's leader reads dead (a zombie) while its other threads may still be exiting
-    # and holding its open files, the lock included; on a loaded machine that can take a while.
-    wait_for(lambda: stale_holder(folder.path) is not None)
+    kill_coordinator(folder)  # returns once the lock is stale: its threads have all exited
     return be, folder
 
 

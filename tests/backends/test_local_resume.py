@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,43 +14,16 @@ from hf_sagemaker_tuning.backends.local import LocalBackend, Resumability
 from hf_sagemaker_tuning.backends.local.jobs import JobFolder, write_json
 from hf_sagemaker_tuning.compile import TuningJobRequest
 
+from ..helpers import kill_coordinator, wait_for
 from .conftest import FAKE_DIR
 
 MakeRequest = Callable[..., TuningJobRequest]
-pytestmark = pytest.mark.timeout(120)
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_process_left")]
 needs_proc = pytest.mark.skipif(not _process.has_proc(), reason="needs /proc (Linux)")
 
 
 def backend(tmp_path: Path) -> LocalBackend:
     return LocalBackend(tmp_path / "jobs", poll_seconds=0.02, grace_seconds=2)
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-def end_everything(root: Path) -> None:
-    """Test teardown: no coordinator or trial of a job under ``root`` outlives the test."""
-    for job in root.glob("**/job.json") if root.is_dir() else []:
-        try:
-            state = json.loads(job.read_text())
-        except (OSError, ValueError):
-            continue
-        if state.get("CoordinatorPid") != os.getpid():  # a coordinator run in this process
-            _process.send_signal(state.get("CoordinatorPid"), state.get("CoordinatorStarted"), signal.SIGKILL)
-    for group, members in _process.find_by_environ("SAGEMAKER_BASE_DIR", root).items():
-        for member in members:
-            _process.send_signal(member.pid, member.started, signal.SIGKILL)
-        del group
-
-
-@pytest.fixture(autouse=True)
-def _no_process_left(tmp_path: Path) -> Iterator[None]:
-    yield
-    end_everything(tmp_path)
 
 
 def configs(folder: JobFolder) -> list[str]:
@@ -128,10 +98,7 @@ def start_and_kill(tmp_path: Path, make_request: MakeRequest, max_jobs: int = 2)
         )
 
     wait_for(first_running)
-    state = folder.state()
-    assert state.CoordinatorPid, state
-    os.kill(state.CoordinatorPid, signal.SIGKILL)
-    wait_for(lambda: not _process.is_alive(state.CoordinatorPid, state.CoordinatorStarted))
+    kill_coordinator(folder)
     return be, folder
 
 

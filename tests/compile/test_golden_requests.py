@@ -18,6 +18,7 @@ from hf_sagemaker_tuning.errors import CompileError
 from hf_sagemaker_tuning.specs import load_job_spec, parse_job_spec
 
 from ..conftest import EXAMPLE_SPEC
+from ..helpers import EXAMPLE_DECLARED
 from ..specs._base_spec import spec_with
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -72,14 +73,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         },
         "training.entry_point": "my_train.py",
         "training.source_dir": "./src",
-        "training.declared_hyperparameters": [
-            "learning_rate",
-            "warmup_steps",
-            "optimizer",
-            "weight_decay",
-            "epochs",
-            "per_device_train_batch_size",
-        ],
+        "training.declared_hyperparameters": EXAMPLE_DECLARED,
         "search_space.optimizer.values": ["adamw_torch", "adafactor"],
     },
     # Every GPU the bill pays for (issue 19): one GPU runs one process; 8 GPUs and 2 instances x 4 GPUs run

@@ -26,6 +26,13 @@ import pytest
 
 from hf_sagemaker_tuning.deploy.server import server_environment
 
+pytestmark = [
+    # The first test also pays for the session's model (importing torch and transformers) and the server's
+    # start: seconds on a quiet machine, past a minute on a loaded one, where the default 60 s timeout
+    # failed the fixture and so every test of the module. The bound catches a hang, not slowness.
+    pytest.mark.timeout(300),
+]
+
 REPO = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"
 SECRET = "SECRETMARKER"  # put in URIs, headers and bodies; must never reach the log
@@ -55,7 +62,8 @@ def endpoint(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
     with open(log_file, "wb") as log_handle:
         process = subprocess.Popen(command, stdout=log_handle, stderr=subprocess.STDOUT, env=env, cwd=base)
     try:
-        for _ in range(600):
+        deadline = time.monotonic() + 240  # a loaded machine: torch's import alone can take a minute
+        while time.monotonic() < deadline:
             assert process.poll() is None, log_file.read_text()
             if port_file.is_file() and port_file.read_text().strip():
                 port = int(port_file.read_text())
@@ -67,7 +75,11 @@ def endpoint(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield Endpoint(port, log_file)
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a loaded machine: never leave it running (nor unreaped)
+            process.kill()
+            process.wait(timeout=60)
 
 
 @dataclass(frozen=True)

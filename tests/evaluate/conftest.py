@@ -11,25 +11,18 @@ import pytest
 from hf_sagemaker_tuning.backends.local import LocalBackend
 from hf_sagemaker_tuning.compile import compile_request
 from hf_sagemaker_tuning.specs import parse_job_spec
-from tests.helpers import tiny_classifier
+from tests.helpers import tiny_classifier, tiny_job_spec
 
 
 def job_spec(tweeteval: Path, model: Path, name: str = "eval-job") -> dict[str, Any]:
-    return {
-        "name": name,
-        "dataset": {
-            "source": str(tweeteval / "emotion"),
-            "task": "tweet_eval/emotion",
-            "max_length": 64,
-            "max_train_samples": 64,
-            "max_eval_samples": 32,
-            "max_test_samples": 48,
-        },
-        "training": {"model": str(model), "hyperparameters": {"epochs": 1, "per_device_train_batch_size": 16}},
-        "search_space": {"learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-2, "scaling": "logarithmic"}},
-        "objective": {"metric": "eval_official"},
-        "tuning": {"strategy": "random", "max_jobs": 1, "max_parallel_jobs": 1},
-    }
+    return tiny_job_spec(
+        name,
+        tweeteval / "emotion",
+        model,
+        dataset={"task": "tweet_eval/emotion", "max_test_samples": 48},
+        metric="eval_official",
+        tuning={"max_jobs": 1, "max_parallel_jobs": 1},
+    )
 
 
 @pytest.fixture(scope="session")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from hf_sagemaker_tuning.cli import app
+from tests.helpers import tiny_job_spec, tune_locally
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
@@ -18,32 +17,18 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 def test_tune_then_evaluate_puts_the_test_score_in_results_status_and_report(
     tmp_path: Path, tweeteval: Path, emotion_model: Path
 ) -> None:
-    spec: dict[str, Any] = {
-        "name": "emotion-honest",
-        "dataset": {
-            "source": str(tweeteval / "emotion"),  # train, validation and test files: test is kept whole
-            "task": "tweet_eval/emotion",
-            "max_length": 64,
-            "max_train_samples": 96,
-            "max_eval_samples": 48,
-        },
-        "training": {
-            "model": str(emotion_model),
-            "hyperparameters": {
-                "epochs": 1,
-                "per_device_train_batch_size": 16,
-                "metric_for_best_model": "eval_official",
-            },
-        },
-        "search_space": {"learning_rate": {"kind": "continuous", "min": 1e-4, "max": 1e-2, "scaling": "logarithmic"}},
-        "objective": {"metric": "eval_official"},  # the leaderboard's number (macro-F1 for emotion)
-        "tuning": {"strategy": "random", "max_jobs": 2, "max_parallel_jobs": 2, "random_seed": 3},
-    }
-    path = tmp_path / "job.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    jobs, data = tmp_path / "jobs", tmp_path / "data"
+    spec = tiny_job_spec(
+        "emotion-honest",
+        tweeteval / "emotion",  # train, validation and test files: test is kept whole
+        emotion_model,
+        dataset={"task": "tweet_eval/emotion", "max_train_samples": 96, "max_eval_samples": 48},
+        hyperparameters={"metric_for_best_model": "eval_official"},
+        metric="eval_official",  # the leaderboard's number (macro-F1 for emotion)
+        tuning={"max_jobs": 2, "max_parallel_jobs": 2, "random_seed": 3},
+    )
+    tuned, jobs = tune_locally(tmp_path, spec, "emo-1")
+    data = tmp_path / "data"
     runner = CliRunner()
-    tuned = runner.invoke(app, ["tune", str(path), "--jobs-dir", str(jobs), "--data", str(data), "--job-name", "emo-1"])
     assert tuned.exit_code == 0, tuned.output
     assert "best trial emo-1-" in tuned.output
     assert json.loads((data / "manifest.json").read_text())["splits"]["test"]["rows"] == 1421

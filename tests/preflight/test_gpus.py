@@ -21,6 +21,7 @@ from hf_sagemaker_tuning.preflight.memory_fit import bytes_per_parameter, parame
 from hf_sagemaker_tuning.preflight.service_model import training_instance_types
 from hf_sagemaker_tuning.specs import parse_job_spec
 
+from ..helpers import EXAMPLE_DECLARED
 from ..specs._base_spec import spec_with
 from ._util import hfst, write_spec
 
@@ -28,14 +29,7 @@ P4D = {"training.instance_type": "ml.p4d.24xlarge"}
 OWN_SCRIPT = {
     "training.entry_point": "my_train.py",
     "training.source_dir": "./src",
-    "training.declared_hyperparameters": [
-        "learning_rate",
-        "warmup_steps",
-        "optimizer",
-        "weight_decay",
-        "epochs",
-        "per_device_train_batch_size",
-    ],
+    "training.declared_hyperparameters": EXAMPLE_DECLARED,
     "objective.regex": r"eval_macro_recall: ([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)",
 }
 

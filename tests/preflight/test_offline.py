@@ -11,6 +11,7 @@ import pytest
 from hf_sagemaker_tuning.preflight import check_spec, model_folder_problem
 from hf_sagemaker_tuning.specs import parse_job_spec
 
+from ..helpers import EXAMPLE_DECLARED
 from ..specs._base_spec import spec_with
 from ._util import hfst, write_spec
 
@@ -65,14 +66,7 @@ def test_training_code_that_is_not_there_and_a_bad_field_are_reported_together(t
         **{
             "training.entry_point": "train.py",
             "training.source_dir": str(tmp_path / "missing"),
-            "training.declared_hyperparameters": [
-                "learning_rate",
-                "warmup_steps",
-                "optimizer",
-                "weight_decay",
-                "epochs",
-                "per_device_train_batch_size",
-            ],
+            "training.declared_hyperparameters": EXAMPLE_DECLARED,
             "objective.regex": r"acc=([0-9.eE+-]+)",
             "tuning.strategy": "Foo",
         }

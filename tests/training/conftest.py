@@ -78,10 +78,7 @@ def _tiny_model(folder: Path, tokenizer: Any, seed: int, hidden: int) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory, tokenizer: Any) -> Path:
-    """A randomly initialised 2-layer, 32-wide BERT classifier with the MiniLM tokenizer."""
-    return _tiny_model(tmp_path_factory.mktemp("tiny-model"), tokenizer, seed=0, hidden=32)
+# ``tiny_model`` (seed 0, 32 wide) is tests/conftest.py's, shared with the end-to-end tests.
 
 
 @pytest.fixture(scope="session")

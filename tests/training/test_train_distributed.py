@@ -158,25 +158,28 @@ def test_distributed_2x16_matches_single_process_1x32(two_by_16: Run, one_by_32:
     assert "hfst: global batch 32 = per_device_train_batch_size 32 x 1 process(es)" in one_by_32.output
 
 
+def _failed_run(base: Path, channels: dict[str, Path], model: Path, fail_rank_at: str, timeout_seconds: int) -> str:
+    """A 2 x 16 run whose rank fails or hangs (``HFST_TEST_FAIL_RANK_AT_STEP``) under a collective timeout.
+
+    Asserts the run failed well within the subprocess bound (no rank waited for ever); returns the
+    failure file's text.
+    """
+    env = {"HFST_TEST_FAIL_RANK_AT_STEP": fail_rank_at, "HFST_DISTRIBUTED_TIMEOUT_SECONDS": str(timeout_seconds)}
+    run = _run(base, channels, model, processes=2, per_device=16, env=env)
+    assert run.returncode != 0
+    assert run.seconds < 200, run.output[-4000:]  # torchrun stopped the other rank (or its collective timed out)
+    assert not _metric_lines(run.output)
+    return (base / "output" / "failure").read_text()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_distributed_failing_rank_ends_the_run_with_its_reason(
     tmp_path: Path, channels: dict[str, Path], tiny_model: Path
 ) -> None:
-    run = _run(
-        tmp_path,
-        channels,
-        tiny_model,
-        processes=2,
-        per_device=16,
-        env={"HFST_TEST_FAIL_RANK_AT_STEP": "1:1", "HFST_DISTRIBUTED_TIMEOUT_SECONDS": "60"},
-    )
-    assert run.returncode != 0
-    assert run.seconds < 200  # rank 0 did not wait for ever: torchrun stopped it (or its collective timed out)
-    failure = (tmp_path / "output" / "failure").read_text()
+    failure = _failed_run(tmp_path, channels, tiny_model, "1:1", timeout_seconds=60)
     assert failure.startswith("rank 1 of 2: RuntimeError: injected failure on rank 1 after step 1"), failure
     assert not (tmp_path / "model" / "model.safetensors").exists()
-    assert not _metric_lines(run.output)
 
 
 @pytest.mark.slow
@@ -184,17 +187,8 @@ def test_distributed_failing_rank_ends_the_run_with_its_reason(
 def test_distributed_hanging_rank_meets_the_collective_timeout(
     tmp_path: Path, channels: dict[str, Path], tiny_model: Path
 ) -> None:
-    run = _run(
-        tmp_path,
-        channels,
-        tiny_model,
-        processes=2,
-        per_device=16,
-        env={"HFST_TEST_FAIL_RANK_AT_STEP": "1:1:hang", "HFST_DISTRIBUTED_TIMEOUT_SECONDS": "10"},
-    )
-    assert run.returncode != 0
-    assert run.seconds < 200  # rank 1 sleeps for an hour: rank 0's collective timed out, torchrun stopped rank 1
-    failure = (tmp_path / "output" / "failure").read_text()
+    # rank 1 sleeps for an hour: rank 0's collective timed out, torchrun stopped rank 1
+    failure = _failed_run(tmp_path, channels, tiny_model, "1:1:hang", timeout_seconds=10)
     assert failure.startswith("rank 0 of 2: "), failure
     assert "timed out" in failure.lower() or "timeout" in failure.lower(), failure
 

@@ -21,7 +21,7 @@ from hfst_train.hparams import resolve
 from hfst_train.paths import ContainerPaths
 from hfst_train.setup import build_setup, effective_config, load_splits
 
-from tests.helpers import tiny_decoder
+from tests.helpers import tiny_decoder, tiny_job_spec, tune_locally
 from tests.training.conftest import container_env
 
 pytest.importorskip("peft")
@@ -224,35 +224,18 @@ def test_lora_tuning_job_over_lora_r_on_a_decoder_serves_the_best_model(
     tmp_path: Path, decoder_model: Path, tweeteval: Path
 ) -> None:
     """The acceptance path: a local tuning job over ``lora_r`` on a tiny decoder, then the local endpoint."""
-    import yaml
-    from typer.testing import CliRunner
-
     from hf_sagemaker_tuning.backends.local import LocalBackend
-    from hf_sagemaker_tuning.cli import app
     from hf_sagemaker_tuning.deploy import deploy_local
 
-    spec: dict[str, Any] = {
-        "name": "lora-tiny",
-        "dataset": {
-            "source": str(tweeteval / "emotion"),
-            "max_length": 64,
-            "max_train_samples": 64,
-            "max_eval_samples": 32,
-        },
-        "training": {
-            "model": str(decoder_model),
-            "hyperparameters": {"epochs": 1, "per_device_train_batch_size": 16, "learning_rate": 0.01},
-        },
-        "search_space": {"lora_r": {"kind": "categorical", "values": [2, 4]}},
-        "objective": {"metric": "eval_macro_f1"},
-        "tuning": {"strategy": "grid", "max_jobs": 2, "max_parallel_jobs": 1},
-    }
-    path = tmp_path / "job.yaml"
-    path.write_text(yaml.safe_dump(spec))
-    jobs = tmp_path / "jobs"
-    result = CliRunner().invoke(
-        app, ["tune", str(path), "--jobs-dir", str(jobs), "--data", str(tmp_path / "data"), "--job-name", "lora-tiny-1"]
+    spec = tiny_job_spec(
+        "lora-tiny",
+        tweeteval / "emotion",
+        decoder_model,
+        hyperparameters={"learning_rate": 0.01},
+        search_space={"lora_r": {"kind": "categorical", "values": [2, 4]}},
+        tuning={"strategy": "grid", "max_jobs": 2, "max_parallel_jobs": 1},
     )
+    result, jobs = tune_locally(tmp_path, spec, "lora-tiny-1")
     assert result.exit_code == 0, result.output
     backend = LocalBackend(jobs)
     trials = backend.list_trials("lora-tiny-1")

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeGuard, overload
 
 from ._errors import DeployError, PredictError
 from ._registry import EndpointRecord
@@ -58,7 +58,7 @@ TextPair = dict[str, str]
 Inputs = str | TextPair | list[str] | list[TextPair]
 
 
-def _is_pair(item: object) -> bool:
+def _is_pair(item: object) -> TypeGuard[Mapping[str, str]]:
     return (
         isinstance(item, Mapping)
         and set(item) == {"text", "text_pair"}
@@ -88,7 +88,8 @@ def unpack(inputs: str | Sequence[str] | Mapping[str, Any]) -> tuple[Inputs, dic
     if _is_pair(inputs):
         return {"text": inputs["text"], "text_pair": inputs["text_pair"]}, parameters
     if isinstance(inputs, Sequence) and inputs and all(_is_pair(item) for item in inputs):
-        return [{"text": item["text"], "text_pair": item["text_pair"]} for item in inputs], parameters
+        pairs = [item for item in inputs if _is_pair(item)]  # every item (checked above): typed as pairs
+        return [{"text": item["text"], "text_pair": item["text_pair"]} for item in pairs], parameters
     if isinstance(inputs, Sequence) and all(isinstance(item, str) for item in inputs):
         if not inputs:
             raise DeployError("inputs is an empty list; pass at least one text")

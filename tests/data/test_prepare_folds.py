@@ -109,3 +109,32 @@ def test_a_sagemaker_job_is_refused_when_its_data_was_prepared_without_its_folds
         cross_validation=CrossValidationSpec(folds=3),
     )
     assert check_prepared(str(out), job) is None
+
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.mark.parametrize(
+    ("folder", "dataset", "rule"),
+    [
+        ("regression/emobank_valence", {"problem_type": "regression"}, "stratified by quantile bins of the target"),
+        ("multilabel/goemotions", {"problem_type": "multi_label_classification"}, "rarest label"),
+        ("ner/wnut17", {"problem_type": "token_classification"}, "plain seeded k-fold"),
+    ],
+)
+def test_each_problem_type_gets_its_stated_fold_rule(
+    folder: str, dataset: dict[str, str], rule: str, tmp_path: Path, tokenizer: str
+) -> None:
+    source = SHARED / folder
+    if not source.is_dir():
+        pytest.skip(f"shared data {source} is not here")
+    spec = DatasetSpec(source=str(source), max_train_samples=60, max_eval_samples=15, max_test_samples=5, **dataset)
+    result = prepare_dataset(
+        spec, tokenizer=tokenizer, output=tmp_path / "out", cross_validation=CrossValidationSpec(folds=3)
+    )
+    folds = json.loads((tmp_path / "out" / "train" / "hfst_folds.json").read_text())
+    assert rule in folds["rule"]
+    assert (len(folds["train"]), len(folds["validation"])) == (60, 15)
+    assert sorted(set(folds["train"] + folds["validation"])) == [0, 1, 2]
+    assert result.folds is not None and sum(result.folds["sizes"]) == 75
+    assert max(result.folds["sizes"]) - min(result.folds["sizes"]) <= 1  # dealt evenly

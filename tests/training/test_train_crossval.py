@@ -81,6 +81,35 @@ def test_two_folds_print_each_fold_then_the_mean_and_std_read_by_the_generated_r
     assert not (tmp_path / "checkpoints" / "runs").exists() or not any((tmp_path / "checkpoints" / "runs").iterdir())
 
 
+def test_a_cross_validated_trial_is_tracked_as_one_run_with_each_fold_and_the_mean(
+    train_entry: types.ModuleType, fold_channels: dict[str, Path], tiny_model: Path, tmp_path: Path, capsys: Capture
+) -> None:
+    """The tracker (TensorBoard here; MLflow shares the calls) gets every fold's evaluations and the mean."""
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = tmp_path / "tensorboard"
+    status = _run(
+        train_entry,
+        fold_channels,
+        tiny_model,
+        tmp_path,
+        {"cv_folds": 2},
+        HFST_TENSORBOARD="1",
+        HFST_TENSORBOARD_DIR=str(events),
+    )
+    out = capsys.readouterr().out
+    assert status == 0, out
+    accumulator = EventAccumulator(str(events))
+    accumulator.Reload()
+    tags = set(accumulator.Tags()["scalars"])
+    assert {"eval_fold0_macro_f1", "eval_fold1_macro_f1", "eval_cv_macro_f1", "eval_cv_macro_f1_std"} <= tags
+    assert "fold" not in tags
+    (mean,) = accumulator.Scalars("eval_cv_macro_f1")
+    assert mean.value == pytest.approx(_last("eval_cv_macro_f1", out), abs=1e-6)
+    assert len(accumulator.Scalars("eval_macro_f1")) >= 2  # each fold's own evaluations too
+
+
 def test_folds_start_from_the_same_weights_so_the_same_fold_gives_the_same_score(
     train_entry: types.ModuleType, fold_channels: dict[str, Path], tiny_model: Path, tmp_path: Path, capsys: Capture
 ) -> None:

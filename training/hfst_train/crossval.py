@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hfst_train import distributed
+from hfst_train import distributed, tracking
 from hfst_train.data import TokenizedSplit, load_channel, sample_indices
 from hfst_train.errors import DataError, HyperparameterError, TrainingJobError
 from hfst_train.metrics import format_value, load_metric_declarations, select_saved
@@ -136,7 +136,6 @@ def summarize(finals: list[Mapping[str, float | int]]) -> dict[str, float]:
 
 def run_cross_validation(hps: dict[str, Any], paths: ContainerPaths, environ: Mapping[str, str]) -> dict[str, float]:
     """Train every (fold, seed) run, print per-fold and cross-run lines; returns the cross-run summary."""
-    from hfst_train.job import Job
 
     world = distributed.world_from_env(environ)
     if world.enabled:
@@ -144,6 +143,21 @@ def run_cross_validation(hps: dict[str, Any], paths: ContainerPaths, environ: Ma
             "cv_folds / cv_repeats train their runs one after another in one process; this job was started "
             f"with {world.world_size} processes (torchrun): use one process (one GPU) per trial"
         )
+    # One tracked run for the trial (MLflow / TensorBoard, when the job asks): every run's evaluations,
+    # each fold's means and the cross-run summary, as the log's metric lines show them.
+    with tracking.open_tracker(environ, paths, world.is_main) as tracker:
+        return _cross_validate(hps, paths, environ, world, tracker)
+
+
+def _cross_validate(
+    hps: dict[str, Any],
+    paths: ContainerPaths,
+    environ: Mapping[str, str],
+    world: distributed.World,
+    tracker: tracking.Tracker,
+) -> dict[str, float]:
+    from hfst_train.job import Job
+
     device = distributed.device_for(world)
     prefix, _ = load_metric_declarations()
     folds, repeats, keep = int(hps["cv_folds"]), int(hps["cv_repeats"]), bool(hps["cv_keep_models"])
@@ -181,6 +195,7 @@ def run_cross_validation(hps: dict[str, Any], paths: ContainerPaths, environ: Ma
                 )
                 run_paths = _run_paths(paths, name, keep)
                 job = Job(run_hps, run_paths, environ, world, device, splits=run_splits)
+                job.tracker = tracker
                 job.resume()
                 job.train()
                 if keep:
@@ -208,10 +223,12 @@ def run_cross_validation(hps: dict[str, Any], paths: ContainerPaths, environ: Ma
                 }
             )
             print(_line(prefix, values), flush=True)
+            tracker.log({key: value for key, value in values.items() if key != "fold"})
     summary = summarize([run["final"] for run in runs])
     _write_outputs(paths, hps, runs, summary, sources if folds else "train")
     # The last line carries the objective: AMT reads a metric's last value.
     print(_line(prefix, {**summary, f"{CV_PREFIX}runs": len(runs)}), flush=True)
+    tracker.log({**summary, f"{CV_PREFIX}runs": len(runs), "step": round(summary[f"{CV_PREFIX}steps"])})
     return summary
 
 

@@ -20,7 +20,12 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Hashable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from ..errors import DataError
+
+if TYPE_CHECKING:
+    from ..specs.cross_validation import CrossValidationSpec
 
 H = TypeVar("H", bound=Hashable)
 
@@ -100,3 +105,60 @@ def regression_folds(values: Sequence[float], folds: int, seed: int) -> list[int
 def plain_folds(n: int, folds: int, seed: int) -> list[int]:
     """Plain seeded k-fold (token classification): rows shuffled, then dealt round-robin."""
     return deal([0] * n, folds, seed)
+
+
+def fold_options(cross_validation: CrossValidationSpec) -> dict[str, Any]:
+    """The options that shape the fold assignment (not ``keep_fold_models``, which only the trials read)."""
+    return cross_validation.model_dump(mode="json", exclude={"keep_fold_models"})
+
+
+def assign_folds(
+    cross_validation: CrossValidationSpec,
+    ids: dict[str, list[Any]],
+    names: list[str],
+    problem_type: str = "single_label_classification",
+) -> dict[str, Any]:
+    """The fold file's content: one fold id per row of train (and validation, when it joins the pool).
+
+    The rule per problem type is ``RULES`` (``stratified: false`` deals every type's rows plainly);
+    a single-label class with fewer rows than folds is refused.
+    """
+    sources = ["train", "validation"] if cross_validation.use_validation and "validation" in ids else ["train"]
+    pool = [label for name in sources for label in ids[name]]
+    k, seed = cross_validation.folds, cross_validation.seed
+    if problem_type == "single_label_classification":
+        small = too_small_classes(pool, k)
+        if small:
+            counts = ", ".join(f"{names[label]!r} has {count}" for label, count in sorted(small.items()))
+            raise DataError(
+                f"tuning.cross_validation.folds is {k}, but class(es) {counts} example(s) in "
+                f"{' + '.join(sources)}: every class needs at least as many examples as folds; use fewer folds"
+            )
+    if len(pool) < k:
+        raise DataError(
+            f"tuning.cross_validation.folds is {k}, but {' + '.join(sources)} hold(s) only {len(pool)} "
+            "example(s): every fold needs at least one; use fewer folds"
+        )
+    if not cross_validation.stratified or problem_type == "token_classification":
+        rule, assigned = RULES["token_classification"], plain_folds(len(pool), k, seed)
+    elif problem_type == "multi_label_classification":
+        rule, assigned = RULES[problem_type], multi_label_folds(pool, k, seed)
+    elif problem_type == "regression":
+        rule, assigned = RULES[problem_type], regression_folds(pool, k, seed)
+    else:
+        rule, assigned = RULES[problem_type], single_label_folds(pool, k, seed)
+    out: dict[str, Any] = {**fold_options(cross_validation), "rule": rule, "sources": sources}
+    start = 0
+    for name in sources:
+        out[name] = assigned[start : start + len(ids[name])]
+        start += len(ids[name])
+    return out
+
+
+def fold_summary(folds: dict[str, Any]) -> dict[str, Any]:
+    """The manifest's view of the fold file: options, rule and each fold's size (not every row's fold)."""
+    sizes = [0] * int(folds["folds"])
+    for name in folds["sources"]:
+        for fold in folds[name]:
+            sizes[fold] += 1
+    return {key: value for key, value in folds.items() if key not in ("train", "validation")} | {"sizes": sizes}

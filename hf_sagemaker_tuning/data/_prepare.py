@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DataError
 from ..packaged import resolve_model
 from ._clean import OVER_CAP, CleanSplit, clean
-from ._folds import RULES, multi_label_folds, plain_folds, regression_folds, single_label_folds, too_small_classes
+from ._folds import assign_folds, fold_options, fold_summary
 from ._ner import clean_tokens, tokenize_words
 from ._result import MANIFEST, TRUNCATION_WARN_FRACTION, PreparedDataset, SplitReport
 from ._sources import Located, content_hashes, folder_label_names, locate, read_split
@@ -129,63 +129,6 @@ def fingerprint_of(
     if cross_validation is not None:  # absent otherwise: outputs prepared before folds existed stay cached
         payload["cross_validation"] = fold_options(cross_validation)
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def fold_options(cross_validation: CrossValidationSpec) -> dict[str, Any]:
-    """The options that shape the fold assignment (not ``keep_fold_models``, which only the trials read)."""
-    return cross_validation.model_dump(mode="json", exclude={"keep_fold_models"})
-
-
-def assign_folds(
-    cross_validation: CrossValidationSpec,
-    ids: dict[str, list[Any]],
-    names: list[str],
-    problem_type: str = "single_label_classification",
-) -> dict[str, Any]:
-    """The fold file's content: one fold id per row of train (and validation, when it joins the pool).
-
-    The rule per problem type is ``RULES`` (``stratified: false`` deals every type's rows plainly);
-    a single-label class with fewer rows than folds is refused.
-    """
-    sources = ["train", "validation"] if cross_validation.use_validation and "validation" in ids else ["train"]
-    pool = [label for name in sources for label in ids[name]]
-    k, seed = cross_validation.folds, cross_validation.seed
-    if problem_type == "single_label_classification":
-        small = too_small_classes(pool, k)
-        if small:
-            counts = ", ".join(f"{names[label]!r} has {count}" for label, count in sorted(small.items()))
-            raise DataError(
-                f"tuning.cross_validation.folds is {k}, but class(es) {counts} example(s) in "
-                f"{' + '.join(sources)}: every class needs at least as many examples as folds; use fewer folds"
-            )
-    if len(pool) < k:
-        raise DataError(
-            f"tuning.cross_validation.folds is {k}, but {' + '.join(sources)} hold(s) only {len(pool)} "
-            "example(s): every fold needs at least one; use fewer folds"
-        )
-    if not cross_validation.stratified or problem_type == "token_classification":
-        rule, assigned = RULES["token_classification"], plain_folds(len(pool), k, seed)
-    elif problem_type == "multi_label_classification":
-        rule, assigned = RULES[problem_type], multi_label_folds(pool, k, seed)
-    elif problem_type == "regression":
-        rule, assigned = RULES[problem_type], regression_folds(pool, k, seed)
-    else:
-        rule, assigned = RULES[problem_type], single_label_folds(pool, k, seed)
-    out: dict[str, Any] = {**fold_options(cross_validation), "rule": rule, "sources": sources}
-    start = 0
-    for name in sources:
-        out[name] = assigned[start : start + len(ids[name])]
-        start += len(ids[name])
-    return out
-
-
-def _fold_summary(folds: dict[str, Any]) -> dict[str, Any]:
-    """The manifest's view of the fold file: options, rule and each fold's size (not every row's fold)."""
-    sizes = [0] * int(folds["folds"])
-    for name in folds["sources"]:
-        for fold in folds[name]:
-            sizes[fold] += 1
-    return {key: value for key, value in folds.items() if key not in ("train", "validation")} | {"sizes": sizes}
 
 
 def _read_manifest(store: Store) -> PreparedDataset:
@@ -414,7 +357,7 @@ def prepare_dataset(
             notes=tuple(notes),
             problem_type=spec.problem_type,
             target_scale=scale,
-            folds=None if folds is None else _fold_summary(folds),
+            folds=None if folds is None else fold_summary(folds),
         )
         task_info: dict[str, Any] = {"task": task, "official_metric": metric}
         if spec.problem_type != "single_label_classification":

@@ -45,7 +45,7 @@ def check_prepared(data_uri: str, job: TuningJobSpec | None = None) -> str | Non
         raise DataError(f"no prepared dataset at {data_uri} ({exc}); run `hfst prepare SPEC` first") from None
     wanted = None if job is None else job.tuning.cross_validation
     if wanted is not None:
-        from ..data._prepare import fold_options
+        from ..data._folds import fold_options
 
         found = None if prepared.folds is None else {k: prepared.folds.get(k) for k in fold_options(wanted)}
         if found != fold_options(wanted):

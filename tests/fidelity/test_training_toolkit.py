@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ._trial import TYPE_EXAMPLES, Trial, prepare_trial, read_metrics, run_toolkit
-from .conftest import TRAIN_ENVS, env_python, read_json
+from .conftest import SERVE_ENV, TRAIN_ENVS, env_python, read_json
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.slow]
 
@@ -83,7 +83,8 @@ TYPE_MODELS = {
 def test_each_problem_type_trains_under_the_real_toolkit(
     tmp_path: Path, env_name: str, which: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
 ) -> None:
-    """Multi-label, regression and NER example jobs: every compiled metric (eval_official too) is read back."""
+    """Multi-label, regression and NER example jobs: every compiled metric (eval_official too) is read back;
+    the model trained on the default training image is served by the real Hugging Face handler as locally."""
     env_python(env_name)
     trial = _trial(tmp_path, which, tiny_model, data_cache)
     code, log = run_toolkit(env_name, trial, s3_endpoint)
@@ -99,6 +100,25 @@ def test_each_problem_type_trains_under_the_real_toolkit(
     serving = read_json(trial.model / "code" / "serving.json")
     assert serving["problem_type"] == problem_type
     assert read_json(trial.model / "config.json")["architectures"] == [architecture]
+    if env_name == TRAIN_ENVS[0]:  # the default training image's artifact, under the default inference image
+        _served_alike(trial.model, problem_type, tmp_path / "served")
+
+
+def _served_alike(model: Path, problem_type: str, work: Path) -> None:
+    """The trained artifact answers the type's request table alike under the real handler and the local endpoint."""
+    from .test_serving_handler import TASK_REQUESTS, _local_answers, _pack, _real_answers, _same_predictions
+
+    env_python(SERVE_ENV)
+    work.mkdir()
+    table = TASK_REQUESTS[problem_type]
+    real = _real_answers(_pack(model, work / "model.tar.gz"), work, table)
+    local = _local_answers(model, table)
+    assert real["single"]["status"] == 200, real["single"]
+    for request in table:
+        name = request["name"]
+        assert real[name]["status"] == local[name]["status"], (name, real[name], local[name])
+        if real[name]["status"] == 200:
+            assert _same_predictions(real[name]["body"], local[name]["body"]), (name, real[name], local[name])
 
 
 @pytest.mark.timeout(600)

@@ -35,7 +35,11 @@ def evaluate_command(
     def run() -> Evaluation:
         runner, job_id = resolve(job, backend, jobs_dir, region)
         with err.status(f"[bold]Scoring the model on the {split} split[/bold]"):
-            return evaluate(job_id, runner, split, model, force, jobs_dir=jobs_dir)
+            scored = evaluate(job_id, runner, split, model, force, jobs_dir=jobs_dir)
+        from ..tracking import after_run
+
+        after_run(runner, job_id)  # a tracked job's MLflow tree gets the score (never fails it)
+        return scored
 
     evaluation = user_errors(run)
     out = console()

@@ -79,8 +79,9 @@ def metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
 
 def _cv_metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
     tuned = spec.tuned_metric
-    evals = [name for name in contract.declared_metrics() if name.startswith("eval_")]
-    names = [tuned, *contract.declared_metrics()]
+    printed = printed_metrics(spec)  # the problem type's metrics: each run prints these, the summary their mean/std
+    evals = [name for name in printed if name.startswith("eval_")]
+    names = [tuned, *printed]
     names += [cv_metric(name) for name in evals if cv_metric(name) != tuned]
     names += [std_metric(name) for name in evals]
     names += [CV_STEPS, CV_RUNS]
@@ -91,7 +92,7 @@ def _cv_metric_definitions(spec: TuningJobSpec) -> list[rq.MetricDefinition]:
     if len(defs) > 40:
         raise CompileError(
             f"{len(defs)} metric definitions; SageMaker allows at most 40 (cross-validation adds "
-            f"{len(defs) - len(contract.declared_metrics()) - len(spec.objective.extra_metrics)}): "
+            f"{len(defs) - len(printed) - len(spec.objective.extra_metrics)}): "
             "use fewer folds or fewer objective.extra_metrics"
         )
     return defs

@@ -107,9 +107,8 @@ def evaluate(
         details=dict(payload.get("details") or {}),
     )
     save_evaluation(runner, job_id, evaluation)
-    from ..tracking import after_run
-
-    after_run(runner, job_id)  # a tracked job's MLflow tree gets the test score (never fails it)
+    # A tracked job's MLflow tree gets the score from the doors above this module (TuningJob.evaluate,
+    # hfst evaluate: tracking reads results, which read evaluations), or from `hfst track` later.
     return evaluation
 
 

@@ -199,8 +199,11 @@ class TuningJob:
         (``hf_sagemaker_tuning.evaluate.evaluate``).
         """
         from ..evaluate import evaluate
+        from ..tracking import after_run
 
-        return evaluate(self.id, self.backend, split, model, force, timeout=timeout)
+        evaluation = evaluate(self.id, self.backend, split, model, force, timeout=timeout)
+        after_run(self.backend, self.id)  # a tracked job's MLflow tree gets the score (never fails it)
+        return evaluation
 
     # ------------------------------------------------------------------ next steps
     def best_model(self) -> ModelArtifact:

@@ -360,7 +360,7 @@ def test_coordinator_module_runs_a_job(tmp_path: Path, make_request: MakeRequest
     be = backend(tmp_path)
     folder = be.create(make_request(**{"tuning.max_jobs": 2, "tuning.max_parallel_jobs": 2}))
     subprocess.run(
-        [sys.executable, "-m", "hf_sagemaker_tuning.backends.local.coordinator", str(folder.path)],
+        [sys.executable, "-m", "hf_sagemaker_tuning.backends.local.run_coordinator", str(folder.path)],
         check=True,
         timeout=60,
     )

@@ -198,7 +198,8 @@ def test_a_seeded_search_killed_at_random_points_proposes_what_an_uninterrupted_
 def test_the_kill_hook_refuses_an_unknown_checkpoint(
     tmp_path: Path, make_request: MakeRequest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hf_sagemaker_tuning.backends.local.coordinator import kill_point, main
+    from hf_sagemaker_tuning.backends.local.coordinator import kill_point
+    from hf_sagemaker_tuning.backends.local.run_coordinator import main
 
     assert kill_point({KILL_AT: "end.told@3"}) == ("end.told", 3)
     assert kill_point({}) is None

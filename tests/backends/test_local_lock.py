@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from hf_sagemaker_tuning import _process
 from hf_sagemaker_tuning.backends.local import LocalBackend
-from hf_sagemaker_tuning.backends.local.coordinator import main
 from hf_sagemaker_tuning.backends.local.jobs import JobFolder
 from hf_sagemaker_tuning.backends.local.lock import JobBusyError, JobLock, recorded_holder, stale_holder
+from hf_sagemaker_tuning.backends.local.run_coordinator import main
 from hf_sagemaker_tuning.cli import app
 from hf_sagemaker_tuning.compile import TuningJobRequest
 from hf_sagemaker_tuning.errors import BackendError

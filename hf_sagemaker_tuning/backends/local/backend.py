@@ -170,7 +170,7 @@ class LocalBackend(Backend):
     def run(self, request: TuningJobRequest, spec: TuningJobSpec | None = None) -> dict[str, Any]:
         """Create the job and run it in this process until it ends; return ``describe``."""
         folder = self.create(request, spec)
-        Coordinator(folder, folder.state().Options).run()
+        Coordinator(folder, folder.state().Options, backend=self).run()
         return self.describe(str(folder.path))
 
     def resume(self, job: str | os.PathLike[str], *, background: bool = True) -> str:
@@ -212,7 +212,7 @@ class LocalBackend(Backend):
             if background:
                 self._spawn(folder)
             else:
-                Coordinator(folder, state.Options).run(lock)
+                Coordinator(folder, state.Options, backend=self).run(lock)
         return folder.name
 
     def _spawn(self, folder: JobFolder) -> None:

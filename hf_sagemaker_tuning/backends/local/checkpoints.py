@@ -1,6 +1,6 @@
 """The coordinator's test hook: SIGKILL itself at an exact step, so chaos tests do not rely on timing.
 
-``HFST_TEST_KILL_AT=<checkpoint>[@<n>]`` makes a coordinator started by ``coordinator.main``
+``HFST_TEST_KILL_AT=<checkpoint>[@<n>]`` makes a coordinator started by ``run_coordinator.main``
 (never one run inside another process, which would kill that process) SIGKILL itself the n-th
 time (default: the first) it reaches that checkpoint. On a loaded machine a kill sent after a
 delay lands where it lands; a checkpoint lands where it is named.

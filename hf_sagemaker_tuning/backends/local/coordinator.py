@@ -19,18 +19,15 @@ slots.py, the checks of a crashed job's folder in recovery.py, what a coordinato
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import math
 import os
 import signal
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ... import _process
@@ -39,7 +36,7 @@ from .adoption import Running
 from .checkpoints import CHECKPOINTS, KILL_AT, Checkpoints, kill_point
 from .completion import Rules, completion_reason, final_status
 from .jobs import JobFolder, now
-from .lock import JobBusyError, JobLock
+from .lock import JobLock
 from .recovery import ensure_study, launch_of
 from .resume import Resume
 from .runner import Outcome, TrialRun, apply_outcome
@@ -52,16 +49,20 @@ from .tracking import observer_for
 if TYPE_CHECKING:  # pragma: no cover
     import optuna
 
+    from ..base import Backend
+
 log = logging.getLogger("hf_sagemaker_tuning.local")
 #: Kept for callers of the old name.
 Options = LocalOptions
-__all__ = ["CHECKPOINTS", "KILL_AT", "Coordinator", "Options", "kill_point", "main"]
+__all__ = ["CHECKPOINTS", "KILL_AT", "Coordinator", "Options", "kill_point"]
 
 
 @dataclass
 class Coordinator(Resume):
     folder: JobFolder
     options: LocalOptions = field(default_factory=LocalOptions)
+    #: The job's backend, for tracking (it reads the job's records through it); ``None``: no live tracking.
+    backend: Backend | None = None
 
     def __post_init__(self) -> None:
         self.request = self.folder.request()
@@ -82,7 +83,7 @@ class Coordinator(Resume):
         self._session_start = time.monotonic()
         self.checkpoints = Checkpoints()  # the test hook, armed by main() only
         self._checkpoint = self.checkpoints.reach
-        self.observer = observer_for(self.folder, self.request, log)  # tracking (a no-op without it)
+        self.observer = observer_for(self.folder, self.request, log, self.backend)  # tracking (a no-op without it)
 
     # ----------------------------------------------------------------- state
     def _state(self) -> JobState:
@@ -374,34 +375,3 @@ class Coordinator(Resume):
         log.info("job %s: %s (%s)", self.request.job_name, status, failure or reason)
         self.observer.job_ended()
         return status
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m hf_sagemaker_tuning.backends.local.coordinator JOB_DIR``: run or resume a job."""
-    parser = argparse.ArgumentParser(description="Run or resume a local tuning job.")
-    parser.add_argument("job_dir", type=Path)
-    parser.add_argument(
-        "--wait-lock", type=float, default=0.0, metavar="SECONDS", help="wait this long for the job's lock"
-    )
-    args = parser.parse_args(argv)
-    folder = JobFolder(args.job_dir)
-    try:
-        kill_at = kill_point()
-        # The lock before anything is read: the process that started us may still be writing.
-        lock = JobLock.acquire(folder.path, wait_seconds=max(args.wait_lock, 0.0))
-    except (ValueError, JobBusyError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    try:
-        options = folder.state().Options if folder.job_file.is_file() else LocalOptions()
-        coordinator = Coordinator(folder, options)
-    except BaseException:
-        lock.release()
-        raise
-    coordinator.checkpoints.kill_at = kill_at
-    status = coordinator.run(lock)
-    return 0 if status in ("Completed", "Stopped") else 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -18,7 +18,7 @@ from ... import _process
 from ...errors import BackendError
 from .trial import PASS_THROUGH, PASS_THROUGH_PREFIXES
 
-COORDINATOR_MODULE = "hf_sagemaker_tuning.backends.local.coordinator"
+COORDINATOR_MODULE = "hf_sagemaker_tuning.backends.local.run_coordinator"
 #: Variables the coordinator needs on top of the trials' allow-list (it passes the trials theirs).
 COORDINATOR_PASS_THROUGH = ("PYTHONPATH", "VIRTUAL_ENV", "CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER")
 #: How long a started coordinator waits for the process that started it to let the job's lock go.

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from ...compile.request import TuningJobRequest
     from ...tracking import LiveTracker
+    from ..base import Backend
     from .jobs import JobFolder
 
 __all__ = ["MlflowObserver", "TrialObserver", "observer_for"]
@@ -57,14 +58,17 @@ class MlflowObserver(TrialObserver):
         self.tracker.sync()
 
 
-def observer_for(folder: JobFolder, request: TuningJobRequest, logger: logging.Logger) -> TrialObserver:
-    """The observer for this job: ``MlflowObserver`` when its request asks for MLflow, else a no-op."""
-    if not (request.TrainingJobDefinition.Environment or {}).get("HFST_MLFLOW_TRACKING_URI"):
+def observer_for(
+    folder: JobFolder, request: TuningJobRequest, logger: logging.Logger, backend: Backend | None
+) -> TrialObserver:
+    """The observer for this job: ``MlflowObserver`` when its request asks for MLflow, else a no-op.
+
+    ``backend`` is the job's (``None``: a coordinator built without one, e.g. in a test, tracks nothing).
+    """
+    if backend is None or not (request.TrainingJobDefinition.Environment or {}).get("HFST_MLFLOW_TRACKING_URI"):
         return TrialObserver()
     from ...tracking import LiveTracker, target_of
-    from .backend import LocalBackend
 
-    backend = LocalBackend(folder.path.parent)
     job = folder.path.name
     try:
         target = target_of(backend, job)

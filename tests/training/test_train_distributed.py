@@ -267,9 +267,9 @@ def test_distributed_token_classification_gathers_ragged_predictions_like_one_pr
     assert len(got["evaluations"]) == len(want["evaluations"]) >= 1
     # Token-level losses are float32 sums over ragged texts: the two runs add them in another order (per
     # rank, then all-reduced), which moves the 5th significant digit (seen: 1.6e-5 relative with one
-    # OpenMP thread per process); the entity scores are counts and must agree as closely as the loss.
-    tolerance = 10 * RELATIVE_TOLERANCE
+    # OpenMP thread per process). The random model's tags are near ties, so that rounding can flip one
+    # predicted entity of about 135 (seen: precision 1/136 against 1/135): entity scores agree to 0.01.
     for a, b in zip(got["evaluations"], want["evaluations"], strict=True):
-        assert a["eval_loss"] == pytest.approx(b["eval_loss"], rel=tolerance)
+        assert a["eval_loss"] == pytest.approx(b["eval_loss"], rel=10 * RELATIVE_TOLERANCE)
         for key in ("eval_precision", "eval_recall", "eval_f1", "eval_official", "eval_f1_person"):
-            assert a[key] == pytest.approx(b[key], rel=tolerance), key
+            assert a[key] == pytest.approx(b[key], abs=0.01), key

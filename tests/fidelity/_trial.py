@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -31,7 +32,7 @@ from hf_sagemaker_tuning.data import prepare_for_job
 from hf_sagemaker_tuning.specs import TuningJobSpec
 
 from ..conftest import REPO, SHARED_DATA
-from .conftest import LABELS, clean_env, env_bin
+from .conftest import LABELS, clean_env, ensure_bucket, env_bin
 
 QUICKSTART = REPO / "hf_sagemaker_tuning" / "quickstart.yaml"
 ARTICLE = REPO / "examples" / "tweet-eval-distilbert.yaml"
@@ -148,6 +149,7 @@ def prepare_trial(
     request = compile_request(spec, job_name=f"fidelity-{which}")
     prepared = data_cache / which
     prepare_for_job(spec, prepared, tokenizer=tiny_model)
+    ensure_bucket(os.environ["AWS_ENDPOINT_URL"])  # another test's mock_aws may have reset moto
     SageMakerBackend(region="us-east-1").upload_source(request)  # the boto3 endpoint comes from AWS_ENDPOINT_URL
     definition = request.TrainingJobDefinition
     hps = {

@@ -71,8 +71,12 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_classifier(tmp_path_factory.mktemp("fidelity-model") / "tiny", LABELS)
 
 
-def _ensure_bucket(endpoint: str) -> None:
-    """The bucket the compiled requests name, made when missing (creating it again is a no-op in us-east-1)."""
+def ensure_bucket(endpoint: str) -> None:
+    """The bucket the compiled requests name, made when missing (creating it again is a no-op in us-east-1).
+
+    In-process moto (``mock_aws``) in another test of this worker resets every moto backend when it
+    ends, the threaded server's too (one process, shared state): a trial makes it again before use.
+    """
     import boto3
 
     s3 = boto3.client(
@@ -88,16 +92,8 @@ def _ensure_bucket(endpoint: str) -> None:
 @pytest.fixture(scope="session")
 def s3_endpoint(moto_endpoint: str) -> str:
     """The session's moto server with the bucket the compiled requests name."""
-    _ensure_bucket(moto_endpoint)
+    ensure_bucket(moto_endpoint)
     return moto_endpoint
-
-
-@pytest.fixture(autouse=True)
-def _bucket_outlives_other_tests(request: pytest.FixtureRequest) -> None:
-    """In-process moto (``mock_aws``) in another test of this worker resets every moto backend when it
-    ends, the threaded server's too (one process, shared state): make the bucket again before each test."""
-    if "s3_endpoint" in request.fixturenames:
-        _ensure_bucket(request.getfixturevalue("s3_endpoint"))
 
 
 def read_json(path: Path) -> Any:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, cast
 
 import typer
 
-from ._common import BackendName, BackendOpt, JobsDirOpt, RegionOpt, console, positive, user_errors
+from ._common import BackendName, BackendOpt, JobsDirOpt, RegionOpt, console, fail, positive, user_errors
 
 EndpointArg = Annotated[str, typer.Argument(help="The endpoint name (see `hfst endpoints`).", show_default=False)]
 
@@ -127,17 +127,34 @@ def predict_command(
             show_default=False,
         ),
     ] = None,
+    text_pair: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--text-pair",
+            help="For a model trained on text pairs: the second text of each TEXT, in order (give it once per TEXT).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON answer.")] = False,
 ) -> None:
     """Ask a deployed endpoint about texts; print labels and scores, values, or entities (by the model's type)."""
     from ..deploy import Predictor
 
+    if text_pair is not None and len(text_pair) != len(texts):
+        raise fail(
+            f"--text-pair was given {len(text_pair)} time(s) for {len(texts)} TEXT(s); give one second text per TEXT"
+        )
+    inputs: list[Any] = (
+        list(texts)
+        if text_pair is None
+        else [{"text": text, "text_pair": pair} for text, pair in zip(texts, text_pair, strict=True)]
+    )
+
     def run() -> list[list[dict[str, Any]]]:
         predictor = Predictor.for_endpoint(endpoint)
-        if aggregation_strategy is None:
-            return predictor.predict(list(texts), top_k=top_k)
-        payload = {"inputs": list(texts), "parameters": {"aggregation_strategy": aggregation_strategy}}
-        return cast("list[list[dict[str, Any]]]", predictor.predict(payload, top_k=top_k))  # a list: one per text
+        parameters = {} if aggregation_strategy is None else {"aggregation_strategy": aggregation_strategy}
+        payload = {"inputs": inputs, **({"parameters": parameters} if parameters else {})}
+        return cast("list[list[dict[str, Any]]]", predictor.predict(payload, top_k=top_k))  # a list: one per input
 
     answers = user_errors(run)
     if as_json:

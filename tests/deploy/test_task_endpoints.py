@@ -49,6 +49,13 @@ def test_each_type_is_served_in_its_pipeline_shape(tmp_path: Path, app: typer.Ty
             low, high = TARGET_SCALE["mean"] - 20 * TARGET_SCALE["std"], TARGET_SCALE["mean"] + 20 * TARGET_SCALE["std"]
             assert low < one[0]["score"] < high
             assert "valence" in table
+            # a pair (STS-B-style): --text-pair gives each TEXT its second text; the answer is the pair's value
+            pair = {"text": TEXTS[0], "text_pair": TEXTS[1]}
+            paired = json.loads(_cli(app, "predict", endpoint.name, TEXTS[0], "--text-pair", TEXTS[1], "--json"))
+            assert paired == endpoint.predict(pair) and paired[0]["label"] == "valence"
+            assert paired[0]["score"] != pytest.approx(one[0]["score"], abs=1e-6)  # the second text is read
+            mismatch = CliRunner().invoke(app, ["predict", endpoint.name, *TEXTS, "--text-pair", TEXTS[0]])
+            assert mismatch.exit_code == 2 and "give one second text per TEXT" in mismatch.output
             with pytest.raises(PredictError, match='HTTP 400: "top_k" applies to classification'):
                 endpoint.predict(TEXTS[0], top_k=1)
         else:

@@ -126,3 +126,33 @@ def test_a_local_endpoint_record_with_a_reused_pid_is_not_running_and_never_sign
         if process.poll() is None:
             process.kill()
         process.wait()
+
+
+@needs_proc
+def test_a_server_this_process_started_and_reaped_leaves_no_handle_that_signals_a_reused_pid() -> None:
+    """A reaped server's Popen handle must not stand for the pid's next owner (seen in CI: PID reuse)."""
+    from hf_sagemaker_tuning.deploy import _local
+    from hf_sagemaker_tuning.deploy._registry import EndpointRecord
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True)
+    ended.wait()  # a server of ours that ended and was reaped: its pid is free for reuse
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", _local.SERVER_MODULE], start_new_session=True
+    )
+    try:
+        started = _process.start_time(process.pid)
+        assert started is not None
+        # The kernel gave the freed number to the new process (forced here: reuse is rare on demand).
+        _local._CHILDREN[process.pid] = ended
+        current = EndpointRecord("new", "local", "/m", "2026-01-01T00:00:00+00:00", pid=process.pid, started=started)
+        assert _local.is_running(current)
+        _local._CHILDREN[process.pid] = ended
+        _local._stop_pid(process.pid, 0.1, started - 1)  # a record of another process with this pid
+        time.sleep(0.2)
+        assert process.poll() is None, "a process that is not the recorded server was signalled"
+        assert process.pid not in _local._CHILDREN
+    finally:
+        _local._CHILDREN.pop(process.pid, None)
+        if process.poll() is None:
+            process.kill()
+        process.wait()

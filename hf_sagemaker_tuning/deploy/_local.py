@@ -224,10 +224,23 @@ def is_running(record: EndpointRecord) -> bool:
     """Whether a local endpoint's server process is still alive (and still that process)."""
     if record.kind != "local" or record.pid is None:
         return False
-    child = _CHILDREN.get(record.pid)
-    if child is not None and child.poll() is not None:
-        return False
+    _own_child(record.pid)  # reaps and forgets a child of ours that ended
     return _is_our_server(record.pid, record.started)
+
+
+def _own_child(pid: int, *, forget: bool = False) -> subprocess.Popen[bytes] | None:
+    """Our Popen handle for ``pid`` while that child runs; a handle of one that ended is dropped.
+
+    Once a child has ended, ``poll`` reaps it and the kernel may give its pid to any new process:
+    the stale handle must then never stand for the pid again (nor lead ``_stop_pid`` to signal it).
+    """
+    child = _CHILDREN.pop(pid, None) if forget else _CHILDREN.get(pid)
+    if child is None:
+        return None
+    if child.poll() is not None:
+        _CHILDREN.pop(pid, None)
+        return None
+    return child
 
 
 def _stop_pid(pid: int, grace: float, started: int | None = None) -> None:
@@ -236,7 +249,7 @@ def _stop_pid(pid: int, grace: float, started: int | None = None) -> None:
     A pid that no longer runs our server (it ended, or the number now belongs to another
     process) is never signalled.
     """
-    child = _CHILDREN.pop(pid, None)
+    child = _own_child(pid, forget=True)
     if child is None and not _is_our_server(pid, started):
         return  # gone already, or the pid now belongs to something else: never signal it
     _process.terminate_group(pid, started, grace_seconds=grace, process=child)

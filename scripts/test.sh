@@ -27,6 +27,8 @@ fi
 # Two pytest-xdist workers (HFST_TEST_WORKERS changes the number; 0 runs in this process): on two cores
 # the suite's single-threaded torch tests and its waiting (coordinators, trials, endpoints) overlap.
 # --dist loadfile keeps each test file on one worker, so module-scoped fixtures (a DDP run shared by
-# four tests, the hostile-endpoint server) are built once. Arguments given here come last, so
-# `scripts/test.sh -n 0` runs serially.
-.venv/bin/python -m pytest -n "${HFST_TEST_WORKERS:-2}" --dist loadfile "$@"
+# four tests, the hostile-endpoint server) are built once. --no-loadscope-reorder hands the files out
+# in collection order, which tests/conftest.py sets to the files with the most slow tests first (xdist
+# would otherwise order them by test count, leaving files of a few long tests for the end, run by one
+# worker while the other idles). Arguments given here come last, so `scripts/test.sh -n 0` runs serially.
+.venv/bin/python -m pytest -n "${HFST_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder "$@"

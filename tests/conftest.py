@@ -8,6 +8,13 @@ from pathlib import Path
 
 import pytest
 
+# Offline hub before anything imports huggingface_hub: it reads HF_HUB_OFFLINE once, at import, and a
+# test module that imports transformers at collection would otherwise fix it "online" for the whole
+# worker; every in-process hub lookup then waits ~50 s for DNS to fail (seen: two 0.7 s tests took 47 s).
+# The autouse fixture below sets the same variables again for code that reads them per call.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+
 pytest_plugins = ["tests.fakejob"]
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -102,3 +109,27 @@ def pytest_report_header(config: pytest.Config) -> str:
     except ImportError:
         device = "torch not installed"
     return f"hf-sagemaker-tuning tests; cores={os.cpu_count()}; accelerator: {device}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run the files with the most ``slow`` tests first; each file's tests keep their order.
+
+    pytest-xdist's ``--dist loadfile`` (scripts/test.sh) hands whole files to the workers in
+    collection order, and collection is alphabetical, which put the heaviest folders (tracking,
+    training) last: one worker ran them alone for minutes while the other sat idle. Longest first,
+    with the many quick files last to fill the gaps, keeps both workers busy to the end. xdist offers
+    no such order itself (``worksteal`` splits files, and with them the module fixtures they share).
+    """
+    slow: dict[str, int] = {}
+    first: dict[str, int] = {}
+    for index, item in enumerate(items):
+        path = item.nodeid.split("::", 1)[0]
+        first.setdefault(path, index)
+        slow[path] = slow.get(path, 0) + (item.get_closest_marker("slow") is not None)
+    positions = {id(item): index for index, item in enumerate(items)}
+
+    def order(item: pytest.Item) -> tuple[int, int, int]:
+        path = item.nodeid.split("::", 1)[0]
+        return (-slow[path], first[path], positions[id(item)])
+
+    items.sort(key=order)

@@ -91,10 +91,21 @@ class MlflowStore:
         ordered = sorted(found, key=lambda r: (r.info.start_time or 0, r.info.run_id))
         return str(ordered[0].info.run_id) if ordered else None
 
-    def run(self, job: str, run: str | None, kind: str, *, parent: str | None = None, name: str | None = None) -> str:
+    def run(
+        self,
+        job: str,
+        run: str | None,
+        kind: str,
+        *,
+        parent: str | None = None,
+        name: str | None = None,
+        start: object = None,
+    ) -> str:
         """The run of ``job`` named ``run`` (``None``: the job's parent run), made when missing.
 
-        Two processes that make it at once (trials starting together) both keep the earliest
+        ``start`` (a datetime or ISO 8601 text from the backend's records) is the run's start time,
+        so a run written after the fact (``hfst track``) shows when the work really ran; ``None``:
+        now. Two processes that make it at once (trials starting together) both keep the earliest
         run: the later one deletes its own.
         """
         existing = self.find_run(job, run)
@@ -103,21 +114,28 @@ class MlflowStore:
         tags = {JOB_TAG: job, KIND_TAG: kind, **({RUN_TAG: run} if run else {})}
         if parent is not None:
             tags["mlflow.parentRunId"] = parent
-        made = str(self.client.create_run(self.experiment_id, tags=tags, run_name=name or run or job).info.run_id)
+        made = str(
+            self.client.create_run(
+                self.experiment_id, start_time=epoch_ms(start), tags=tags, run_name=name or run or job
+            ).info.run_id
+        )
         winner = self.find_run(job, run) or made
         if winner != made:
             self.client.delete_run(made)
         return winner
 
-    def status(self, run_id: str, status: str) -> None:
-        """Set a run's status from a SageMaker status (``Completed`` -> ``FINISHED``...)."""
+    def status(self, run_id: str, status: str, end: object = None) -> None:
+        """Set a run's status from a SageMaker status (``Completed`` -> ``FINISHED``...).
+
+        ``end``: when the work ended (a datetime or ISO 8601 text; ``None``: now).
+        """
         wanted = STATUS.get(status, "RUNNING")
         if self.client.get_run(run_id).info.status == wanted:
             return
         if wanted == "RUNNING":
             self.client.update_run(run_id, status="RUNNING")
         else:
-            self.client.set_terminated(run_id, status=wanted)
+            self.client.set_terminated(run_id, status=wanted, end_time=epoch_ms(end))
 
     # ------------------------------------------------------------------ data
     def params(self, run_id: str, params: Mapping[str, str]) -> None:
@@ -191,3 +209,23 @@ def _now_ms() -> int:
     import time
 
     return int(time.time() * 1000)
+
+
+def epoch_ms(moment: object) -> int | None:
+    """Milliseconds since the epoch, as MLflow keeps times, from a datetime or ISO 8601 text.
+
+    ``None`` (and anything unreadable) gives ``None``: MLflow then uses the current time. A time
+    without a zone is taken as UTC (the records are written in UTC).
+    """
+    from datetime import datetime, timezone
+
+    if isinstance(moment, str):
+        try:
+            moment = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(moment, datetime):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)

@@ -79,7 +79,9 @@ class JobTree:
     def parent(self) -> str:
         """The job's parent run (made when missing)."""
         if self._parent is None:
-            self._parent = self.store.run(self.name, None, "job", name=self.name)
+            self._parent = self.store.run(
+                self.name, None, "job", name=self.name, start=self.description().get("CreationTime")
+            )
             self.store.tags(self._parent, {"backend": self.backend.name})
         return self._parent
 
@@ -90,7 +92,9 @@ class JobTree:
 
     def trial(self, trial: Trial) -> str:
         """Log one trial (params, every evaluation at its step, the final objective, tags, status)."""
-        run = self.store.run(self.name, trial.name, "trial", parent=self.parent())
+        run = self.store.run(
+            self.name, trial.name, "trial", parent=self.parent(), start=trial.start_time or trial.creation_time
+        )
         static = self.definition.get("StaticHyperParameters") or {}
         self.store.params(run, trial_params(static, trial.hyperparameters))
         try:
@@ -113,7 +117,7 @@ class JobTree:
                 "objective_metric": trial.objective_metric,
             },
         )
-        self.store.status(run, trial.status)
+        self.store.status(run, trial.status, trial.end_time)
         return run
 
     def _history(self, run: str, history: Mapping[str, list[float]]) -> None:
@@ -128,7 +132,13 @@ class JobTree:
             answer = self.backend.describe_training(self.job, name)
         except TuningError:
             return None
-        run = self.store.run(self.name, name, "retrain", parent=self.parent())
+        run = self.store.run(
+            self.name,
+            name,
+            "retrain",
+            parent=self.parent(),
+            start=answer.get("TrainingStartTime") or answer.get("CreationTime"),
+        )
         self.store.params(run, trial_params(answer.get("HyperParameters") or {}, {}))
         try:
             history = self.backend.metric_history(self.job, name)
@@ -148,12 +158,14 @@ class JobTree:
                 "model": (answer.get("ModelArtifacts") or {}).get("S3ModelArtifacts"),
             },
         )
-        self.store.status(run, status)
+        self.store.status(run, status, answer.get("TrainingEndTime"))
         return run
 
     def evaluation(self, evaluation: Evaluation) -> str:
         """Log one saved evaluation: its split's metrics, the confusion matrix and per-class figures."""
-        run = self.store.run(self.name, evaluation.evaluation_job, "evaluation", parent=self.parent())
+        run = self.store.run(
+            self.name, evaluation.evaluation_job, "evaluation", parent=self.parent(), start=evaluation.created or None
+        )
         self.store.params(
             run,
             redact_mapping(
@@ -177,7 +189,7 @@ class JobTree:
         matrix = {"labels": list(evaluation.label_names), "matrix": [list(r) for r in evaluation.confusion_matrix]}
         self.store.text(run, json.dumps(matrix, indent=2), "confusion_matrix.json")
         self.store.text(run, json.dumps(list(evaluation.per_class), indent=2, default=str), "per_class.json")
-        self.store.status(run, "Completed")
+        self.store.status(run, "Completed", evaluation.created or None)
         return run
 
     # ------------------------------------------------------------------ the parent
@@ -220,7 +232,9 @@ class JobTree:
             self._report(parent)
         if register_as and str(description["HyperParameterTuningJobStatus"]) in ("Completed", "Stopped"):
             self.register(register_as)
-        self.store.status(parent, str(description["HyperParameterTuningJobStatus"]))
+        self.store.status(
+            parent, str(description["HyperParameterTuningJobStatus"]), description.get("HyperParameterTuningEndTime")
+        )
 
     def _report(self, parent: str) -> None:
         from ..results import write_report

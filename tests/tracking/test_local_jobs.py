@@ -22,6 +22,7 @@ from hf_sagemaker_tuning.compile import TuningJobRequest, compile_request
 from hf_sagemaker_tuning.contract import metric_regex
 from hf_sagemaker_tuning.specs import parse_job_spec
 from hf_sagemaker_tuning.tracking import track
+from hf_sagemaker_tuning.tracking._store import epoch_ms
 
 from ..conftest import REPO
 from ..fakejob import fake_spec
@@ -177,6 +178,12 @@ def test_track_on_a_job_without_tracking_makes_the_same_tree(
         curve = backend.metric_history(job, trial.name)["score"]
         assert tree["histories"][trial.name]["score"] == [(i + 1, v) for i, v in enumerate(curve)]
         assert tree["children"][trial.name].data.params["x"] == trial.hyperparameters["x"]
+        # Written after the fact, each run still says when its trial ran (not when track ran).
+        assert trial.start_time is not None and trial.end_time is not None
+        info = tree["children"][trial.name].info
+        assert (info.start_time, info.end_time) == (epoch_ms(trial.start_time), epoch_ms(trial.end_time))
+    created = backend.describe(job)["CreationTime"]
+    assert tree["parent"].info.start_time == epoch_ms(created) <= tree["children"][trial.name].info.start_time
 
 
 @pytest.mark.slow

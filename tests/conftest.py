@@ -10,7 +10,7 @@ import pytest
 
 # Offline hub before anything imports huggingface_hub: it reads HF_HUB_OFFLINE once, at import, and a
 # test module that imports transformers at collection would otherwise fix it "online" for the whole
-# worker; every in-process hub lookup then waits ~50 s for DNS to fail (seen: two 0.7 s tests took 47 s).
+# worker; every in-process hub lookup then retries for ~50 s before failing (two 0.7 s tests took 47 s).
 # The autouse fixture below sets the same variables again for code that reads them per call.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["HF_DATASETS_OFFLINE"] = "1"
@@ -116,8 +116,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     pytest-xdist's ``--dist loadfile`` (scripts/test.sh) hands whole files to the workers in
     collection order, and collection is alphabetical, which put the heaviest folders (tracking,
-    training) last: one worker ran them alone for minutes while the other sat idle. Longest first,
-    with the many quick files last to fill the gaps, keeps both workers busy to the end. xdist offers
+    training) last, where one worker could run them alone while the other sat idle. Longest first,
+    with the many quick files last to fill the gaps, lets the workers finish together. xdist offers
     no such order itself (``worksteal`` splits files, and with them the module fixtures they share).
     """
     slow: dict[str, int] = {}

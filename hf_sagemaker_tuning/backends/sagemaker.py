@@ -9,9 +9,7 @@ sagemaker v3 SDK objects, for pipelines.)
 
 from __future__ import annotations
 
-import io
 import os
-import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +20,7 @@ from ..specs.cross_validation import averaged_run
 from ..trials import Trial
 from ._cloudwatch import metric_series, trial_log
 from ._s3_evaluations import put_evaluation, read_evaluations
+from ._source import pack_source_dir, tracking_requirements
 from .base import Backend, CloudContext, ModelArtifact, merge_channels
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,53 +47,6 @@ _TRAINING_KEYS = (
     "VpcConfig",
     "Environment",
 )
-
-#: Folders never packed into sourcedir.tar.gz (besides hidden files and folders, e.g. .mypy_cache).
-_SKIP = {"__pycache__"}
-
-
-def pack_source_dir(source_dir: Path, extra_requirements: tuple[str, ...] = ()) -> bytes:
-    """``source_dir`` as a gzipped tar with paths relative to it (as the containers expect).
-
-    ``extra_requirements`` are appended to its ``requirements.txt`` (made when it has none),
-    which the training container installs before the entry point runs.
-    """
-    buffer = io.BytesIO()
-    requirements = source_dir / "requirements.txt"
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for path in sorted(source_dir.rglob("*")):
-            parts = path.relative_to(source_dir).parts
-            hidden = any(part.startswith(".") for part in parts)
-            if path == requirements and extra_requirements:
-                continue
-            if path.is_file() and not hidden and not (_SKIP & set(parts)) and path.suffix != ".pyc":
-                tar.add(path, arcname=str(path.relative_to(source_dir)))
-        if extra_requirements:
-            text = requirements.read_text(encoding="utf-8") if requirements.is_file() else ""
-            text = text + ("" if not text or text.endswith("\n") else "\n") + "\n".join(extra_requirements) + "\n"
-            info = tarfile.TarInfo("requirements.txt")
-            info.size = len(text.encode("utf-8"))
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(text.encode("utf-8")))
-    return buffer.getvalue()
-
-
-def tracking_requirements(environment: dict[str, str] | None) -> tuple[str, ...]:
-    """What the container must install for the tracking a request's environment asks for.
-
-    MLflow (and the ``sagemaker-mlflow`` plugin for a managed server's ARN) and TensorBoard are
-    added only when asked for, so a job without ``tracking:`` installs nothing more.
-    """
-    env = environment or {}
-    wanted: list[str] = []
-    uri = env.get("HFST_MLFLOW_TRACKING_URI", "")
-    if uri:
-        wanted.append("mlflow>=2.16")
-        if uri.startswith("arn:"):
-            wanted.append("sagemaker-mlflow>=0.1")
-    if env.get("HFST_TENSORBOARD") == "1":
-        wanted.append("tensorboard>=2.16")
-    return tuple(wanted)
 
 
 def _split_s3(uri: str) -> tuple[str, str]:

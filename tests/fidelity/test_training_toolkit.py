@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ._trial import TYPE_EXAMPLES, Trial, prepare_trial, read_metrics, run_toolkit
-from .conftest import SERVE_ENV, TRAIN_ENVS, env_python, read_json
+from .conftest import TRAIN_ENVS, env_python, read_json
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.slow]
 
@@ -77,9 +77,16 @@ TYPE_MODELS = {
 }
 
 
+#: Each problem type under the default training image; token classification, whose code leans most on
+#: the tokenizer's API (word ids, offsets), under the newer generation too. The other types' code paths
+#: are the same under both generations and run under transformers 5 in the in-process training tests.
+TYPE_RUNS = [*((which, TRAIN_ENVS[0]) for which in TYPE_EXAMPLES), ("wnut17", TRAIN_ENVS[1])]
+#: Served under the real handler as locally: one artifact per problem type (EmoBank is regression, as STS-B).
+SERVED = {"goemotions", "stsb", "wnut17"}
+
+
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("env_name", TRAIN_ENVS)
-@pytest.mark.parametrize("which", list(TYPE_EXAMPLES))
+@pytest.mark.parametrize(("which", "env_name"), TYPE_RUNS)
 def test_each_problem_type_trains_under_the_real_toolkit(
     tmp_path: Path, env_name: str, which: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
 ) -> None:
@@ -100,25 +107,10 @@ def test_each_problem_type_trains_under_the_real_toolkit(
     serving = read_json(trial.model / "code" / "serving.json")
     assert serving["problem_type"] == problem_type
     assert read_json(trial.model / "config.json")["architectures"] == [architecture]
-    if env_name == TRAIN_ENVS[0]:  # the default training image's artifact, under the default inference image
-        _served_alike(trial.model, problem_type, tmp_path / "served")
+    if env_name == TRAIN_ENVS[0] and which in SERVED:  # the default training image's artifact, served
+        from .test_serving_handler import assert_served_alike
 
-
-def _served_alike(model: Path, problem_type: str, work: Path) -> None:
-    """The trained artifact answers the type's request table alike under the real handler and the local endpoint."""
-    from .test_serving_handler import TASK_REQUESTS, _local_answers, _pack, _real_answers, _same_predictions
-
-    env_python(SERVE_ENV)
-    work.mkdir()
-    table = TASK_REQUESTS[problem_type]
-    real = _real_answers(_pack(model, work / "model.tar.gz"), work, table)
-    local = _local_answers(model, table)
-    assert real["single"]["status"] == 200, real["single"]
-    for request in table:
-        name = request["name"]
-        assert real[name]["status"] == local[name]["status"], (name, real[name], local[name])
-        if real[name]["status"] == 200:
-            assert _same_predictions(real[name]["body"], local[name]["body"]), (name, real[name], local[name])
+        assert_served_alike(trial.model, problem_type, tmp_path / "served")
 
 
 @pytest.mark.timeout(600)
@@ -146,8 +138,13 @@ def test_a_cross_validated_trial_runs_under_the_real_toolkit_and_the_regexes_rea
     assert not (trial.model / "config.json").exists()  # no model per fold unless asked
 
 
+#: The failure paths end in the toolkit's handling of our exit status and failure file, which is the same
+#: sagemaker-training in both generations: run under the default training image only.
+FAILURE_ENVS = TRAIN_ENVS[:1]
+
+
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("env_name", TRAIN_ENVS)
+@pytest.mark.parametrize("env_name", FAILURE_ENVS)
 def test_an_unknown_hyperparameter_fails_the_job_with_the_reason(
     tmp_path: Path, env_name: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
 ) -> None:
@@ -161,7 +158,7 @@ def test_an_unknown_hyperparameter_fails_the_job_with_the_reason(
 
 
 @pytest.mark.timeout(420)
-@pytest.mark.parametrize("env_name", TRAIN_ENVS)
+@pytest.mark.parametrize("env_name", FAILURE_ENVS)
 def test_a_diverging_run_fails_the_job_with_the_reason(
     tmp_path: Path, env_name: str, tiny_model: Path, data_cache: Path, s3_endpoint: str
 ) -> None:

@@ -64,6 +64,24 @@ def is_local_job(job: str | os.PathLike[str], jobs_dir: str | os.PathLike[str] =
         return False
 
 
+def _refuse_unusable_folder(name: str, jobs_dir: Path) -> None:
+    """A name whose entry under ``jobs_dir`` exists but is no usable job folder: say why, don't ask SageMaker.
+
+    (A symlink leaving the jobs folder, or a folder without ``request.json``: asking SageMaker for the
+    name instead would wait on the network and answer about something else.)
+    """
+    from .local.jobs import inside
+
+    entry = jobs_dir / name
+    if not (entry.is_symlink() or entry.exists()):
+        return
+    inside(jobs_dir, name, what="job name")  # raises for a symlink that leaves the jobs folder
+    raise BackendError(
+        f"{entry} is not a local tuning job folder (it has no request.json); "
+        "for the SageMaker tuning job of that name, pass the backend: --backend sagemaker"
+    )
+
+
 def resolve_job(
     job: str | os.PathLike[str],
     backend: str | Backend | None = None,
@@ -87,6 +105,7 @@ def resolve_job(
         elif os.sep in str(job) or Path(job).exists():
             raise BackendError(f"{str(job)!r} is not a local tuning job folder (it has no request.json)")
         else:
+            _refuse_unusable_folder(str(job), Path(jobs_dir))
             try:
                 sagemaker = open_backend("sagemaker", region=region, boto_session=boto_session)
             except BackendError as exc:

@@ -214,6 +214,16 @@ def test_a_job_folder_that_is_a_symlink_pointing_outside_is_refused(finished: Pa
     assert not is_local_job("fake-job", finished.parent)
     result = CliRunner().invoke(app, ["status", "fake-job", "--jobs-dir", str(finished.parent)])
     assert result.exit_code == 2 and "Traceback" not in result.output
+    # the reason, at once; not a SageMaker lookup of the name (which waited ~10 s on the network)
+    assert "outside" in result.output and "SageMaker" not in result.output, result.output
+
+
+def test_a_name_whose_folder_is_no_job_is_not_looked_up_on_sagemaker(tmp_path: Path) -> None:
+    (tmp_path / "jobs" / "not-a-job").mkdir(parents=True)
+    result = CliRunner().invoke(app, ["status", "not-a-job", "--jobs-dir", str(tmp_path / "jobs")])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "not a local tuning job folder (it has no request.json)" in result.output, result.output
+    assert "--backend sagemaker" in result.output
 
 
 @pytest.mark.timeout(120)

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from hf_sagemaker_tuning.backends.local import LocalBackend
+
 from .conftest import REPO
 from .helpers import LEARNING_RATE, tiny_job_spec
 
@@ -62,3 +64,14 @@ def test_the_article_flow_runs_end_to_end_on_the_local_backend(
     assert not [p for p in registry.glob("*.json") if json.loads(p.read_text()).get("kind") == "local"]
     job = next((tmp_path / "jobs").iterdir())
     assert len(list((job / "retrain").iterdir())) == 1
+    # what the job left: every trial's learning curve read from its log, its last value the objective,
+    # and the best trial's model folder (labels by name, weights as safetensors, the serving code)
+    backend = LocalBackend(tmp_path / "jobs")
+    trials = backend.list_trials(job.name)
+    assert [t.status for t in trials] == ["Completed", "Completed"], [t.failure_reason for t in trials]
+    for trial in trials:
+        curve = backend.metric_history(job.name, trial.name)["eval_macro_f1"]
+        assert len(curve) == 2 and trial.objective == curve[-1]  # one epoch, then the kept model's line
+    model = Path(backend.best_model(job.name).location)
+    assert set(json.loads((model / "config.json").read_text())["id2label"].values()) == LABELS
+    assert (model / "code" / "inference.py").is_file() and (model / "model.safetensors").is_file()

@@ -98,26 +98,3 @@ def s3_endpoint(moto_endpoint: str) -> str:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="session")
-def toolkit_model(tmp_path_factory: pytest.TempPathFactory, tiny_model: Path, s3_endpoint: str) -> Path:
-    """The quickstart trial's model folder, trained under sagemaker-training in the default training image's env."""
-    from ._trial import prepare_trial, run_toolkit
-
-    base = tmp_path_factory.mktemp("toolkit-trial") / "opt-ml"
-    with pytest.MonkeyPatch.context() as patch:
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_ENDPOINT_URL": s3_endpoint,
-            "HF_HUB_OFFLINE": "1",
-            "HF_DATASETS_OFFLINE": "1",
-        }.items():
-            patch.setenv(key, value)
-        env_python(TRAIN_ENVS[0])
-        trial = prepare_trial("quickstart", base, tiny_model, tmp_path_factory.mktemp("toolkit-channels"))
-        code, log = run_toolkit(TRAIN_ENVS[0], trial, s3_endpoint)
-    assert code == 0, log[-3000:]
-    return trial.model

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from ..helpers import tiny_decoder
+from ._serving import _local_answers, _pack, _real_answers, _same_predictions
 from ._trial import prepare_trial, run_toolkit
 from .conftest import LABELS, SERVE_ENV, TRAIN_ENVS, env_python, read_json
-from .test_serving_handler import _local_answers, _pack, _real_answers, _same_predictions
 
 pytestmark = [pytest.mark.fidelity, pytest.mark.slow]
 
@@ -38,7 +38,9 @@ def decoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("env_name", TRAIN_ENVS)
+# The default training image (the one the issue asks to prove ships peft); the newest peft and
+# transformers train LoRA in tests/training/test_train_lora.py.
+@pytest.mark.parametrize("env_name", TRAIN_ENVS[:1])
 def test_a_lora_trial_on_a_decoder_trains_under_the_toolkit_and_its_merged_model_serves(
     tmp_path: Path, env_name: str, decoder: Path, s3_endpoint: str
 ) -> None:

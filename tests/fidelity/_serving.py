@@ -1,7 +1,7 @@
-"""The trained model under AWS's own Hugging Face inference handler, and the local endpoint beside it.
+"""Serving a trained model under AWS's own Hugging Face inference handler and the local endpoint beside it.
 
-The model comes from a quickstart trial run under sagemaker-training; it is packed as SageMaker
-packs ``/opt/ml/model`` (``model.tar.gz``, files at the root) and served by the real
+The model comes from a quickstart trial run under sagemaker-training (test_training_toolkit.py); it is
+packed as SageMaker packs ``/opt/ml/model`` (``model.tar.gz``, files at the root) and served by the real
 ``HuggingFaceHandlerService`` through MMS's Python worker (serve_driver.py, in the ``serve-4.51``
 environment). One table of requests goes to both it and ``hfst deploy``'s local endpoint.
 The other problem types (multi-label, regression, token classification) have their own rows in
@@ -19,13 +19,9 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from hf_sagemaker_tuning.deploy import deploy_local
 
 from .conftest import LABELS, SERVE_ENV, clean_env, env_python
-
-pytestmark = [pytest.mark.fidelity, pytest.mark.slow]
 
 DRIVER = Path(__file__).with_name("serve_driver.py")
 JSON = "application/json"
@@ -157,18 +153,20 @@ def _same_predictions(real: str, local: str) -> bool:
     )
 
 
-@pytest.mark.timeout(600)
-def test_the_real_handler_and_the_local_endpoint_answer_the_same_table(
-    tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
-    env_python(SERVE_ENV)  # skips before training when the serving environment is not built
-    toolkit_model: Path = request.getfixturevalue("toolkit_model")
-    real = _real_answers(_pack(toolkit_model, tmp_path / "model.tar.gz"), tmp_path)
+def assert_table_served_alike(model: Path, work: Path) -> None:
+    """The single-label artifact answers the whole request table alike under the real handler and locally.
+
+    Called by the fidelity tier's quickstart trial on the model it trained under the real toolkit in the
+    default training image (train, then serve: one chain).
+    """
+    env_python(SERVE_ENV)
+    work.mkdir()
+    real = _real_answers(_pack(model, work / "model.tar.gz"), work)
     # the real handler loads the artifact and answers with a readable label
     single = json.loads(real["single"]["body"])
     assert real["single"]["status"] == 200 and single[0]["label"] in LABELS, real["single"]
     assert len(json.loads(real["top_k"]["body"])) == 2
-    local = _local_answers(toolkit_model)
+    local = _local_answers(model)
     seen: dict[str, tuple[int, int]] = {}
     for request in REQUESTS:
         name = request["name"]

@@ -17,6 +17,35 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 
 pytest_plugins = ["tests.fakejob"]
 
+
+def _share_botocore_loader() -> None:
+    """One botocore data loader for every botocore Session of this test process.
+
+    botocore gives each new Session a loader of its own, which parses the service models' JSON again
+    (SageMaker's API model and the endpoint table are megabytes); the moto-based tests make a few
+    hundred sessions, and that parsing was about 30 % of their time (cProfile of
+    tests/backends/test_contract.py -k SageMaker: 16.7 of 57 s in json decoding). The loader caches by
+    file, so sharing it changes nothing else; a session given its own ``data_path`` keeps its own loader.
+    """
+    try:
+        import botocore.loaders
+        import botocore.session
+    except ImportError:
+        return
+    shared = botocore.loaders.create_loader()
+
+    def register(self: botocore.session.Session) -> None:
+        def loader() -> botocore.loaders.Loader:
+            path = self.get_config_variable("data_path")
+            return botocore.loaders.create_loader(path) if path else shared
+
+        self._components.lazy_register_component("data_loader", loader)
+
+    botocore.session.Session._register_data_loader = register  # type: ignore[method-assign]
+
+
+_share_botocore_loader()
+
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # Under pytest-xdist (scripts/test.sh runs ``-n 2``) the workers share the cores: one OpenMP/MKL
     # thread per worker (torch reads these when it is first imported), inherited by its subprocesses,

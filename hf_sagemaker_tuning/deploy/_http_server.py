@@ -101,8 +101,7 @@ class Server:
             for sock in list(self._lingering):
                 _close_quietly(sock)
             self._lingering.clear()
-            while not self._handed.empty():
-                _close_quietly(self._handed.get_nowait()[0])
+            self._close_handed()
 
     def shutdown(self) -> None:
         """Stop accepting; returns once ``serve_forever`` has returned."""
@@ -151,7 +150,23 @@ class Server:
             return
         conn.setblocking(False)
         self._handed.put((conn, _Lingering(time.monotonic() + seconds, drain)))
-        self._wake()
+        if self._stopped.is_set():  # the loop ended since the check above: it may have emptied the queue already
+            self._close_handed()
+        else:
+            self._wake()
+
+    def _close_handed(self) -> None:
+        """Close every socket handed over and not yet taken (the loop has ended, or is ending).
+
+        ``serve_forever`` sets ``_stopped`` before it calls this, so a hand-over that comes after its
+        last look at the queue sees ``_stopped`` and closes its socket here itself: none is left open.
+        """
+        while True:
+            try:
+                conn, _ = self._handed.get_nowait()
+            except queue.Empty:
+                return
+            _close_quietly(conn)
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):  # already woken (buffer full) or closed

@@ -56,7 +56,7 @@ def test_requirements_stay_minimal() -> None:
         for line in (TRAINING_DIR / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    assert lines == ["scikit-learn>=1.3"]  # torch, transformers, datasets, safetensors come with the HF image
+    assert lines == []  # torch, transformers, datasets, numpy, safetensors come with the HF image
 
 
 def test_training_package_imports_nothing_from_the_library() -> None:

@@ -17,6 +17,7 @@ from hfst_train import distributed
 from hfst_train.data import Collator, TokenizedSplit, eval_batches, iterate, to_device
 from hfst_train.optim import Precision
 from hfst_train.tasks import as_array, task_for
+from hfst_train.tasks.scores import confusion_matrix, per_class_scores
 
 
 def predict(
@@ -61,15 +62,10 @@ def official_score(
 
     ``definition["classes"]`` names the classes (``None``: all of them, i.e. the macro average).
     """
-    from sklearn.metrics import precision_recall_fscore_support
-
     classes = definition.get("classes")
     ids = list(range(len(label_names))) if classes is None else [list(label_names).index(name) for name in classes]
-    precision, recall, f1, _ = precision_recall_fscore_support(
-        labels, predictions, labels=ids, average=None, zero_division=0
-    )
-    scores = {"precision": precision, "recall": recall, "f1": f1}[str(definition["score"])]
-    return float(np.mean(scores))
+    scores = per_class_scores(labels, predictions, len(label_names))[str(definition["score"])]
+    return float(np.mean(scores[ids]))
 
 
 def split_metrics(
@@ -94,23 +90,18 @@ def split_metrics(
 
 def details(labels: np.ndarray, predictions: np.ndarray, label_names: Sequence[str]) -> dict[str, Any]:
     """Per-class precision, recall, F1 and support, and the confusion matrix (rows: true, columns: predicted)."""
-    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
-
-    ids = list(range(len(label_names)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        labels, predictions, labels=ids, average=None, zero_division=0
-    )
+    scores = per_class_scores(labels, predictions, len(label_names))
     per_class = [
         {
             "label": name,
-            "precision": float(precision[i]),
-            "recall": float(recall[i]),
-            "f1": float(f1[i]),
-            "support": int(support[i]),
+            "precision": float(scores["precision"][i]),
+            "recall": float(scores["recall"][i]),
+            "f1": float(scores["f1"][i]),
+            "support": int(scores["support"][i]),
         }
         for i, name in enumerate(label_names)
     ]
-    matrix = confusion_matrix(labels, predictions, labels=ids)
+    matrix = confusion_matrix(labels, predictions, len(label_names))
     return {"per_class": per_class, "confusion_matrix": [[int(v) for v in row] for row in matrix]}
 
 

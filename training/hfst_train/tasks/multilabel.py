@@ -1,6 +1,6 @@
 """Multi-label classification: one sigmoid per label, binary cross-entropy, a decision threshold.
 
-Metrics (numpy; tests check them against scikit-learn): micro-F1 over every (text, label)
+Metrics (numpy, ``hfst_train.tasks.scores``; tests check them against scikit-learn): micro-F1 over every (text, label)
 decision, macro-F1 over all labels (a label never true nor predicted scores 0, as
 scikit-learn's ``zero_division=0``), and the example-averaged Jaccard index of the true and
 predicted label sets (a text with neither true nor predicted labels scores 1).
@@ -16,28 +16,12 @@ import torch
 from torch.nn.functional import binary_cross_entropy_with_logits
 
 from hfst_train.tasks.base import Task
+from hfst_train.tasks.scores import per_label_scores
 
 if TYPE_CHECKING:
     from hfst_train.data import TokenizedSplit
 
 DEFAULT_THRESHOLD = 0.5
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    return np.divide(numerator, denominator, out=np.zeros_like(numerator, dtype=np.float64), where=denominator > 0)
-
-
-def per_label_scores(true: np.ndarray, predicted: np.ndarray) -> dict[str, np.ndarray]:
-    """Precision, recall, F1 and support of each label (columns of two boolean matrices)."""
-    tp = (true & predicted).sum(axis=0).astype(np.float64)
-    fp = (~true & predicted).sum(axis=0).astype(np.float64)
-    fn = (true & ~predicted).sum(axis=0).astype(np.float64)
-    return {
-        "precision": _ratio(tp, tp + fp),
-        "recall": _ratio(tp, tp + fn),
-        "f1": _ratio(2 * tp, 2 * tp + fp + fn),
-        "support": true.sum(axis=0).astype(np.int64),
-    }
 
 
 def multilabel_metrics(true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:

@@ -35,10 +35,16 @@ def rank(values: np.ndarray) -> np.ndarray:
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson's r; 0.0 when either side is constant (the correlation is undefined, the tuner needs a number)."""
+    """Pearson's r; 0.0 when either side is constant (the correlation is undefined, the tuner needs a number).
+
+    Constancy is tested on the values themselves: ``x - x.mean()`` of equal values need not be zero
+    (the mean is rounded), and that rounding noise would otherwise be scored as a correlation.
+    """
+    if len(x) == 0 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return 0.0
     dx, dy = x - x.mean(), y - y.mean()
     scale = math.sqrt(float((dx * dx).sum()) * float((dy * dy).sum()))
-    return float((dx * dy).sum() / scale) if scale > 0 else 0.0
+    return min(1.0, max(-1.0, float((dx * dy).sum() / scale))) if scale > 0 else 0.0
 
 
 def regression_metrics(true: np.ndarray, predicted: np.ndarray) -> dict[str, float]:

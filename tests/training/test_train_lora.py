@@ -7,6 +7,7 @@ has no pad token.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import types
 from collections.abc import Callable
@@ -24,7 +25,9 @@ from hfst_train.setup import build_setup, effective_config, load_splits
 from tests.helpers import tiny_decoder, tiny_job_spec, tune_locally
 from tests.training.conftest import container_env
 
-pytest.importorskip("peft")
+# find_spec, not importorskip: importing peft at collection costs every test worker ~3 s (it loads
+# transformers' modeling), and only the worker that runs this file needs it.
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("peft") is None, reason="peft is not installed")
 
 BASE = {"epochs": 1, "per_device_train_batch_size": 16, "per_device_eval_batch_size": 32, "learning_rate": 1e-3}
 HIDDEN = 32  # tiny_decoder's (and the conftest BERT's) width

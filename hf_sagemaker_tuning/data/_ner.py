@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import DataError
 from ._clean import DUPLICATE, EMPTY, CleanSplit
 from ._readers import RawSplit
-from ._tokenize import LengthStats, map_fingerprint, percentile
+from ._tokenize import LengthStats, percentile
 
 if TYPE_CHECKING:
     from ..specs.dataset import DatasetSpec
@@ -143,8 +143,7 @@ def tokenize_words(
             cut.append(sum(1 for _, start, end in spans if any(w not in kept for w in range(start, end))))
         return {**dict(encoded), "label": labels, "word_index": word_index, "_n_tokens": lengths, "_cut": cut}
 
-    fingerprint = map_fingerprint(dataset, tokenizer, "words", max_length)
-    mapped = dataset.map(encode, batched=True, batch_size=1000, desc=desc, new_fingerprint=fingerprint)
+    mapped = dataset.map(encode, batched=True, batch_size=1000, desc=desc)
     lengths = sorted(mapped["_n_tokens"])
     cut = list(mapped["_cut"])
     truncated = sum(1 for n in lengths if n > max_length)

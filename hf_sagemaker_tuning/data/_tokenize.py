@@ -77,44 +77,6 @@ def percentile(sorted_values: list[int], q: float) -> int:
     return sorted_values[max(0, math.ceil(q / 100 * len(sorted_values)) - 1)]
 
 
-def map_fingerprint(dataset: Any, tokenizer: Any, *arguments: object) -> str:
-    """The fingerprint of ``dataset.map`` of an encoding with ``tokenizer``, from what decides its content.
-
-    Why not datasets' own: it pickles the function with the tokenizer in it (its whole vocabulary,
-    every time), about 0.5 s per split for a 30k-token vocabulary, most of a small ``prepare``. The
-    input's fingerprint, the tokenizer's full definition (its ``tokenizer.json`` as the Rust tokenizer
-    serialises it, and the Python-side setting that changes an encoding), the encoding's ``arguments``
-    (which encoding, its maximum length...) and the versions name the same result.
-    """
-    import datasets
-    import transformers
-
-    digest = hashlib.sha256()
-    parts = (
-        "hf_sagemaker_tuning.data/1",
-        dataset._fingerprint,
-        type(tokenizer).__name__,
-        _definition(tokenizer),
-        tokenizer.truncation_side,
-        *arguments,
-        transformers.__version__,
-        datasets.__version__,
-    )
-    for part in parts:
-        digest.update(str(part).encode() + b"\0")
-    return digest.hexdigest()[:32]
-
-
-def _definition(tokenizer: Any) -> str:
-    """The Rust tokenizer's JSON without its truncation and padding, which calling it changes."""
-    import json
-
-    definition = json.loads(tokenizer.backend_tokenizer.to_str())
-    definition.pop("truncation", None)
-    definition.pop("padding", None)
-    return json.dumps(definition, sort_keys=True)
-
-
 def tokenize(dataset: Any, tokenizer: Any, max_length: int, pair: bool, desc: str) -> tuple[Any, LengthStats, int]:
     """Add the tokenizer's columns to ``dataset`` (truncated to ``max_length``, not padded).
 
@@ -138,8 +100,7 @@ def tokenize(dataset: Any, tokenizer: Any, max_length: int, pair: bool, desc: st
         encoded[_LENGTH] = lengths
         return encoded
 
-    fingerprint = map_fingerprint(dataset, tokenizer, "text", max_length, pair)
-    mapped = dataset.map(encode, batched=True, batch_size=1000, desc=desc, new_fingerprint=fingerprint)
+    mapped = dataset.map(encode, batched=True, batch_size=1000, desc=desc)
     lengths = sorted(mapped[_LENGTH])
     mapped = mapped.remove_columns([_LENGTH])
     stats = LengthStats(

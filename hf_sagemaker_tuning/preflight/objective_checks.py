@@ -21,8 +21,8 @@ from ..specs.job import TuningJobSpec
 from ._findings import Findings
 from ._reach import reach
 
-#: What each metric the bundled package prints can reach: accuracy, F1 and recall (scikit-learn's definitions) lie in
-#: [0, 1] (hfst_train.metrics.classification_metrics), cross-entropy is >= 0.
+#: What each metric the bundled package prints can reach: accuracy, F1 and recall (scikit-learn's
+#: definitions) lie in [0, 1] (hfst_train.metrics.classification_metrics), cross-entropy is >= 0.
 METRIC_RANGE: dict[str, tuple[float | None, float | None]] = {
     "eval_loss": (0.0, None),
     "train_loss": (0.0, None),

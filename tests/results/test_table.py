@@ -106,13 +106,21 @@ def test_minimize_with_failures_sorts_failed_trials_last(failing_job: Path) -> N
     assert failed["FailureReason"].str.contains("CUDA error").all()
     assert done["FailureReason"].isna().all()
     assert (failed["mode"] == "crash").all()
-    n = len(done)
-    assert table["FinalObjectiveValue"].iloc[:n].notna().all()
-    assert table["FinalObjectiveValue"].iloc[n:].isna().all()
+    assert done["FinalObjectiveValue"].notna().all()
+    # Rows with a value first (smallest eval_loss first: minimize), then those without: the failed ones. A
+    # trial still running when the failure budget ends the job is Stopped, with the value it had reported
+    # (or none); which trial that is depends on timing, so it is not counted among the completed.
+    scored = table["FinalObjectiveValue"].notna()
+    n = int(scored.sum())
+    assert n >= len(done)
+    assert scored.iloc[:n].all() and not scored.iloc[n:].any()
+    assert set(failed["TrainingJobName"]) <= set(table["TrainingJobName"].iloc[n:])
     values = table["FinalObjectiveValue"].iloc[:n].tolist()
-    assert values == sorted(values)  # minimize: smallest eval_loss first
-    best = best_trial(failing_job)
-    assert best["FinalObjectiveValue"] == values[0]
+    assert values == sorted(values)
+    assert set(table["TrainingJobStatus"].iloc[:n]) <= {"Completed", "Stopped"}
+    best = best_trial(failing_job)  # completed trials only
+    assert best["TrainingJobStatus"] == "Completed"
+    assert best["FinalObjectiveValue"] == done["FinalObjectiveValue"].min()
     assert isinstance(best["epochs"], int)
     assert best["FailureReason"] is None
 

@@ -71,7 +71,7 @@ class_ids = st.integers(2, 6).flatmap(
 
 @settings(max_examples=80, deadline=None)
 @given(class_ids)
-# a class never true nor predicted (2), one only predicted (1), one only true (0): each scores 0, as sklearn's
+# class 2 is never true nor predicted and class 0 never predicted: both score 0 (scikit-learn's zero_division=0)
 @example(case=(3, [(0, 1), (1, 1)]))
 def test_single_label_metrics_match_scikit_learn(case: tuple[int, list[tuple[int, int]]]) -> None:
     from sklearn import metrics as sk

@@ -1,9 +1,9 @@
 """Multi-label classification: one sigmoid per label, binary cross-entropy, a decision threshold.
 
-Metrics (numpy, ``hfst_train.tasks.scores``; tests check them against scikit-learn): micro-F1 over every (text, label)
-decision, macro-F1 over all labels (a label never true nor predicted scores 0, as
-scikit-learn's ``zero_division=0``), and the example-averaged Jaccard index of the true and
-predicted label sets (a text with neither true nor predicted labels scores 1).
+Metrics (numpy, ``hfst_train.tasks.scores``; tests check them against scikit-learn): micro-F1 over
+every (text, label) decision, macro-F1 over all labels (a label never true nor predicted scores 0, as
+scikit-learn's ``zero_division=0``), and the example-averaged Jaccard index of the true and predicted
+label sets (a text with neither true nor predicted labels scores 1).
 """
 
 from __future__ import annotations
